@@ -1,0 +1,50 @@
+// Map-like calls take several iterables, sync or async, zipped together
+// (the shortest wins, as in SCOOP and Python's map). Pulled lazily so a
+// generator of a million items never sits in memory.
+
+export type Inputs<P extends readonly unknown[]> = { [I in keyof P]: Iterable<P[I]> | AsyncIterable<P[I]> };
+
+/** Pulls the next argument tuple; `undefined` when the shortest input ends. */
+export type ArgSource = () => unknown[] | undefined | Promise<unknown[] | undefined>;
+
+function isAsync(x: unknown): x is AsyncIterable<unknown> {
+  return typeof x === 'object' && x !== null && Symbol.asyncIterator in x;
+}
+function isIterable(x: unknown): x is Iterable<unknown> {
+  return typeof x === 'object' && x !== null && Symbol.iterator in x;
+}
+
+export function zipInputs(iterables: readonly unknown[]): ArgSource {
+  if (iterables.length === 0) throw new TypeError('map needs at least one iterable of arguments');
+  const iterators = iterables.map((it, i) => {
+    if (isAsync(it)) return it[Symbol.asyncIterator]();
+    if (isIterable(it)) return it[Symbol.iterator]();
+    throw new TypeError(`argument ${i + 1} of map is not iterable`);
+  });
+  let ended = false;
+  const end = () => {
+    ended = true;
+    for (const it of iterators) void it.return?.();
+    return undefined;
+  };
+  if (iterators.every((it) => !isAsync(iterables[iterators.indexOf(it)]))) {
+    const sync = iterators as Iterator<unknown>[];
+    // Synchronous inputs stay synchronous: no promise per item.
+    return () => {
+      if (ended) return undefined;
+      const tuple: unknown[] = [];
+      for (const it of sync) {
+        const r = it.next();
+        if (r.done) return end();
+        tuple.push(r.value);
+      }
+      return tuple;
+    };
+  }
+  return async () => {
+    if (ended) return undefined;
+    const steps = await Promise.all(iterators.map((it) => it.next()));
+    if (steps.some((r) => r.done)) return end();
+    return steps.map((r) => r.value);
+  };
+}

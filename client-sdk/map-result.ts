@@ -1,0 +1,113 @@
+// The value of grid.map: both a promise of all results (in input order) and
+// an async iterable that yields them in input order as they become ready.
+// It keeps at most `inFlight` tasks submitted ahead of the consumer, so a
+// huge or endless input streams in bounded memory.
+import { Future } from './future.ts';
+import type { ArgSource } from './inputs.ts';
+
+export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
+  readonly #window: Future<R>[] = [];
+  #head = 0;
+  #exhausted = false;
+  #failed = false;
+  #filling: Promise<void> | undefined;
+  #consumed = false;
+
+  constructor(
+    private readonly source: ArgSource,
+    private readonly submit: (args: unknown[]) => Future<R>,
+    private readonly inFlight: number,
+  ) {
+    // Start at once, like a promise: two maps awaited one after the other still overlap.
+    queueMicrotask(() => void this.#fill().catch(() => undefined));
+  }
+
+  then<A = R[], B = never>(
+    onFulfilled?: ((value: R[]) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.#collect().then(onFulfilled, onRejected);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<R> {
+    this.#claim();
+    return {
+      next: () => this.#next(),
+      return: async () => {
+        this.#stop();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  #claim(): void {
+    if (this.#consumed) throw new Error('a map result can be awaited or iterated once');
+    this.#consumed = true;
+  }
+
+  #collectPromise: Promise<R[]> | undefined;
+  #collect(): Promise<R[]> {
+    if (!this.#collectPromise) {
+      this.#claim();
+      this.#collectPromise = (async () => {
+        const out: R[] = [];
+        for (;;) {
+          const step = await this.#next();
+          if (step.done) return out;
+          out.push(step.value);
+        }
+      })();
+    }
+    return this.#collectPromise;
+  }
+
+  async #next(): Promise<IteratorResult<R, undefined>> {
+    if (this.#head === this.#window.length && !this.#exhausted) await this.#fill();
+    if (this.#head === this.#window.length) return { done: true, value: undefined };
+    const future = this.#window[this.#head];
+    this.#window[this.#head++] = undefined as unknown as Future<R>; // let it be collected
+    if (this.#head > 4096 && this.#head * 2 > this.#window.length) {
+      this.#window.splice(0, this.#head);
+      this.#head = 0;
+    }
+    void this.#fill().catch(() => undefined);
+    try {
+      return { done: false, value: await future };
+    } catch (e) {
+      this.#stop();
+      throw e;
+    }
+  }
+
+  /** Submits from the source until `inFlight` futures are ahead of the consumer. */
+  #fill(): Promise<void> {
+    this.#filling ??= (async () => {
+      try {
+        while (!this.#exhausted && this.#window.length - this.#head < this.inFlight) {
+          const args = await this.source();
+          if (this.#failed) return;
+          if (args === undefined) this.#exhausted = true;
+          else this.#window.push(this.submit(args));
+        }
+      } catch (e) {
+        // An input that throws fails the map at the point it is reached.
+        this.#exhausted = true;
+        const failed = new Future<R>();
+        failed.setException(e);
+        this.#window.push(failed);
+      } finally {
+        this.#filling = undefined;
+      }
+    })();
+    return this.#filling;
+  }
+
+  /** Stops submitting and cancels what has not started. */
+  #stop(): void {
+    this.#failed = true;
+    this.#exhausted = true;
+    for (let i = this.#head; i < this.#window.length; i++) this.#window[i].cancel();
+    this.#window.length = 0;
+    this.#head = 0;
+  }
+}

@@ -1,0 +1,75 @@
+// Starts a coordinator: one HTTP server carrying the express app (site,
+// bundles, /api) and the WebSocket endpoint for SDK clients and pages.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { CLOSE_SHUTDOWN, WS_PATH } from '../protocol/messages.ts';
+import { BundleStore } from './bundle-store.ts';
+import { Hub } from './hub.ts';
+import { buildSiteAssets } from './site-assets.ts';
+import { createHttpApp } from './http-app.ts';
+
+export interface CoordinatorOptions {
+  host?: string;
+  port?: number;
+  /** Submit token; a random one is made when absent. */
+  token?: string;
+  /** Folder for the bundle store. */
+  dataDir?: string;
+  /** Largest WebSocket frame accepted, in bytes. */
+  maxPayload?: number;
+}
+
+export interface Coordinator {
+  /** http://host:port of the site (for volunteers and the SDK alike). */
+  url: string;
+  host: string;
+  port: number;
+  token: string;
+  hub: Hub;
+  close(): Promise<void>;
+}
+
+export function randomToken(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? randomToken();
+  const bundles = new BundleStore(options.dataDir ?? '.ladle');
+  await bundles.init();
+  const assets = await buildSiteAssets();
+  const hub = new Hub({ token });
+
+  const app = createHttpApp({ hub, bundles, assets, token });
+  const server: Server = createServer(app);
+  const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
+  wss.on('connection', (ws) => hub.accept(ws));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    host,
+    port,
+    token,
+    hub,
+    async close() {
+      hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
