@@ -13,7 +13,7 @@ import {
   type TaskSpec,
   type ToWebWorker,
 } from '../protocol/messages.ts';
-import { loadBundle } from './bundle-cache.ts';
+import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -66,6 +66,11 @@ export class Runtime {
 
   constructor(private readonly options: RuntimeOptions) {
     this.status = { state: 'connecting', threads: options.threads, tasksDone: 0, tasksFailed: 0, running: 0, queued: 0 };
+  }
+
+  /** How bundles reached this page: fetched over HTTP or read from IndexedDB. */
+  get bundles(): BundleCacheCounters {
+    return { ...bundleCounters };
   }
 
   start(): void {

@@ -50,11 +50,15 @@ async function runCoordinator(values: { host: string; port: string; token?: stri
   try {
     const c = await startCoordinator({ host: values.host, port, token: values.token, dataDir: values.data });
     const urls = joinUrls(c);
-    console.log('Ladle coordinator is up.');
-    console.log('Join by opening, in any browser:');
-    for (const u of urls) console.log(`  ${u}`);
-    console.log(`Stats:   http://127.0.0.1:${c.port}/api/stats`);
-    console.log(`Submit:  LADLE_URL=http://127.0.0.1:${c.port} LADLE_TOKEN=${c.token}`);
+    console.log(
+      [
+        'Ladle coordinator is up.',
+        'Join by opening, in any browser:',
+        ...urls.map((u) => `  ${u}`),
+        `Stats:   http://127.0.0.1:${c.port}/api/stats`,
+        `Submit:  LADLE_URL=http://127.0.0.1:${c.port} LADLE_TOKEN=${c.token}`,
+      ].join('\n'),
+    );
     return c;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

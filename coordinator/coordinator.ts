@@ -47,6 +47,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const server: Server = createServer(app);
   const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
   wss.on('connection', (ws) => hub.accept(ws));
+  // The server's own errors reach the listen promise below; wss re-emits them.
+  wss.on('error', () => undefined);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,5 +12,9 @@ export function pack(value: unknown): Uint8Array {
 
 /** Decodes bytes produced by `pack`; throws on malformed input. */
 export function unpack(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+  // Binary values decode as views of the input; from a Node Buffer they
+  // would come out as Buffers, so decode from a plain Uint8Array view and a
+  // Uint8Array sent from the browser arrives as a Uint8Array.
+  const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return packr.unpack(plain);
 }

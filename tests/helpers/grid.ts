@@ -1,0 +1,43 @@
+// A whole grid for a test: a real coordinator on 127.0.0.1:0, real headless
+// Chromium pages joined through `ladle workers`' code, and an SDK client.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
+import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { connect, type Grid } from '../../client-sdk/index.ts';
+
+export interface TestGrid {
+  coordinator: Coordinator;
+  workers: LocalWorkers;
+  grid: Grid;
+  close(): Promise<void>;
+}
+
+export async function startTestGrid(options: { pages?: number; threads?: number } = {}): Promise<TestGrid> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
+  const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
+  let workers: LocalWorkers | undefined;
+  try {
+    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2 });
+    const grid = await connect({ url: coordinator.url, token: coordinator.token });
+    return {
+      coordinator,
+      workers,
+      grid,
+      async close() {
+        await grid.close();
+        await workers!.close();
+        await coordinator.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await workers?.close();
+    await coordinator.close();
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Future } from '../../client-sdk/future.ts';
+import { CancelledError, TimeoutError } from '../../client-sdk/errors.ts';
+
+test('pending -> running -> finished with a result', async () => {
+  const f = new Future<number>();
+  assert.equal(f.state, 'pending');
+  assert.equal(f.done(), false);
+  f.setRunning();
+  assert.equal(f.running(), true);
+  f.setResult(7);
+  assert.equal(f.done(), true);
+  assert.equal(f.running(), false);
+  assert.equal(await f, 7);
+  assert.equal(await f.result(), 7);
+  assert.equal(await f.exception(), undefined);
+});
+
+test('an exception rejects await and is returned by exception()', async () => {
+  const f = new Future<number>();
+  const boom = new Error('boom');
+  f.setException(boom);
+  await assert.rejects(f.result(), boom);
+  assert.equal(await f.exception(), boom);
+});
+
+test('settles exactly once: later results are ignored', async () => {
+  const f = new Future<number>();
+  f.setResult(1);
+  f.setResult(2);
+  f.setException(new Error('late'));
+  assert.equal(await f, 1);
+});
+
+test('cancel works while pending, not once running or done', async () => {
+  let asked = 0;
+  const f = new Future<number>(() => (asked++, true));
+  assert.equal(f.cancel(), true);
+  assert.equal(f.cancel(), true, 'cancelling again still reports cancelled');
+  assert.equal(asked, 1);
+  assert.equal(f.cancelled(), true);
+  assert.equal(f.done(), true);
+  await assert.rejects(f.result(), CancelledError);
+  await assert.rejects(f.exception(), CancelledError);
+
+  const running = new Future<number>(() => true);
+  running.setRunning();
+  assert.equal(running.cancel(), false);
+  const finished = new Future<number>(() => true);
+  finished.setResult(1);
+  assert.equal(finished.cancel(), false);
+  const refused = new Future<number>(() => false);
+  assert.equal(refused.cancel(), false);
+  assert.equal(refused.state, 'pending');
+});
+
+test('result({timeout}) rejects with TimeoutError and leaves the future running', async () => {
+  const f = new Future<number>();
+  f.setRunning();
+  await assert.rejects(f.result({ timeout: 10 }), TimeoutError);
+  assert.equal(f.running(), true);
+  f.setResult(3);
+  assert.equal(await f.result({ timeout: 10 }), 3);
+});
+
+test('done callbacks run once on completion, and at once when added after', () => {
+  const f = new Future<number>();
+  const calls: string[] = [];
+  f.addDoneCallback((x) => calls.push(`early:${x.done()}`));
+  f.setResult(1);
+  f.setResult(2);
+  f.addDoneCallback(() => calls.push('late'));
+  assert.deepEqual(calls, ['early:true', 'late']);
+});
+
+test('a throwing done callback is reported and does not stop the others', (t) => {
+  const errors: unknown[] = [];
+  t.mock.method(console, 'error', (...args: unknown[]) => errors.push(args));
+  const f = new Future<number>();
+  let ran = false;
+  f.addDoneCallback(() => {
+    throw new Error('callback bug');
+  });
+  f.addDoneCallback(() => (ran = true));
+  f.setResult(1);
+  assert.equal(ran, true);
+  assert.equal(errors.length, 1);
+  assert.match(String((errors[0] as unknown[])[1]), /callback bug/);
+});
+
+test('an unobserved failure is not an unhandled rejection', async () => {
+  let unhandled = 0;
+  const onUnhandled = () => unhandled++;
+  process.on('unhandledRejection', onUnhandled);
+  new Future<number>().setException(new Error('nobody listens'));
+  await new Promise((r) => setImmediate(r));
+  process.off('unhandledRejection', onUnhandled);
+  assert.equal(unhandled, 0);
+});

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ProtocolError,
+  decodeFrame,
+  encodeFrame,
+  parseClientMessage,
+  parseHello,
+  parsePageMessage,
+  parseToClient,
+  parseToPage,
+  PROTOCOL_VERSION,
+} from '../../protocol/messages.ts';
+
+const hash = 'a'.repeat(64);
+const task = { id: 1, bundle: hash, fn: 'square', args: new Uint8Array([0x91, 0x04]) };
+
+test('every message type round-trips through a frame', () => {
+  const cases: [unknown, (x: unknown) => unknown][] = [
+    [{ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION }, parseHello],
+    [{ t: 'hello', role: 'worker', threads: 4, userAgent: 'UA', version: PROTOCOL_VERSION }, parseHello],
+    [{ t: 'submit', tasks: [task] }, parseClientMessage],
+    [{ t: 'cancel', ids: [1, 2] }, parseClientMessage],
+    [{ t: 'report', started: [1], results: [{ id: 1, ok: true, value: new Uint8Array([1]) }, { id: 2, ok: false, error: { name: 'E', message: 'm', stack: 's' } }] }, parsePageMessage],
+    [{ t: 'welcome', clientId: 'c' }, parseToClient],
+    [{ t: 'results', started: [], results: [{ id: 3, ok: false, lost: true, error: { name: 'TaskLostError', message: 'gone' } }] }, parseToClient],
+    [{ t: 'welcome', workerId: 'w' }, parseToPage],
+    [{ t: 'tasks', tasks: [task] }, parseToPage],
+    [{ t: 'cancel', ids: [9] }, parseToPage],
+  ];
+  for (const [msg, parse] of cases) {
+    assert.deepEqual(decodeFrame(encodeFrame(msg as never), parse), msg);
+  }
+});
+
+test('malformed messages are ProtocolErrors with a reason', () => {
+  const bad: [unknown, (x: unknown) => unknown, RegExp][] = [
+    [{ t: 'submit', tasks: [{ ...task, bundle: '../etc/passwd' }] }, parseClientMessage, /sha256/],
+    [{ t: 'submit', tasks: [{ ...task, id: -1 }] }, parseClientMessage, /task.id/],
+    [{ t: 'submit', tasks: [{ ...task, args: 'no' }] }, parseClientMessage, /task.args/],
+    [{ t: 'submit', tasks: 'x' }, parseClientMessage, /submit.tasks/],
+    [{ t: 'nope' }, parseClientMessage, /unknown client message/],
+    [[1, 2], parseClientMessage, /object/],
+    [{ t: 'hello', role: 'client', version: 1 }, parseHello, /token/],
+    [{ t: 'hello', role: 'worker', threads: 0, userAgent: 'x', version: 1 }, parseHello, /threads/],
+    [{ t: 'hello', role: 'admin', version: 1 }, parseHello, /role/],
+    [{ t: 'submit', tasks: [] }, parseHello, /expected hello/],
+    [{ t: 'report', started: [1], results: [{ id: 1, ok: 'yes' }] }, parsePageMessage, /result.ok/],
+  ];
+  for (const [msg, parse, reason] of bad) {
+    assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), (e: unknown) => e instanceof ProtocolError && reason.test(e.message));
+  }
+  assert.throws(() => decodeFrame(new Uint8Array([0xc1, 0xff]), parseClientMessage), ProtocolError);
+});
