@@ -1,6 +1,7 @@
 // The volunteer runtime of a page: one WebSocket to the coordinator, a pool
 // of Web Workers, and a local queue between them. The coordinator decides
-// what this page runs; the page only executes and reports.
+// what this page runs; the page only executes, enforces task timeouts, and
+// reports back in batches.
 import {
   PROTOCOL_VERSION,
   WS_PATH,
@@ -11,9 +12,11 @@ import {
   type PageMessage,
   type TaskOutcome,
   type TaskSpec,
+  type ToPage,
   type ToWebWorker,
 } from '../protocol/messages.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
+import { nextTurn } from './next-turn.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -36,30 +39,43 @@ export interface RuntimeOptions {
   onStatus?: (status: RuntimeStatus) => void;
 }
 
+/** One Web Worker and what the page knows of it. */
 interface Slot {
   worker: Worker;
   bundles: Set<string>;
-  task?: TaskSpec;
-}
-
-// A MessageChannel runs its callback on the next task turn without the
-// clamping and background-tab throttling that setTimeout suffers.
-const turn = new MessageChannel();
-const turnQueue: (() => void)[] = [];
-turn.port1.onmessage = () => {
-  for (const fn of turnQueue.splice(0)) fn();
-};
-function nextTurn(fn: () => void): void {
-  if (turnQueue.push(fn) === 1) turn.port2.postMessage(null);
+  /** How many of each scope's constants it has been sent. */
+  sharedSent: Map<string, number>;
+  /** The client whose tasks it runs now: `shared.get` in a worker is unambiguous. */
+  scope?: string;
+  /** Tasks given to it and not finished, by grid id. */
+  tasks: Map<number, TaskSpec>;
+  blocked: number;
+  timers: Map<number, ReturnType<typeof setTimeout>>;
+  /** Its subtasks in flight: worker id -> page id. */
+  subtasks: Map<number, number>;
+  /** Tasks to post at the end of this pump. */
+  batch: TaskSpec[];
+  /** When each started task started, for timeouts and the duration estimate. */
+  startedAt: Map<number, number>;
 }
 
 export class Runtime {
   private ws?: WebSocket;
   private slots: Slot[] = [];
-  private readonly queue: TaskSpec[] = [];
-  private started: number[] = [];
-  private results: TaskOutcome[] = [];
+  private queue: TaskSpec[] = [];
+  private readonly code = new Map<string, string>();
+  private readonly loading = new Set<string>();
+  private readonly shared = new Map<string, Map<string, Uint8Array>>();
+  /** Subtasks this page submitted: page id -> the worker and its id for it. */
+  private readonly routes = new Map<number, { slot: Slot; local: number }>();
+  private nextSubtaskId = 1;
+  /** Moving average of each task function's duration here: decides how many
+   * of its tasks a worker may hold (several when tiny, so they travel in
+   * batches; one when long, so none waits behind another). */
+  private readonly taskMs = new Map<string, number>();
+  private out = emptyReport();
   private flushQueued = false;
+  private emitTimer: ReturnType<typeof setTimeout> | undefined;
   private retryMs = 500;
   private stopped = false;
   readonly status: RuntimeStatus;
@@ -74,14 +90,14 @@ export class Runtime {
   }
 
   start(): void {
-    this.spawnWorkers();
+    this.slots = Array.from({ length: this.options.threads }, (_, i) => this.spawn(i));
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
     this.ws?.close(1000, 'page closed the runtime');
-    for (const slot of this.slots) slot.worker.terminate();
+    for (const slot of this.slots) this.retire(slot);
     this.slots = [];
   }
 
@@ -91,26 +107,127 @@ export class Runtime {
     return `${proto}//${location.host}${WS_PATH}`;
   }
 
-  private emit(): void {
-    this.status.running = this.slots.filter((s) => s.task).length;
-    this.status.queued = this.queue.length;
-    this.options.onStatus?.({ ...this.status });
-  }
-
-  private spawnWorkers(): void {
-    for (const slot of this.slots) slot.worker.terminate();
-    this.slots = [];
-    for (let i = 0; i < this.options.threads; i++) {
-      const worker = new Worker(this.options.workerUrl ?? '/worker.js', { type: 'module', name: `ladle-${i}` });
-      const slot: Slot = { worker, bundles: new Set() };
-      worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.onWorkerMessage(slot, e.data);
-      this.slots.push(slot);
+  /** Status goes out at most every 200 ms: a DOM update per task would cost more than the task. */
+  private emit(now = false): void {
+    if (this.emitTimer !== undefined && !now) return;
+    const fire = () => {
+      this.emitTimer = undefined;
+      let running = 0;
+      for (const s of this.slots) running += s.tasks.size;
+      this.status.running = running;
+      this.status.queued = this.queue.length;
+      this.options.onStatus?.({ ...this.status });
+    };
+    if (now) {
+      clearTimeout(this.emitTimer);
+      fire();
+    } else {
+      this.emitTimer = setTimeout(fire, 200);
     }
   }
 
+  // ---- Web Workers ----
+
+  private spawn(index: number): Slot {
+    const worker = new Worker(this.options.workerUrl ?? '/worker.js', { type: 'module', name: `ladle-${index}` });
+    const slot: Slot = { worker, bundles: new Set(), sharedSent: new Map(), tasks: new Map(), blocked: 0, timers: new Map(), subtasks: new Map(), batch: [], startedAt: new Map() };
+    worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.onWorkerReport(slot, e.data);
+    worker.onerror = (e) => console.error('ladle: a Web Worker failed:', e.message);
+    return slot;
+  }
+
+  private retire(slot: Slot): void {
+    slot.worker.terminate();
+    for (const t of slot.timers.values()) clearTimeout(t);
+    for (const pageId of slot.subtasks.values()) this.routes.delete(pageId);
+  }
+
+  /** Replaces a Web Worker: the only way to stop a task stuck in a loop. */
+  private replace(slot: Slot): void {
+    this.retire(slot);
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots[i] = this.spawn(i);
+  }
+
+  private post(slot: Slot, msg: ToWebWorker, transfer: Transferable[] = []): void {
+    slot.worker.postMessage(msg, transfer);
+  }
+
+  private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
+    if (!this.slots.includes(slot)) return; // a replaced worker's last words
+    const now = performance.now();
+    for (const id of msg.started) {
+      this.out.started.push(id);
+      slot.startedAt.set(id, now);
+      const timeout = slot.tasks.get(id)?.timeout;
+      if (timeout !== undefined) slot.timers.set(id, setTimeout(() => this.timedOut(slot, id), timeout));
+    }
+    for (const spec of msg.submit) {
+      const pageId = this.nextSubtaskId++;
+      this.routes.set(pageId, { slot, local: spec.id });
+      slot.subtasks.set(spec.id, pageId);
+      spec.id = pageId;
+      this.out.submit.push(spec);
+    }
+    for (const local of msg.cancel) {
+      const pageId = slot.subtasks.get(local);
+      if (pageId === undefined) continue;
+      slot.subtasks.delete(local);
+      this.routes.delete(pageId);
+      this.out.cancel.push(pageId);
+    }
+    for (const outcome of msg.done) {
+      const task = slot.tasks.get(outcome.id);
+      if (!task) continue;
+      slot.tasks.delete(outcome.id);
+      const started = slot.startedAt.get(outcome.id);
+      slot.startedAt.delete(outcome.id);
+      if (started !== undefined) {
+        const key = `${task.bundle}:${task.fn}`;
+        const avg = this.taskMs.get(key) ?? PESSIMISTIC_MS;
+        this.taskMs.set(key, avg + 0.1 * (now - started - avg));
+      }
+      clearTimeout(slot.timers.get(outcome.id));
+      slot.timers.delete(outcome.id);
+      this.out.results.push(outcome);
+      if (outcome.ok) this.status.tasksDone++;
+      else this.status.tasksFailed++;
+    }
+    slot.blocked = msg.blocked;
+    if (slot.tasks.size === 0) slot.scope = undefined;
+    this.pump();
+    this.scheduleFlush();
+    this.emit();
+  }
+
+  private timedOut(slot: Slot, id: number): void {
+    const task = slot.tasks.get(id);
+    if (!task || !this.slots.includes(slot)) return;
+    this.out.results.push({
+      id,
+      ok: false,
+      kind: 'timeout',
+      error: {
+        name: 'TimeoutError',
+        message: `task ${task.fn} ran past its timeout of ${task.timeout} ms; its Web Worker was stopped and replaced`,
+      },
+    });
+    this.status.tasksFailed++;
+    slot.tasks.delete(id);
+    // Everything else in that worker dies with it: hand it back to run again.
+    for (const other of slot.tasks.keys()) this.out.lost.push(other);
+    for (const pageId of slot.subtasks.values()) this.out.cancel.push(pageId);
+    this.replace(slot);
+    this.pump();
+    this.scheduleFlush();
+    this.emit();
+  }
+
+  // ---- the coordinator ----
+
   private connect(): void {
     this.status.state = 'connecting';
-    this.emit();
+    this.emit(true);
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
@@ -118,19 +235,18 @@ export class Runtime {
       this.retryMs = 500;
       this.send({ t: 'hello', role: 'worker', threads: this.options.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION });
     };
-    ws.onmessage = (e: MessageEvent<ArrayBuffer>) => this.onFrame(new Uint8Array(e.data));
+    ws.onmessage = (e: MessageEvent<ArrayBuffer>) => this.onFrame(decodeFrame(new Uint8Array(e.data), parseToPage));
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.status.state = 'disconnected';
       this.status.workerId = undefined;
-      // The coordinator requeues whatever this page held; results of the old
-      // session would be dropped there, so start clean.
-      this.queue.length = 0;
-      this.started = [];
-      this.results = [];
-      if (this.slots.some((s) => s.task)) this.spawnWorkers();
-      this.emit();
+      // The coordinator requeues whatever this page held: start clean.
+      this.queue = [];
+      this.out = emptyReport();
+      this.shared.clear();
+      for (const slot of [...this.slots]) if (slot.tasks.size > 0 || slot.sharedSent.size > 0) this.replace(slot);
+      this.emit(true);
       if (e.code === 1008) console.error(`ladle: the coordinator refused this page: ${e.reason}`);
       if (this.stopped) return;
       setTimeout(() => this.connect(), this.retryMs);
@@ -142,89 +258,173 @@ export class Runtime {
     this.ws?.send(encodeFrame(msg));
   }
 
-  private onFrame(bytes: Uint8Array): void {
-    const msg = decodeFrame(bytes, parseToPage);
+  private onFrame(msg: ToPage): void {
     switch (msg.t) {
       case 'welcome':
         this.status.state = 'connected';
         this.status.workerId = msg.workerId;
+        this.emit(true);
         break;
       case 'tasks':
-        this.queue.push(...msg.tasks);
+        for (const t of msg.tasks) this.queue.push(t);
         this.pump();
         break;
       case 'cancel': {
-        // Tasks not started yet are dropped; a running one finishes and its
-        // result is ignored by the coordinator.
+        // Tasks not handed to a worker yet are dropped; the coordinator
+        // ignores the result of one that already started.
         const drop = new Set(msg.ids);
-        for (let i = this.queue.length - 1; i >= 0; i--) if (drop.has(this.queue[i].id)) this.queue.splice(i, 1);
+        this.queue = this.queue.filter((t) => !drop.has(t.id));
         break;
       }
+      case 'results':
+        this.routeResults(msg.results);
+        break;
+      case 'shared': {
+        let names = this.shared.get(msg.scope);
+        if (!names) this.shared.set(msg.scope, (names = new Map()));
+        for (const [name, value] of Object.entries(msg.values)) names.set(name, value);
+        break;
+      }
+      case 'unshare':
+        this.shared.delete(msg.scope);
+        break;
     }
     this.emit();
   }
 
-  private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.task) continue;
-      const task = this.queue.shift();
-      if (!task) break;
-      slot.task = task;
-      void this.startOn(slot, task);
+  private routeResults(results: TaskOutcome[]): void {
+    const perSlot = new Map<Slot, TaskOutcome[]>();
+    for (const outcome of results) {
+      const route = this.routes.get(outcome.id);
+      if (!route) continue;
+      this.routes.delete(outcome.id);
+      route.slot.subtasks.delete(route.local);
+      let list = perSlot.get(route.slot);
+      if (!list) perSlot.set(route.slot, (list = []));
+      list.push({ ...outcome, id: route.local });
+    }
+    for (const [slot, list] of perSlot) {
+      if (this.slots.includes(slot)) this.post(slot, { t: 'results', results: list });
     }
   }
 
-  private async startOn(slot: Slot, task: TaskSpec): Promise<void> {
-    if (!slot.bundles.has(task.bundle)) {
-      let code: string;
-      try {
-        code = await loadBundle(task.bundle);
-      } catch (e) {
-        const err = e as Error;
-        this.onWorkerMessage(slot, { t: 'done', outcome: { id: task.id, ok: false, error: { name: err.name, message: err.message, stack: err.stack } } });
-        return;
+  // ---- handing tasks to Web Workers ----
+
+  /** Gives queued tasks to workers: a worker takes more while its tasks that
+   * are not waiting on subtasks are under a target: one, or for tiny tasks a
+   * share of the queue, so that they travel in batches. */
+  private pump(): void {
+    if (this.queue.length === 0) return;
+    const batch = Math.max(1, Math.min(64, Math.ceil(this.queue.length / this.slots.length)));
+    const waiting: TaskSpec[] = [];
+    for (const task of this.queue) {
+      const code = this.code.get(task.bundle);
+      const tiny = (this.taskMs.get(`${task.bundle}:${task.fn}`) ?? PESSIMISTIC_MS) < 2;
+      const slot = code === undefined ? undefined : this.pickSlot(task.scope, tiny ? batch : 1);
+      if (!slot) {
+        if (code === undefined) this.fetchBundle(task.bundle);
+        waiting.push(task);
+        continue;
       }
-      if (slot.task !== task) return; // the worker was replaced meanwhile
+      this.give(slot, task, code!);
+    }
+    this.queue = waiting;
+    for (const slot of this.slots) {
+      if (slot.batch.length === 0) continue;
+      // The args are views into a whole received frame: copy each so only its bytes move.
+      const tasks = slot.batch.map((t) => ({ ...t, args: t.args.slice() }));
+      slot.batch = [];
+      this.post(slot, { t: 'run', tasks }, tasks.map((t) => t.args.buffer));
+    }
+  }
+
+  private pickSlot(scope: string | undefined, target: number): Slot | undefined {
+    let best: Slot | undefined;
+    let bestLoad = Infinity;
+    for (const slot of this.slots) {
+      if (slot.scope !== undefined && slot.scope !== scope) continue;
+      const load = slot.tasks.size - slot.blocked;
+      if (load < target && load < bestLoad) {
+        best = slot;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  private give(slot: Slot, task: TaskSpec, code: string): void {
+    if (!slot.bundles.has(task.bundle)) {
       slot.bundles.add(task.bundle);
       this.post(slot, { t: 'bundle', hash: task.bundle, code });
     }
-    // The args are a view into the whole received frame: copy them so only
-    // their own bytes move to the worker.
-    const args = task.args.slice();
-    this.post(slot, { t: 'run', task: { ...task, args } }, [args.buffer]);
-  }
-
-  private post(slot: Slot, msg: ToWebWorker, transfer: Transferable[] = []): void {
-    slot.worker.postMessage(msg, transfer);
-  }
-
-  private onWorkerMessage(slot: Slot, msg: FromWebWorker): void {
-    if (msg.t === 'started') {
-      this.started.push(msg.id);
-    } else {
-      slot.task = undefined;
-      this.results.push(msg.outcome);
-      if (msg.outcome.ok) this.status.tasksDone++;
-      else this.status.tasksFailed++;
-      this.pump();
-      this.emit();
+    const scope = task.scope;
+    if (scope !== undefined) {
+      const names = this.shared.get(scope);
+      if (names && (slot.sharedSent.get(scope) ?? 0) < names.size) {
+        const values: Record<string, Uint8Array> = {};
+        let i = 0;
+        const from = slot.sharedSent.get(scope) ?? 0;
+        for (const [name, value] of names) if (i++ >= from) values[name] = value;
+        slot.sharedSent.set(scope, names.size);
+        this.post(slot, { t: 'shared', scope, values });
+      }
     }
-    this.scheduleFlush();
+    slot.scope = scope;
+    slot.tasks.set(task.id, task);
+    slot.batch.push(task);
   }
 
-  /** Reports go out at most once per task turn, batching whatever finished together. */
+  private fetchBundle(hash: string): void {
+    if (this.loading.has(hash)) return;
+    this.loading.add(hash);
+    loadBundle(hash).then(
+      (code) => {
+        this.loading.delete(hash);
+        this.code.set(hash, code);
+        this.pump();
+      },
+      (e: Error) => {
+        this.loading.delete(hash);
+        // Without its code no task of this bundle can run here.
+        const failed = this.queue.filter((t) => t.bundle === hash);
+        this.queue = this.queue.filter((t) => t.bundle !== hash);
+        for (const t of failed) {
+          this.out.started.push(t.id);
+          this.out.results.push({ id: t.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
+          this.status.tasksFailed++;
+        }
+        this.scheduleFlush();
+      },
+    );
+  }
+
+  /** Reports go out once per turn, batching whatever happened together. */
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     nextTurn(() => {
       this.flushQueued = false;
-      if (this.started.length === 0 && this.results.length === 0) return;
-      const report: PageMessage = { t: 'report', started: this.started, results: this.results };
-      this.started = [];
-      this.results = [];
-      this.send(report);
+      const out = this.out;
+      let blocked = 0;
+      for (const s of this.slots) blocked += s.blocked;
+      if (isEmpty(out) && blocked === this.lastBlocked) return;
+      this.lastBlocked = blocked;
+      this.out = emptyReport();
+      this.send({ ...out, blocked });
     });
   }
+  private lastBlocked = 0;
+}
+
+/** Until a function has been timed here, assume its tasks are long. */
+const PESSIMISTIC_MS = 1000;
+
+function emptyReport(): Omit<PageMessage, 'blocked'> {
+  return { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [] };
+}
+
+function isEmpty(r: Omit<PageMessage, 'blocked'>): boolean {
+  return r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0;
 }
 
 /** Threads for this page: `?threads=N` when given, else one per core. */

@@ -1,11 +1,30 @@
-// `ladle/task`: the API a task module imports. Bundled into each task module
-// as this thin facade; the Web Worker runtime installs the implementation
-// under a well-known symbol, so bundles stay small and independent of the
-// runtime's version.
+// `ladle/task`: the API a task module imports, with the SDK's semantics.
+// Bundled into each task module as this thin facade; the Web Worker runtime
+// installs the implementation under a well-known symbol, so bundles stay
+// small and independent of the runtime's version.
+import type { Future } from '../client-sdk/future.ts';
+import type { MapResult } from '../client-sdk/map-result.ts';
+import type { MapAsCompleted } from '../client-sdk/map-as-completed.ts';
+import type { MapOptions } from '../client-sdk/futures-api.ts';
+import type { Inputs } from '../client-sdk/inputs.ts';
+import type { Completed, ReturnWhen } from '../client-sdk/waiting.ts';
+
+/** Any function a task module exports. `never[]` parameters accept every signature. */
+type TaskFn = (...args: never[]) => unknown;
+type ResultOf<F extends TaskFn> = Awaited<ReturnType<F>>;
+type MapArgs<F extends TaskFn> = Inputs<Parameters<F>> | [...Inputs<Parameters<F>>, MapOptions];
 
 /** What the runtime provides inside a Web Worker. */
 export interface TaskHost {
-  /** The value of a shared constant set by the submitting client. */
+  submit(fn: TaskFn, args: unknown[]): Future<unknown>;
+  map(fn: TaskFn, args: readonly unknown[]): MapResult<unknown>;
+  mapAsCompleted(fn: TaskFn, args: readonly unknown[]): MapAsCompleted<unknown>;
+  mapReduce(fn: TaskFn, reduce: TaskFn, args: readonly unknown[]): Promise<unknown>;
+  asCompleted(futures: Iterable<Future<unknown>>, options?: { timeout?: number }): AsyncIterable<Completed<Future<unknown>>>;
+  wait(
+    futures: Iterable<Future<unknown>>,
+    options?: { timeout?: number; returnWhen?: ReturnWhen },
+  ): Promise<{ done: Set<Future<unknown>>; notDone: Set<Future<unknown>> }>;
   sharedGet(name: string): unknown;
 }
 
@@ -17,7 +36,42 @@ function host(): TaskHost {
   return h;
 }
 
-/** Read-only constants shared by the submitting client (SCOOP's setConst/getConst). */
+/** Runs `fn(...args)` as a subtask; `fn` must be exported by a task module. */
+export function submit<F extends TaskFn>(fn: F, ...args: Parameters<F>): Future<ResultOf<F>> {
+  return host().submit(fn, args) as Future<ResultOf<F>>;
+}
+
+/** Subtasks over zipped iterables; await for input-order results, or for-await. */
+export function map<F extends TaskFn>(fn: F, ...args: MapArgs<F>): MapResult<ResultOf<F>> {
+  return host().map(fn, args) as MapResult<ResultOf<F>>;
+}
+
+export function mapAsCompleted<F extends TaskFn>(fn: F, ...args: MapArgs<F>): MapAsCompleted<ResultOf<F>> {
+  return host().mapAsCompleted(fn, args) as MapAsCompleted<ResultOf<F>>;
+}
+
+export function mapReduce<F extends TaskFn>(
+  fn: F,
+  reduce: (a: ResultOf<F>, b: ResultOf<F>) => unknown,
+  ...args: MapArgs<F>
+): Promise<ResultOf<F>> {
+  return host().mapReduce(fn, reduce as TaskFn, args) as Promise<ResultOf<F>>;
+}
+
+/** Yields each future as it completes. They are typed without `then` so
+ * for-await hands over the future itself; read it with `f.result()`. */
+export function asCompleted<T>(futures: Iterable<Future<T>>, options?: { timeout?: number }): AsyncIterable<Completed<Future<T>>> {
+  return host().asCompleted(futures as Iterable<Future<unknown>>, options) as AsyncIterable<Completed<Future<T>>>;
+}
+
+export function wait<T>(
+  futures: Iterable<Future<T>>,
+  options?: { timeout?: number; returnWhen?: ReturnWhen },
+): Promise<{ done: Set<Future<T>>; notDone: Set<Future<T>> }> {
+  return host().wait(futures as Iterable<Future<unknown>>, options) as Promise<{ done: Set<Future<T>>; notDone: Set<Future<T>> }>;
+}
+
+/** Read-only constants set by the submitting client with `grid.shared.set`. */
 export const shared = {
   get(name: string): unknown {
     return host().sharedGet(name);

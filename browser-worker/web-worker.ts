@@ -1,47 +1,44 @@
-// One Web Worker of a volunteer page: imports task bundles it is given and
-// runs the tasks the page hands it, replying with packed results or with the
-// error (name, message, stack) a task threw.
-import { pack, unpack } from '../protocol/codec.ts';
-import type { FromWebWorker, RemoteErrorInfo, TaskSpec, ToWebWorker } from '../protocol/messages.ts';
+// Entry of each Web Worker of a volunteer page: receives bundles, shared
+// constants, tasks and subtask results from the page, and sends back one
+// batched report per turn.
+import type { FromWebWorker, ToWebWorker } from '../protocol/messages.ts';
+import { Executor } from './executor.ts';
+import { installTaskHost } from './task-host.ts';
+import { nextTurn } from './next-turn.ts';
 
-type TaskModule = Record<string, unknown>;
-const modules = new Map<string, Promise<TaskModule>>();
+let reportQueued = false;
+let lastBlocked = 0;
+const executor = new Executor(nextTurn, (urgent) => {
+  if (urgent) return report();
+  if (reportQueued) return;
+  reportQueued = true;
+  nextTurn(report);
+});
+installTaskHost(executor);
 
-function post(msg: FromWebWorker, transfer: Transferable[] = []): void {
-  (self as unknown as Worker).postMessage(msg, transfer);
-}
-
-function errorInfo(e: unknown): RemoteErrorInfo {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
-}
-
-async function run(task: TaskSpec): Promise<void> {
-  post({ t: 'started', id: task.id });
-  try {
-    const mod = await modules.get(task.bundle);
-    if (!mod) throw new Error(`bundle ${task.bundle} was not loaded in this worker`);
-    const fn = mod[task.fn];
-    if (typeof fn !== 'function') throw new TypeError(`the task module has no exported function named "${task.fn}"`);
-    const args = unpack(task.args) as unknown[];
-    const value: unknown = await fn(...args);
-    // pack() returns a view into a shared buffer: copy the bytes so only they are transferred.
-    const bytes = pack(value).slice();
-    post({ t: 'done', outcome: { id: task.id, ok: true, value: bytes } }, [bytes.buffer]);
-  } catch (e) {
-    post({ t: 'done', outcome: { id: task.id, ok: false, error: errorInfo(e) } });
-  }
+function report(): void {
+  reportQueued = false;
+  const out = executor.take();
+  if (out.started.length + out.done.length + out.submit.length + out.cancel.length === 0 && executor.blocked === lastBlocked) return;
+  lastBlocked = executor.blocked;
+  const msg: FromWebWorker = { t: 'report', started: out.started, done: out.done, submit: out.submit, cancel: out.cancel, blocked: executor.blocked };
+  (self as unknown as Worker).postMessage(msg, out.transfer);
 }
 
 self.onmessage = (event: MessageEvent<ToWebWorker>) => {
   const msg = event.data;
-  if (msg.t === 'bundle') {
-    const url = URL.createObjectURL(new Blob([msg.code], { type: 'text/javascript' }));
-    const loading = import(url) as Promise<TaskModule>;
-    // The failure is reported by each task that awaits this module.
-    loading.catch(() => undefined);
-    modules.set(msg.hash, loading);
-  } else {
-    void run(msg.task);
+  switch (msg.t) {
+    case 'bundle':
+      executor.loadBundle(msg.hash, msg.code);
+      break;
+    case 'shared':
+      executor.setShared(msg.scope, msg.values);
+      break;
+    case 'run':
+      executor.run(msg.tasks);
+      break;
+    case 'results':
+      executor.deliver(msg.results);
+      break;
   }
 };

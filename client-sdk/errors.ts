@@ -1,5 +1,5 @@
 // Errors a Future can reject with, and errors of the connection itself.
-import type { RemoteErrorInfo } from '../protocol/messages.ts';
+import type { RemoteErrorInfo, TaskOutcome } from '../protocol/messages.ts';
 
 /** A task threw: carries the remote error's name, message and stack. */
 export class RemoteError extends Error {
@@ -33,4 +33,18 @@ export class TaskLostError extends Error {
 /** The coordinator could not be reached, refused us, or went away. */
 export class ConnectionError extends Error {
   override name = 'ConnectionError';
+}
+
+/** The error a future rejects with for a failed outcome. */
+export function outcomeError(outcome: Extract<TaskOutcome, { ok: false }>): Error {
+  switch (outcome.kind) {
+    case 'lost':
+      return new TaskLostError(outcome.error.message);
+    case 'timeout':
+      return new TimeoutError(outcome.error.message);
+    case 'cancelled':
+      return new CancelledError(outcome.error.message);
+    default:
+      return new RemoteError(outcome.error);
+  }
 }

@@ -41,6 +41,10 @@ export class Future<T> implements PromiseLike<T> {
   cancelled(): boolean {
     return this.#state === 'cancelled';
   }
+  /** True once finished with an exception (not by cancellation). */
+  failed(): boolean {
+    return this.#state === 'finished' && this.#failed;
+  }
 
   /** Withdraws a task that has not started. True if it is (now) cancelled;
    * false once it runs or has finished. */

@@ -7,29 +7,48 @@ import { pack, unpack } from '../protocol/codec.ts';
 import { decodeFrame, encodeFrame, parseToClient, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
 import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { endpoints, openConnection, type Endpoints } from './connection.ts';
-import { CancelledError, ConnectionError, RemoteError, TaskLostError } from './errors.ts';
+import { CancelledError, ConnectionError, outcomeError } from './errors.ts';
 import { Future } from './future.ts';
-import { zipInputs, type Inputs } from './inputs.ts';
-import { MapResult } from './map-result.ts';
+import type { Inputs } from './inputs.ts';
+import type { MapResult } from './map-result.ts';
+import type { MapAsCompleted } from './map-as-completed.ts';
+import { FuturesApi, type MapOptions } from './futures-api.ts';
+import { asCompleted, wait } from './waiting.ts';
+import { knownLength, progressTracker } from './progress.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;
 
 const HANDLE = Symbol('ladle.handle');
 
+/** Per-call task options, set with `handle.with({...})`. */
+export interface TaskOptions {
+  /** Milliseconds a task may run; past it the task's Web Worker is replaced
+   * and its future rejects with TimeoutError. */
+  timeout?: number;
+  /** How many pages may be lost while running it before it fails with TaskLostError (default 3). */
+  attempts?: number;
+}
+
 interface HandleTarget {
   fn: string;
   /** The bundle's hash, or a promise of it while it is bundled and uploaded. */
   bundle: string | Promise<string>;
+  options: TaskOptions;
 }
 
 /** A reference to a function in an uploaded task module; `F` is its type. */
 export interface TaskHandle<F extends TaskFn> {
   readonly name: string;
   readonly [HANDLE]: HandleTarget;
+  /** The same task with options for every call made through the new handle. */
+  with(options: TaskOptions): TaskHandle<F>;
   /** Carries the function's type; never set. */
   readonly __type?: F;
 }
+
+/** Iterables of a task's arguments, optionally followed by map options. */
+export type MapArgs<F extends TaskFn> = Inputs<Parameters<F>> | [...Inputs<Parameters<F>>, MapOptions];
 
 export type ModuleHandles<M> = {
   readonly [K in keyof M as M[K] extends TaskFn ? K : never]: M[K] extends TaskFn ? TaskHandle<M[K]> : never;
@@ -46,13 +65,30 @@ export interface ConnectOptions {
   connectTimeout?: number;
 }
 
-export interface MapOptions {
-  /** Tasks submitted ahead of the consumer (default 4096). */
-  inFlight?: number;
+function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: TaskOptions = {}): TaskHandle<F> {
+  return {
+    name: fn,
+    [HANDLE]: { fn, bundle, options },
+    with(more: TaskOptions) {
+      checkTaskOptions(more);
+      return makeHandle<F>(fn, bundle, { ...options, ...more });
+    },
+  };
 }
 
-function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>): TaskHandle<F> {
-  return { name: fn, [HANDLE]: { fn, bundle } };
+function checkTaskOptions(o: TaskOptions): void {
+  if (o.timeout !== undefined && !(Number.isInteger(o.timeout) && o.timeout >= 1)) {
+    throw new TypeError(`timeout is a whole number of milliseconds, at least 1; got ${String(o.timeout)}`);
+  }
+  if (o.attempts !== undefined && !(Number.isInteger(o.attempts) && o.attempts >= 1 && o.attempts <= 100)) {
+    throw new TypeError(`attempts is a whole number from 1 to 100; got ${String(o.attempts)}`);
+  }
+}
+
+function targetOf(handle: unknown): HandleTarget {
+  const target = (handle as TaskHandle<TaskFn> | undefined)?.[HANDLE];
+  if (!target) throw new TypeError('expected a task handle from grid.module() or grid.fn()');
+  return target;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Grid> {
@@ -72,6 +108,23 @@ export class Grid {
   #flushQueued = false;
   #closed = false;
   readonly #uploads = new Map<string, Promise<void>>();
+  readonly #api = new FuturesApi(
+    (handle, args) => this.submit(handle as TaskHandle<TaskFn>, ...(args as never[])),
+    (options, iterables) => progressTracker(options, knownLength(iterables)),
+  );
+  #nextReq = 1;
+  readonly #sharedReplies = new Map<number, { resolve(): void; reject(e: Error): void }>();
+  readonly #sharedValues = new Map<string, unknown>();
+
+  /** Read-only constants for every task of this client (SCOOP's setConst):
+   * each name is set once, and tasks read it with `shared.get(name)`. */
+  readonly shared = {
+    set: (values: Record<string, unknown>): Promise<void> => this.#share(values),
+    get: (name: string): unknown => {
+      if (!this.#sharedValues.has(name)) throw new Error(`no shared constant named "${name}"`);
+      return this.#sharedValues.get(name);
+    },
+  };
 
   /** @internal use connect() */
   constructor(
@@ -114,8 +167,7 @@ export class Grid {
 
   submit<F extends TaskFn>(handle: TaskHandle<F>, ...args: Parameters<F>): Future<ResultOf<F>> {
     if (this.#closed) throw new ConnectionError('this grid is closed');
-    const target = handle?.[HANDLE];
-    if (!target) throw new TypeError('submit takes a task handle from grid.module() or grid.fn()');
+    const target = targetOf(handle);
     const id = this.#nextId++;
     const future = new Future<ResultOf<F>>(() => this.#withdraw(id));
     this.#futures.set(id, future as Future<unknown>);
@@ -127,12 +179,13 @@ export class Grid {
       future.setException(new TypeError(`the arguments of ${target.fn} cannot be encoded: ${(e as Error).message}`));
       return future;
     }
+    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options });
     if (typeof target.bundle === 'string') {
-      this.#enqueue({ id, bundle: target.bundle, fn: target.fn, args: packed });
+      this.#enqueue(spec(target.bundle));
     } else {
       target.bundle.then(
         (bundle) => {
-          if (this.#futures.has(id)) this.#enqueue({ id, bundle, fn: target.fn, args: packed });
+          if (this.#futures.has(id)) this.#enqueue(spec(bundle));
         },
         (e: Error) => {
           this.#futures.delete(id);
@@ -143,17 +196,37 @@ export class Grid {
     return future;
   }
 
-  /** Applies `handle` to each tuple of the zipped iterables. Await it for the
-   * array of results in input order, or iterate it with for-await. */
-  map<F extends TaskFn>(handle: TaskHandle<F>, ...iterables: Inputs<Parameters<F>>): MapResult<ResultOf<F>> {
-    return this.#map(handle, iterables, {});
+  /** Applies `handle` to each tuple of the zipped iterables (the shortest
+   * wins). Await it for the results in input order, or iterate it with
+   * for-await to get them in input order as they are ready. A trailing
+   * options object sets `inFlight`, `progress` and `onProgress`. */
+  map<F extends TaskFn>(handle: TaskHandle<F>, ...args: MapArgs<F>): MapResult<ResultOf<F>> {
+    targetOf(handle);
+    return this.#api.map(handle, args) as MapResult<ResultOf<F>>;
   }
 
-  #map<F extends TaskFn>(handle: TaskHandle<F>, iterables: readonly unknown[], options: MapOptions): MapResult<ResultOf<F>> {
-    const source = zipInputs(iterables);
-    const inFlight = options.inFlight ?? 4096;
-    return new MapResult(source, (args) => this.submit(handle, ...(args as Parameters<F>)), inFlight);
+  /** Like map, but yields results in the order they complete. */
+  mapAsCompleted<F extends TaskFn>(handle: TaskHandle<F>, ...args: MapArgs<F>): MapAsCompleted<ResultOf<F>> {
+    targetOf(handle);
+    return this.#api.mapAsCompleted(handle, args) as MapAsCompleted<ResultOf<F>>;
   }
+
+  /** Maps, then reduces the results pairwise on the workers as they arrive.
+   * `reduce` must be associative; it need not be commutative. */
+  mapReduce<F extends TaskFn, R extends (a: ResultOf<F>, b: ResultOf<F>) => unknown>(
+    handle: TaskHandle<F>,
+    reduce: TaskHandle<R>,
+    ...args: MapArgs<F>
+  ): Promise<ResultOf<F>> {
+    targetOf(handle);
+    targetOf(reduce);
+    return this.#api.mapReduce(handle, reduce, args) as Promise<ResultOf<F>>;
+  }
+
+  /** Yields the given futures as they complete (TimeoutError if `timeout` ms pass first). */
+  asCompleted = asCompleted;
+  /** Waits for futures: ALL_COMPLETED (default), FIRST_COMPLETED or FIRST_EXCEPTION. */
+  wait = wait;
 
   /** Closes the connection; futures still pending are cancelled. */
   async close(): Promise<void> {
@@ -189,6 +262,21 @@ export class Grid {
       body: bundle.code,
     });
     if (!res.ok) throw new ConnectionError(`uploading a task bundle failed: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  async #share(values: Record<string, unknown>): Promise<void> {
+    if (this.#closed) throw new ConnectionError('this grid is closed');
+    const packed: Record<string, Uint8Array> = {};
+    for (const [name, value] of Object.entries(values)) {
+      if (!/^[A-Za-z_$][\w$]{0,127}$/.test(name)) throw new TypeError(`shared constant names are identifiers; "${name}" is not`);
+      if (this.#sharedValues.has(name)) throw new Error(`shared constants are set once; "${name}" is already set`);
+      packed[name] = pack(value);
+    }
+    const req = this.#nextReq++;
+    const done = new Promise<void>((resolve, reject) => this.#sharedReplies.set(req, { resolve, reject }));
+    this.ws.send(encodeFrame({ t: 'share', req, values: packed }));
+    await done;
+    for (const [name, value] of Object.entries(values)) this.#sharedValues.set(name, value);
   }
 
   #enqueue(spec: TaskSpec): void {
@@ -233,6 +321,13 @@ export class Grid {
       console.error('ladle: dropping a malformed frame from the coordinator:', (e as Error).message);
       return;
     }
+    if (msg.t === 'shared') {
+      const waiter = this.#sharedReplies.get(msg.req);
+      this.#sharedReplies.delete(msg.req);
+      if (msg.error) waiter?.reject(new Error(msg.error));
+      else waiter?.resolve();
+      return;
+    }
     if (msg.t !== 'results') return;
     for (const id of msg.started) this.#futures.get(id)?.setRunning();
     for (const outcome of msg.results) this.#settle(outcome);
@@ -248,10 +343,8 @@ export class Grid {
       } catch (e) {
         future.setException(new Error(`the task's result could not be decoded: ${(e as Error).message}`));
       }
-    } else if (outcome.lost) {
-      future.setException(new TaskLostError(outcome.error.message));
     } else {
-      future.setException(new RemoteError(outcome.error));
+      future.setException(outcomeError(outcome));
     }
   }
 
@@ -265,5 +358,7 @@ export class Grid {
     const futures = [...this.#futures.values()];
     this.#futures.clear();
     for (const f of futures) f.setException(error);
+    for (const waiter of this.#sharedReplies.values()) waiter.reject(error);
+    this.#sharedReplies.clear();
   }
 }

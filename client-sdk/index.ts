@@ -1,7 +1,11 @@
 // `ladle`: the Node SDK.
 export { connect, Grid } from './grid.ts';
-export type { ConnectOptions, MapOptions, ModuleHandles, TaskFn, TaskHandle, ResultOf } from './grid.ts';
+export type { ConnectOptions, MapArgs, ModuleHandles, TaskFn, TaskHandle, TaskOptions, ResultOf } from './grid.ts';
+export type { MapOptions } from './futures-api.ts';
+export type { ProgressInfo, ProgressOptions } from './progress.ts';
+export type { ReturnWhen } from './waiting.ts';
 export { Future } from './future.ts';
 export type { FutureState, DoneCallback, WaitOptions } from './future.ts';
 export { MapResult } from './map-result.ts';
+export { MapAsCompleted } from './map-as-completed.ts';
 export { RemoteError, TimeoutError, CancelledError, TaskLostError, ConnectionError } from './errors.ts';

@@ -48,3 +48,19 @@ export function zipInputs(iterables: readonly unknown[]): ArgSource {
     return steps.map((r) => r.value);
   };
 }
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Map-like calls take their options as a trailing plain object after the
+ * iterables; a plain object is never iterable, so the split is unambiguous. */
+export function splitOptions<O extends object>(args: readonly unknown[]): { iterables: unknown[]; options: Partial<O> } {
+  const last = args[args.length - 1];
+  if (args.length > 0 && isPlainObject(last) && !(Symbol.iterator in last) && !(Symbol.asyncIterator in last)) {
+    return { iterables: args.slice(0, -1), options: last as Partial<O> };
+  }
+  return { iterables: [...args], options: {} };
+}

@@ -17,6 +17,8 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     private readonly source: ArgSource,
     private readonly submit: (args: unknown[]) => Future<R>,
     private readonly inFlight: number,
+    /** Called once when the map ends, by completion or failure. */
+    private readonly onEnd?: () => void,
   ) {
     // Start at once, like a promise: two maps awaited one after the other still overlap.
     queueMicrotask(() => void this.#fill().catch(() => undefined));
@@ -63,7 +65,10 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
 
   async #next(): Promise<IteratorResult<R, undefined>> {
     if (this.#head === this.#window.length && !this.#exhausted) await this.#fill();
-    if (this.#head === this.#window.length) return { done: true, value: undefined };
+    if (this.#head === this.#window.length) {
+      this.#end();
+      return { done: true, value: undefined };
+    }
     const future = this.#window[this.#head];
     this.#window[this.#head++] = undefined as unknown as Future<R>; // let it be collected
     if (this.#head > 4096 && this.#head * 2 > this.#window.length) {
@@ -102,8 +107,16 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     return this.#filling;
   }
 
+  #ended = false;
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.onEnd?.();
+  }
+
   /** Stops submitting and cancels what has not started. */
   #stop(): void {
+    this.#end();
     this.#failed = true;
     this.#exhausted = true;
     for (let i = this.#head; i < this.#window.length; i++) this.#window[i].cancel();

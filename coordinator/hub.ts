@@ -20,7 +20,7 @@ import {
   type ToPage,
 } from '../protocol/messages.ts';
 import { Scheduler } from './scheduler.ts';
-import { TaskStore } from './task-store.ts';
+import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 
 export interface HubOptions {
   token: string;
@@ -35,6 +35,9 @@ interface ClientConn {
   ws: WebSocket;
   results: TaskOutcome[];
   started: number[];
+  replies: ToClient[];
+  /** Shared constants, packed, by name: set once, read-only after. */
+  shared: Map<string, Uint8Array>;
 }
 
 interface PageConn {
@@ -43,6 +46,9 @@ interface PageConn {
   threads: number;
   userAgent: string;
   cancels: number[];
+  results: TaskOutcome[];
+  /** Names of each scope's constants this page has been sent. */
+  sharedSent: Map<string, Set<string>>;
   done: number;
 }
 
@@ -67,11 +73,10 @@ function toBytes(data: RawData): Uint8Array {
 
 export class Hub {
   readonly scheduler = new Scheduler();
-  readonly store = new TaskStore();
+  readonly store: TaskStore;
   private readonly clients = new Map<string, ClientConn>();
   private readonly pages = new Map<string, PageConn>();
   private readonly tokenDigest: Buffer;
-  private readonly maxAttempts: number;
   private readonly helloTimeoutMs: number;
   private flushQueued = false;
   private readonly dirtyClients = new Set<ClientConn>();
@@ -79,7 +84,7 @@ export class Hub {
 
   constructor(options: HubOptions) {
     this.tokenDigest = digest(options.token);
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.store = new TaskStore(options.maxAttempts ?? 3);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
   }
 
@@ -150,7 +155,7 @@ export class Hub {
   // ---- SDK clients ----
 
   private addClient(ws: WebSocket): void {
-    const client: ClientConn = { id: randomUUID(), ws, results: [], started: [] };
+    const client: ClientConn = { id: randomUUID(), ws, results: [], started: [], replies: [], shared: new Map() };
     this.clients.set(client.id, client);
     this.listen(ws, parseClientMessage, (msg) => this.onClientMessage(client, msg));
     ws.on('close', () => this.removeClient(client));
@@ -160,57 +165,48 @@ export class Hub {
   private onClientMessage(client: ClientConn, msg: ClientMessage): void {
     switch (msg.t) {
       case 'submit':
-        this.submit(client, msg.tasks);
+        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.id, spec);
+        this.schedule();
         break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
-          const id = this.store.lookup(client.id, clientTaskId);
-          if (id !== undefined) this.cancelTask(id);
+          const id = this.store.lookup(clientOwner(client.id), clientTaskId);
+          if (id !== undefined) this.drop(id, 'cancelled');
         }
         break;
+      case 'share': {
+        const taken = Object.keys(msg.values).filter((name) => client.shared.has(name));
+        if (taken.length > 0) {
+          client.replies.push({ t: 'shared', req: msg.req, error: `shared constants are set once; already set: ${taken.join(', ')}` });
+        } else {
+          for (const [name, value] of Object.entries(msg.values)) client.shared.set(name, value);
+          client.replies.push({ t: 'shared', req: msg.req });
+        }
+        this.markClient(client);
+        break;
+      }
     }
   }
 
-  private submit(client: ClientConn, tasks: TaskSpec[]): void {
-    for (const spec of tasks) {
-      if (this.store.lookup(client.id, spec.id) !== undefined) {
-        throw new ProtocolError(`task id ${spec.id} is already live`);
-      }
-      this.scheduler.enqueue(this.store.add(client.id, spec).id);
-    }
-    this.schedule();
-  }
-
-  private cancelTask(id: number): void {
-    const where = this.scheduler.cancel(id);
-    this.store.remove(id, 'cancelled');
-    if (where.where === 'assigned') {
-      const page = this.pages.get(where.pageId);
-      if (page) {
-        page.cancels.push(id);
-        this.markPage(page);
-      }
-    }
+  private enqueue(owner: string, scope: string, spec: TaskSpec, parent?: TaskRecord): void {
+    if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
+    this.scheduler.enqueue(this.store.add(owner, scope, spec, parent).id);
   }
 
   private removeClient(client: ClientConn): void {
     this.clients.delete(client.id);
     this.dirtyClients.delete(client);
-    // Nobody is left to receive these results: stop the work.
-    for (const id of this.store.ofClient(client.id)) this.cancelTask(id);
-  }
-
-  private deliver(clientId: string, outcome: TaskOutcome): void {
-    const client = this.clients.get(clientId);
-    if (!client) return;
-    client.results.push(outcome);
-    this.markClient(client);
+    // Nobody is left to receive these results: stop the whole tree.
+    for (const id of this.store.ofScope(client.id)) this.drop(id, 'cancelled');
+    for (const page of this.pages.values()) {
+      if (page.sharedSent.delete(client.id)) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
+    }
   }
 
   // ---- volunteer pages ----
 
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
-    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, cancels: [], done: 0 };
+    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, cancels: [], results: [], sharedSent: new Map(), done: 0 };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
@@ -220,22 +216,36 @@ export class Hub {
   }
 
   private onPageMessage(page: PageConn, msg: PageMessage): void {
-    switch (msg.t) {
-      case 'report':
-        for (const id of msg.started) {
-          const record = this.store.get(id);
-          if (!record || record.started) continue;
-          record.started = true;
-          const client = this.clients.get(record.clientId);
-          if (client) {
-            client.started.push(record.clientTaskId);
-            this.markClient(client);
-          }
-        }
-        for (const outcome of msg.results) this.onResult(page, outcome);
-        this.schedule();
-        break;
+    for (const id of msg.started) {
+      const record = this.store.get(id);
+      if (!record || record.started) continue;
+      record.started = true;
+      const client = this.clients.get(record.owner.slice(2));
+      if (client && record.owner === clientOwner(client.id)) {
+        client.started.push(record.ownerTaskId);
+        this.markClient(client);
+      }
     }
+    for (const spec of msg.submit) {
+      const parent = spec.parent === undefined ? undefined : this.store.get(spec.parent);
+      if (!parent || this.scheduler.holder(parent.id) !== page.id) {
+        // The spawning task is gone (cancelled, or moved elsewhere): so is the subtask.
+        page.results.push(cancelledOutcome(spec.id, 'its parent task is no longer running here'));
+        this.markPage(page);
+        continue;
+      }
+      this.enqueue(pageOwner(page.id), parent.scope, spec, parent);
+    }
+    for (const pageTaskId of msg.cancel) {
+      const id = this.store.lookup(pageOwner(page.id), pageTaskId);
+      if (id !== undefined) this.drop(id, 'cancelled');
+    }
+    for (const outcome of msg.results) this.onResult(page, outcome);
+    for (const id of msg.lost) {
+      if (this.scheduler.finish(id, page.id)) this.retry(id);
+    }
+    this.scheduler.setBlocked(page.id, msg.blocked);
+    this.schedule();
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
@@ -243,36 +253,77 @@ export class Hub {
     // after a missed deadline) is a duplicate: drop it.
     if (!this.scheduler.finish(outcome.id, page.id)) return;
     page.done++;
-    const record = this.store.remove(outcome.id, outcome.ok ? 'completed' : 'failed');
-    if (!record) return;
-    outcome.id = record.clientTaskId;
-    this.deliver(record.clientId, outcome);
+    this.drop(outcome.id, outcome.ok ? 'completed' : 'failed', outcome);
   }
 
   private removePage(page: PageConn): void {
     this.pages.delete(page.id);
     this.dirtyPages.delete(page);
-    for (const id of this.scheduler.removePage(page.id)) {
-      const record = this.store.get(id);
-      if (!record) continue;
-      record.attempts++;
-      record.started = false;
-      if (record.attempts >= this.maxAttempts) {
-        this.store.remove(id, 'failed');
-        this.deliver(record.clientId, {
-          id: record.clientTaskId,
-          ok: false,
-          lost: true,
-          error: {
-            name: 'TaskLostError',
-            message: `task ${record.spec.fn} was lost with ${record.attempts} pages in a row (each closed or crashed while running it); giving up`,
-          },
-        });
-      } else {
-        this.scheduler.requeue(id);
+    // Subtasks this page spawned have lost their parent; the parent reruns
+    // elsewhere and spawns them anew.
+    for (const id of this.store.ofOwner(pageOwner(page.id))) this.drop(id, 'cancelled');
+    for (const id of this.scheduler.removePage(page.id)) this.retry(id);
+    this.schedule();
+  }
+
+  /** A task whose page (or Web Worker) was lost runs again, up to its attempts. */
+  private retry(id: number): void {
+    const record = this.store.get(id);
+    if (!record) return;
+    record.attempts++;
+    record.started = false;
+    for (const child of record.children ?? []) this.drop(child, 'cancelled');
+    if (record.attempts >= record.maxAttempts) {
+      this.drop(id, 'failed', {
+        id,
+        ok: false,
+        kind: 'lost',
+        error: {
+          name: 'TaskLostError',
+          message: `task ${record.spec.fn} was lost ${record.attempts} times (its page closed, crashed or went silent while running it); giving up`,
+        },
+      });
+    } else {
+      this.scheduler.requeue(id);
+    }
+  }
+
+  /** Ends a task: unschedules it, cancels its subtree, and tells its owner
+   * (a cancelled task's owner already knows). */
+  private drop(id: number, how: Outcome, outcome?: TaskOutcome): void {
+    const where = this.scheduler.cancel(id);
+    const record = this.store.remove(id, how);
+    if (!record) return;
+    if (where.where === 'assigned' && how === 'cancelled') {
+      const page = this.pages.get(where.pageId);
+      if (page) {
+        page.cancels.push(id);
+        this.markPage(page);
       }
     }
-    this.schedule();
+    for (const child of record.children ?? []) this.drop(child, 'cancelled');
+    if (outcome) {
+      outcome.id = record.ownerTaskId;
+      this.deliver(record, outcome);
+    } else if (how === 'cancelled' && record.owner.startsWith('p:')) {
+      // A page's task awaits its subtask's future: settle it.
+      this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
+    }
+  }
+
+  private deliver(record: TaskRecord, outcome: TaskOutcome): void {
+    const key = record.owner.slice(2);
+    if (record.owner.startsWith('c:')) {
+      const client = this.clients.get(key);
+      if (!client) return;
+      client.results.push(outcome);
+      this.markClient(client);
+    } else {
+      const page = this.pages.get(key);
+      if (!page) return;
+      page.results.push(outcome);
+      this.markPage(page);
+    }
   }
 
   // ---- batching: one frame per peer per turn of the event loop ----
@@ -298,18 +349,49 @@ export class Hub {
     for (const [pageId, ids] of this.scheduler.dispatch()) {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => this.store.get(id)!.spec);
+      this.sendShared(page, tasks);
       page.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToPage));
     }
     for (const page of this.dirtyPages) {
       if (page.cancels.length > 0) page.ws.send(encodeFrame({ t: 'cancel', ids: page.cancels } satisfies ToPage));
+      if (page.results.length > 0) page.ws.send(encodeFrame({ t: 'results', results: page.results } satisfies ToPage));
       page.cancels = [];
+      page.results = [];
     }
     this.dirtyPages.clear();
     for (const client of this.dirtyClients) {
-      client.ws.send(encodeFrame({ t: 'results', results: client.results, started: client.started } satisfies ToClient));
+      for (const reply of client.replies) client.ws.send(encodeFrame(reply));
+      client.replies = [];
+      if (client.results.length > 0 || client.started.length > 0) {
+        client.ws.send(encodeFrame({ t: 'results', results: client.results, started: client.started } satisfies ToClient));
+      }
       client.results = [];
       client.started = [];
     }
     this.dirtyClients.clear();
   }
+
+  /** Sends a page the constants of the tasks' scopes it does not have yet,
+   * ahead of the tasks on the same socket, so they are readable at once. */
+  private sendShared(page: PageConn, tasks: TaskSpec[]): void {
+    for (const task of tasks) {
+      const scope = task.scope!;
+      const client = this.clients.get(scope);
+      if (!client || client.shared.size === 0) continue;
+      let sent = page.sharedSent.get(scope);
+      if (sent?.size === client.shared.size) continue;
+      if (!sent) page.sharedSent.set(scope, (sent = new Set()));
+      const values: Record<string, Uint8Array> = {};
+      for (const [name, value] of client.shared) {
+        if (sent.has(name)) continue;
+        values[name] = value;
+        sent.add(name);
+      }
+      page.ws.send(encodeFrame({ t: 'shared', scope, values } satisfies ToPage));
+    }
+  }
+}
+
+function cancelledOutcome(id: number, message: string): TaskOutcome {
+  return { id, ok: false, kind: 'cancelled', error: { name: 'CancelledError', message } };
 }

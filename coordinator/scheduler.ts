@@ -8,6 +8,8 @@
 export interface PageSlots {
   id: string;
   threads: number;
+  /** Tasks on the page waiting for their subtasks: their slots are free. */
+  blocked: number;
   /** Task ids sent to this page and not yet finished. */
   assigned: Set<number>;
 }
@@ -29,7 +31,7 @@ export class Scheduler {
   private readonly prefetch: (threads: number) => number;
 
   constructor(options: SchedulerOptions = {}) {
-    this.prefetch = options.prefetch ?? ((threads) => Math.max(2, threads));
+    this.prefetch = options.prefetch ?? ((threads) => threads * 2);
   }
 
   get queuedCount(): number {
@@ -49,7 +51,14 @@ export class Scheduler {
 
   addPage(id: string, threads: number): void {
     if (this.pages.has(id)) throw new Error(`page ${id} is already known`);
-    this.pages.set(id, { id, threads, assigned: new Set() });
+    this.pages.set(id, { id, threads, blocked: 0, assigned: new Set() });
+  }
+
+  /** A page's tasks that wait on subtasks do not hold their slots, so a
+   * deep task tree never deadlocks a page. */
+  setBlocked(id: string, blocked: number): void {
+    const page = this.pages.get(id);
+    if (page) page.blocked = blocked;
   }
 
   /** Forgets a page and returns the tasks it held, for the caller to requeue or fail. */
@@ -73,6 +82,11 @@ export class Scheduler {
     if (this.queued.has(task) || this.assignedTo.has(task)) throw new Error(`task ${task} is already scheduled`);
     this.queued.add(task);
     this.retry.push(task);
+  }
+
+  /** The page holding a task, if any. */
+  holder(task: number): string | undefined {
+    return this.assignedTo.get(task)?.id;
   }
 
   /** Marks a task finished by `pageId`. False when that page no longer holds it
@@ -103,8 +117,8 @@ export class Scheduler {
   dispatch(): Map<string, number[]> {
     const out = new Map<string, number[]>();
     if (this.queued.size === 0 || this.pages.size === 0) return out;
-    this.fill(out, (p) => p.threads);
-    this.fill(out, (p) => p.threads + this.prefetch(p.threads));
+    this.fill(out, (p) => p.threads + p.blocked);
+    this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p.threads));
     return out;
   }
 

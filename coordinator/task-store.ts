@@ -1,44 +1,73 @@
-// The task store remembers every live task: who submitted it, what to run,
-// and how often it has been attempted. Finished tasks leave the store and
-// only their counts remain.
+// The task store remembers every live task: who owns it (the SDK client that
+// submitted it, or the page whose task spawned it), whose constants it sees,
+// its parent and children, and how often it has been attempted. Finished
+// tasks leave the store; only their counts remain.
 import type { TaskSpec } from '../protocol/messages.ts';
+
+/** `c:<clientId>` or `p:<pageId>`: where a task's outcome goes. */
+export type OwnerKey = string;
+export const clientOwner = (clientId: string): OwnerKey => `c:${clientId}`;
+export const pageOwner = (pageId: string): OwnerKey => `p:${pageId}`;
 
 export interface TaskRecord {
   /** Grid-wide id, the one pages see. */
   id: number;
-  clientId: string;
-  /** The id the submitting client knows the task by. */
-  clientTaskId: number;
+  owner: OwnerKey;
+  /** The id the owner knows the task by. */
+  ownerTaskId: number;
+  /** The SDK client at the root of the task tree: its constants apply, and
+   * its departure cancels the whole tree. */
+  scope: string;
+  /** As sent to pages: grid id, scope, and the submitter's options. */
   spec: TaskSpec;
+  parent?: number;
+  children?: Set<number>;
   attempts: number;
+  maxAttempts: number;
   started: boolean;
 }
+
+export type Outcome = 'completed' | 'failed' | 'cancelled';
 
 export class TaskStore {
   private nextId = 1;
   private readonly tasks = new Map<number, TaskRecord>();
-  private readonly byClient = new Map<string, Map<number, number>>();
+  private readonly byOwner = new Map<OwnerKey, Map<number, number>>();
+  private readonly byScope = new Map<string, Set<number>>();
   completed = 0;
   failed = 0;
+
+  constructor(private readonly defaultAttempts = 3) {}
 
   get size(): number {
     return this.tasks.size;
   }
 
-  add(clientId: string, submitted: TaskSpec): TaskRecord {
+  add(owner: OwnerKey, scope: string, submitted: TaskSpec, parent?: TaskRecord): TaskRecord {
     const id = this.nextId++;
+    const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
+    if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
     const record: TaskRecord = {
       id,
-      clientId,
-      clientTaskId: submitted.id,
-      spec: { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args },
+      owner,
+      ownerTaskId: submitted.id,
+      scope,
+      spec,
       attempts: 0,
+      maxAttempts: submitted.attempts ?? this.defaultAttempts,
       started: false,
     };
+    if (parent) {
+      record.parent = parent.id;
+      (parent.children ??= new Set()).add(id);
+    }
     this.tasks.set(id, record);
-    let own = this.byClient.get(clientId);
-    if (!own) this.byClient.set(clientId, (own = new Map()));
+    let own = this.byOwner.get(owner);
+    if (!own) this.byOwner.set(owner, (own = new Map()));
     own.set(submitted.id, id);
+    let inScope = this.byScope.get(scope);
+    if (!inScope) this.byScope.set(scope, (inScope = new Set()));
+    inScope.add(id);
     return record;
   }
 
@@ -46,24 +75,34 @@ export class TaskStore {
     return this.tasks.get(id);
   }
 
-  /** The grid id of a client's task, if it is still live. */
-  lookup(clientId: string, clientTaskId: number): number | undefined {
-    return this.byClient.get(clientId)?.get(clientTaskId);
+  /** The grid id of an owner's task, if it is still live. */
+  lookup(owner: OwnerKey, ownerTaskId: number): number | undefined {
+    return this.byOwner.get(owner)?.get(ownerTaskId);
   }
 
-  /** Ids of every live task of a client. */
-  ofClient(clientId: string): number[] {
-    return [...(this.byClient.get(clientId)?.values() ?? [])];
+  /** Ids of every live task an owner submitted. */
+  ofOwner(owner: OwnerKey): number[] {
+    return [...(this.byOwner.get(owner)?.values() ?? [])];
   }
 
-  /** Removes a task; `outcome` updates the counters (cancelled tasks count as neither). */
-  remove(id: number, outcome: 'completed' | 'failed' | 'cancelled'): TaskRecord | undefined {
+  /** Ids of every live task in a client's tree. */
+  ofScope(scope: string): number[] {
+    return [...(this.byScope.get(scope) ?? [])];
+  }
+
+  /** Removes a task and counts its outcome. Returns the record and the ids of
+   * its live children, which the caller cancels (nobody awaits them now). */
+  remove(id: number, outcome: Outcome): TaskRecord | undefined {
     const record = this.tasks.get(id);
     if (!record) return undefined;
     this.tasks.delete(id);
-    const own = this.byClient.get(record.clientId);
-    own?.delete(record.clientTaskId);
-    if (own?.size === 0) this.byClient.delete(record.clientId);
+    const own = this.byOwner.get(record.owner);
+    own?.delete(record.ownerTaskId);
+    if (own?.size === 0) this.byOwner.delete(record.owner);
+    const inScope = this.byScope.get(record.scope);
+    inScope?.delete(id);
+    if (inScope?.size === 0) this.byScope.delete(record.scope);
+    if (record.parent !== undefined) this.tasks.get(record.parent)?.children?.delete(id);
     if (outcome === 'completed') this.completed++;
     else if (outcome === 'failed') this.failed++;
     return record;

@@ -14,10 +14,20 @@ export const CLOSE_SHUTDOWN = 1001;
 /** A task as it travels: `args` stays packed bytes end to end, so the
  * coordinator forwards it without decoding. */
 export interface TaskSpec {
+  /** The sender's id for it: a client's or a page's own numbering on the way
+   * in, the grid-wide id on the way to a page. */
   id: number;
   bundle: string;
   fn: string;
   args: Uint8Array;
+  /** Milliseconds the task may run before its Web Worker is replaced. */
+  timeout?: number;
+  /** Pages lost while running it before it fails (default 3). */
+  attempts?: number;
+  /** Set by the coordinator toward pages: whose shared constants apply. */
+  scope?: string;
+  /** Set by a page submitting a subtask: the grid id of the task spawning it. */
+  parent?: number;
 }
 
 export interface RemoteErrorInfo {
@@ -26,33 +36,53 @@ export interface RemoteErrorInfo {
   stack?: string;
 }
 
-/** `lost` marks a failure of the grid (the task could not be run), as opposed
- * to an exception thrown by task code. */
+/** Why a task failed when the task's own code did not throw: every page
+ * running it was lost, it ran past its timeout, or it was cancelled. */
+export type FailureKind = 'lost' | 'timeout' | 'cancelled';
+
 export type TaskOutcome =
   | { id: number; ok: true; value: Uint8Array }
-  | { id: number; ok: false; error: RemoteErrorInfo; lost?: boolean };
+  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind };
 
 // ---- SDK client -> coordinator ----
 export type ClientHello = { t: 'hello'; role: 'client'; token: string; version: number };
 export type ClientMessage =
   | { t: 'submit'; tasks: TaskSpec[] }
-  | { t: 'cancel'; ids: number[] };
+  | { t: 'cancel'; ids: number[] }
+  /** Shared constants: each value packed; names already set are refused. */
+  | { t: 'share'; req: number; values: Record<string, Uint8Array> };
 
 // ---- coordinator -> SDK client ----
 export type ToClient =
   | { t: 'welcome'; clientId: string }
-  | { t: 'results'; results: TaskOutcome[]; started: number[] };
+  | { t: 'results'; results: TaskOutcome[]; started: number[] }
+  | { t: 'shared'; req: number; error?: string };
 
 // ---- volunteer page -> coordinator ----
 export type PageHello = { t: 'hello'; role: 'worker'; threads: number; userAgent: string; version: number };
-export type PageMessage =
-  | { t: 'report'; started: number[]; results: TaskOutcome[] };
+/** One batched report per turn: tasks started and finished, tasks given back
+ * unrun (`lost`: their Web Worker was replaced), subtasks spawned, subtasks
+ * cancelled, and how many of its tasks wait on subtasks (`blocked`), which
+ * frees their slots. */
+export type PageMessage = {
+  t: 'report';
+  started: number[];
+  results: TaskOutcome[];
+  lost: number[];
+  submit: TaskSpec[];
+  cancel: number[];
+  blocked: number;
+};
 
 // ---- coordinator -> volunteer page ----
 export type ToPage =
   | { t: 'welcome'; workerId: string }
   | { t: 'tasks'; tasks: TaskSpec[] }
-  | { t: 'cancel'; ids: number[] };
+  | { t: 'cancel'; ids: number[] }
+  /** Results of subtasks this page submitted, by the page's ids. */
+  | { t: 'results'; results: TaskOutcome[] }
+  | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
+  | { t: 'unshare'; scope: string };
 
 export type Hello = ClientHello | PageHello;
 
@@ -103,7 +133,21 @@ function taskSpec(x: unknown): TaskSpec {
   if (!isBundleHash(o.bundle)) throw new ProtocolError('task.bundle must be a hex sha256');
   str(o.fn, 'task.fn', 256);
   bytes(o.args, 'task.args');
+  if (o.timeout !== undefined) int(o.timeout, 'task.timeout', 1, 2 ** 31 - 1);
+  if (o.attempts !== undefined) int(o.attempts, 'task.attempts', 1, 100);
+  if (o.scope !== undefined) str(o.scope, 'task.scope', 64);
+  if (o.parent !== undefined) int(o.parent, 'task.parent');
   return o as unknown as TaskSpec;
+}
+
+const NAME = /^[A-Za-z_$][\w$]{0,127}$/;
+function packedValues(x: unknown, what: string): Record<string, Uint8Array> {
+  const o = obj(x, what);
+  for (const key of Object.keys(o)) {
+    if (!NAME.test(key) || key === '__proto__') throw new ProtocolError(`${what} name "${key.slice(0, 32)}" must be an identifier`);
+    bytes(o[key], `${what}.${key}`);
+  }
+  return o as Record<string, Uint8Array>;
 }
 
 function errorInfo(x: unknown): RemoteErrorInfo {
@@ -118,8 +162,12 @@ function outcome(x: unknown): TaskOutcome {
   const o = obj(x, 'result');
   int(o.id, 'result.id');
   if (o.ok === true) bytes(o.value, 'result.value');
-  else if (o.ok === false) errorInfo(o.error);
-  else throw new ProtocolError('result.ok must be a boolean');
+  else if (o.ok === false) {
+    errorInfo(o.error);
+    if (o.kind !== undefined && o.kind !== 'lost' && o.kind !== 'timeout' && o.kind !== 'cancelled') {
+      throw new ProtocolError('result.kind must be lost, timeout or cancelled');
+    }
+  } else throw new ProtocolError('result.ok must be a boolean');
   return o as unknown as TaskOutcome;
 }
 
@@ -153,6 +201,10 @@ export function parseClientMessage(x: unknown): ClientMessage {
     case 'cancel':
       ids(o.ids, 'cancel.ids');
       break;
+    case 'share':
+      int(o.req, 'share.req');
+      packedValues(o.values, 'share.values');
+      break;
     default:
       throw new ProtocolError(`unknown client message ${String(o.t).slice(0, 32)}`);
   }
@@ -165,6 +217,10 @@ export function parsePageMessage(x: unknown): PageMessage {
     case 'report':
       ids(o.started, 'report.started');
       for (const r of arr(o.results, 'report.results')) outcome(r);
+      ids(o.lost, 'report.lost');
+      for (const t of arr(o.submit, 'report.submit')) taskSpec(t);
+      ids(o.cancel, 'report.cancel');
+      int(o.blocked, 'report.blocked');
       break;
     default:
       throw new ProtocolError(`unknown page message ${String(o.t).slice(0, 32)}`);
@@ -181,6 +237,10 @@ export function parseToClient(x: unknown): ToClient {
     case 'results':
       ids(o.started, 'results.started');
       for (const r of arr(o.results, 'results.results')) outcome(r);
+      break;
+    case 'shared':
+      int(o.req, 'shared.req');
+      if (o.error !== undefined) str(o.error, 'shared.error');
       break;
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
@@ -199,6 +259,16 @@ export function parseToPage(x: unknown): ToPage {
       break;
     case 'cancel':
       ids(o.ids, 'cancel.ids');
+      break;
+    case 'results':
+      for (const r of arr(o.results, 'results.results')) outcome(r);
+      break;
+    case 'shared':
+      str(o.scope, 'shared.scope', 64);
+      packedValues(o.values, 'shared.values');
+      break;
+    case 'unshare':
+      str(o.scope, 'unshare.scope', 64);
       break;
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
@@ -223,9 +293,21 @@ export function decodeFrame<T>(data: Uint8Array, parse: (x: unknown) => T): T {
 }
 
 // ---- page main thread <-> its Web Workers (postMessage, trusted) ----
+// Batched both ways: one postMessage carries every task or outcome of a turn.
 export type ToWebWorker =
   | { t: 'bundle'; hash: string; code: string }
-  | { t: 'run'; task: TaskSpec };
-export type FromWebWorker =
-  | { t: 'started'; id: number }
-  | { t: 'done'; outcome: TaskOutcome };
+  | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
+  | { t: 'run'; tasks: TaskSpec[] }
+  /** Results of subtasks this worker spawned, by its own subtask ids. */
+  | { t: 'results'; results: TaskOutcome[] };
+export type FromWebWorker = {
+  t: 'report';
+  started: number[];
+  done: TaskOutcome[];
+  /** Subtasks spawned, `id` numbered by the worker, `parent` the spawning task. */
+  submit: TaskSpec[];
+  /** Subtasks (worker ids) no longer wanted: their parent finished first. */
+  cancel: number[];
+  /** Tasks of this worker waiting on subtasks. */
+  blocked: number;
+};

@@ -1,0 +1,289 @@
+// Runs the tasks of one Web Worker. Tasks are async, so while a task awaits
+// its subtasks the worker starts or resumes others (SCOOP does this with
+// greenlets): a deep tree of tasks spawning tasks never deadlocks.
+//
+// At most one task is "busy" at a time: the one started or resumed last,
+// until it finishes or waits on subtasks. Subtask results for a task are held
+// until no other task is busy, so code that runs after an await belongs to a
+// known task: subtasks it spawns get the right parent, and `shared.get`
+// reads the right constants.
+import { pack, unpack } from '../protocol/codec.ts';
+import type { RemoteErrorInfo, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
+import { Future } from '../client-sdk/future.ts';
+import { CancelledError, outcomeError } from '../client-sdk/errors.ts';
+
+export type TaskModule = Record<string, unknown>;
+export type AnyFn = (...args: never[]) => unknown;
+
+interface Active {
+  spec: TaskSpec;
+  /** Subtasks spawned and not yet settled, by this worker's subtask id. */
+  children: Map<number, Future<unknown>>;
+  /** Subtask results waiting for this task's turn. */
+  inbox: TaskOutcome[];
+}
+
+export interface ExecutorOutput {
+  started: number[];
+  done: TaskOutcome[];
+  submit: TaskSpec[];
+  cancel: number[];
+  transfer: Transferable[];
+}
+
+export function errorInfo(e: unknown): RemoteErrorInfo {
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
+}
+
+export class Executor {
+  private readonly modules = new Map<string, Promise<TaskModule>>();
+  /** Modules already imported, so a task can start without a microtask hop. */
+  private readonly loaded = new Map<string, TaskModule>();
+  /** Every exported function of every loaded bundle, for `submit(fn)`. */
+  private readonly exportsOf = new Map<AnyFn, { bundle: string; fn: string }>();
+  private readonly shared = new Map<string, Map<string, unknown>>();
+  private readonly queue: TaskSpec[] = [];
+  private readonly active = new Map<number, Active>();
+  private readonly subtasks = new Map<number, Active>();
+  private busy: Active | undefined;
+  /** The task code ran for last: whose subtasks and constants are meant when
+   * code runs outside any turn we handed out (a timer in a task, say). */
+  private last: Active | undefined;
+  private nextSubtaskId = 1;
+  private checkQueued = false;
+  private pumping = false;
+  private out: ExecutorOutput = { started: [], done: [], submit: [], cancel: [], transfer: [] };
+
+  constructor(
+    /** Runs `fn` on the next turn of the event loop (after all microtasks). */
+    private readonly nextTurn: (fn: () => void) => void,
+    /** Asks for `take()` to be called at the end of this turn, or at once
+     * when `urgent` (the page must know before task code can block). */
+    private readonly onOutput: (urgent?: boolean) => void,
+  ) {}
+
+  loadBundle(hash: string, code: string): void {
+    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    const loading = (import(url) as Promise<TaskModule>).then((mod) => {
+      for (const [name, value] of Object.entries(mod)) {
+        if (typeof value === 'function' && !this.exportsOf.has(value as AnyFn)) this.exportsOf.set(value as AnyFn, { bundle: hash, fn: name });
+      }
+      this.loaded.set(hash, mod);
+      return mod;
+    });
+    // The failure is reported by each task that awaits this module.
+    loading.catch(() => undefined);
+    this.modules.set(hash, loading);
+  }
+
+  setShared(scope: string, values: Record<string, Uint8Array>): void {
+    let names = this.shared.get(scope);
+    if (!names) this.shared.set(scope, (names = new Map()));
+    for (const [name, bytes] of Object.entries(values)) names.set(name, unpack(bytes));
+  }
+
+  run(tasks: TaskSpec[]): void {
+    for (const t of tasks) this.queue.push(t);
+    this.pump();
+  }
+
+  /** Results of subtasks, by this worker's subtask ids. */
+  deliver(results: TaskOutcome[]): void {
+    for (const outcome of results) {
+      const owner = this.subtasks.get(outcome.id);
+      if (owner) owner.inbox.push(outcome);
+    }
+    this.pump();
+  }
+
+  /** Tasks that wait on subtasks, for the page's slot accounting. */
+  get blocked(): number {
+    let n = 0;
+    for (const a of this.active.values()) if (a !== this.busy && a.children.size > 0) n++;
+    return n;
+  }
+
+  take(): ExecutorOutput {
+    const out = this.out;
+    this.out = { started: [], done: [], submit: [], cancel: [], transfer: [] };
+    return out;
+  }
+
+  // ---- the task-side API (ladle/task) calls these ----
+
+  submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number } = {}): Future<unknown> {
+    const target = typeof fn === 'function' ? this.exportsOf.get(fn as AnyFn) : undefined;
+    if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');
+    const owner = this.busy ?? this.last;
+    if (!owner || !this.active.has(owner.spec.id)) throw new Error('submit was called outside a running task');
+    const id = this.nextSubtaskId++;
+    const future = new Future<unknown>(() => {
+      owner.children.delete(id);
+      this.subtasks.delete(id);
+      this.out.cancel.push(id);
+      this.onOutput();
+      return true;
+    });
+    owner.children.set(id, future);
+    this.subtasks.set(id, owner);
+    const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: pack(args).slice(), parent: owner.spec.id };
+    if (options.timeout !== undefined) spec.timeout = options.timeout;
+    if (options.attempts !== undefined) spec.attempts = options.attempts;
+    this.out.submit.push(spec);
+    this.out.transfer.push(spec.args.buffer);
+    this.onOutput();
+    // The spawning task may now be waiting: look again once it yields.
+    this.queueCheck();
+    return future;
+  }
+
+  sharedGet(name: string): unknown {
+    const scope = (this.busy ?? this.last)?.spec.scope;
+    const names = scope === undefined ? undefined : this.shared.get(scope);
+    if (!names?.has(name)) throw new Error(`no shared constant named "${name}" (set it with grid.shared.set before submitting)`);
+    return names.get(name);
+  }
+
+  // ---- scheduling inside the worker ----
+
+  private queueCheck(): void {
+    if (this.checkQueued) return;
+    this.checkQueued = true;
+    this.nextTurn(() => {
+      this.checkQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Releases the busy task once it waits on subtasks or is done, then
+   * resumes a task whose subtask results came in, or starts new ones
+   * (synchronous tasks run back to back in one turn). */
+  private pump(): void {
+    if (this.pumping) return; // a task finishing inside the loop below
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.busy && this.active.has(this.busy.spec.id) && this.busy.children.size === 0) return;
+        this.busy = undefined;
+        const ready = this.readyToResume();
+        if (ready) {
+          this.resume(ready);
+          this.queueCheck();
+          return;
+        }
+        const spec = this.queue.shift();
+        if (!spec) return;
+        this.start(spec);
+      }
+    } finally {
+      this.pumping = false;
+      // Whether a task just began waiting on subtasks changes the page's
+      // free slots: let the report carry the new count.
+      this.onOutput();
+    }
+  }
+
+  private readyToResume(): Active | undefined {
+    for (const a of this.active.values()) if (a.inbox.length > 0) return a;
+    return undefined;
+  }
+
+  private resume(a: Active): void {
+    this.busy = this.last = a;
+    for (const outcome of a.inbox.splice(0)) {
+      const future = a.children.get(outcome.id);
+      if (!future) continue;
+      a.children.delete(outcome.id);
+      this.subtasks.delete(outcome.id);
+      if (outcome.ok) {
+        try {
+          future.setResult(unpack(outcome.value));
+        } catch (e) {
+          future.setException(e);
+        }
+      } else {
+        future.setException(outcomeError(outcome));
+      }
+    }
+  }
+
+  private start(spec: TaskSpec): void {
+    const a: Active = { spec, children: new Map(), inbox: [] };
+    this.active.set(spec.id, a);
+    this.busy = this.last = a;
+    this.out.started.push(spec.id);
+    // A task with a timeout may never yield (an endless loop): the page
+    // starts its clock from this report, so it must leave now.
+    this.onOutput(spec.timeout !== undefined);
+    const mod = this.loaded.get(spec.bundle);
+    if (mod) {
+      this.call(a, mod);
+      return;
+    }
+    const loading = this.modules.get(spec.bundle);
+    if (!loading) {
+      this.finish(a, { ok: false, error: errorInfo(new Error(`bundle ${spec.bundle} was not loaded in this worker`)) });
+      return;
+    }
+    loading.then(
+      (m) => {
+        this.busy = this.last = a;
+        this.call(a, m);
+      },
+      (e) => this.finish(a, { ok: false, error: errorInfo(e) }),
+    );
+  }
+
+  private call(a: Active, mod: TaskModule): void {
+    let value: unknown;
+    try {
+      const fn = mod[a.spec.fn];
+      if (typeof fn !== 'function') throw new TypeError(`the task module has no exported function named "${a.spec.fn}"`);
+      value = (fn as (...args: unknown[]) => unknown)(...(unpack(a.spec.args) as unknown[]));
+    } catch (e) {
+      this.finish(a, { ok: false, error: errorInfo(e) });
+      return;
+    }
+    if (isThenable(value)) {
+      value.then(
+        (v) => this.succeed(a, v),
+        (e) => this.finish(a, { ok: false, error: errorInfo(e) }),
+      );
+    } else {
+      this.succeed(a, value);
+    }
+  }
+
+  private succeed(a: Active, value: unknown): void {
+    let bytes: Uint8Array;
+    try {
+      // pack() returns a view into a shared buffer: copy so only these bytes move.
+      bytes = pack(value).slice();
+    } catch (e) {
+      this.finish(a, { ok: false, error: errorInfo(new TypeError(`the task's result cannot be encoded: ${(e as Error).message}`)) });
+      return;
+    }
+    this.out.transfer.push(bytes.buffer);
+    this.finish(a, { ok: true, value: bytes });
+  }
+
+  private finish(a: Active, outcome: { ok: true; value: Uint8Array } | { ok: false; error: RemoteErrorInfo }): void {
+    this.active.delete(a.spec.id);
+    // Subtasks nobody can await any more are withdrawn.
+    for (const [id, future] of a.children) {
+      this.subtasks.delete(id);
+      this.out.cancel.push(id);
+      future.setException(new CancelledError('the task that spawned this subtask has finished'));
+    }
+    a.children.clear();
+    this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
+    this.onOutput();
+    if (this.busy === a) this.busy = undefined;
+    this.pump();
+  }
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}

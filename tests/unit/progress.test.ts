@@ -1,0 +1,110 @@
+// Progress reporting: known lengths, throttled callbacks, the terminal bar.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatProgress, knownLength, progressTracker, type ProgressInfo } from '../../client-sdk/progress.ts';
+
+function fakeTerminal(isTTY = true) {
+  const writes: string[] = [];
+  return { writes, stream: { isTTY, write: (s: string) => writes.push(s) } };
+}
+
+test('knownLength is the shortest length or size, or undefined if any input has none', { timeout: 10_000 }, () => {
+  assert.equal(knownLength([[1, 2, 3], new Set([1, 2]), new Uint8Array(5)]), 2);
+  assert.equal(knownLength([new Map([[1, 1]])]), 1);
+  assert.equal(knownLength([[]]), 0);
+  function* gen() {
+    yield 1;
+  }
+  assert.equal(knownLength([[1, 2], gen()]), undefined);
+  assert.equal(knownLength([]), undefined);
+});
+
+test('no tracker unless there is somewhere to report', { timeout: 10_000 }, () => {
+  assert.equal(progressTracker({}, 10), undefined);
+  assert.equal(progressTracker({ progress: false }, 10, fakeTerminal().stream), undefined);
+  assert.equal(progressTracker({ progress: true }, 10, fakeTerminal(false).stream), undefined, 'stderr is not a terminal');
+  assert.ok(progressTracker({ progress: true }, 10, fakeTerminal().stream));
+  assert.ok(progressTracker({ onProgress: () => undefined }));
+  assert.throws(() => progressTracker({ onProgress: 'yes' as unknown as () => void }), TypeError);
+});
+
+test('onProgress is throttled to one call per 100 ms, reports the end of a burst, and is called once at finish', { timeout: 10_000 }, async () => {
+  const calls: { p: ProgressInfo; at: number }[] = [];
+  let arrived: (() => void) | undefined;
+  const tracker = progressTracker({
+    onProgress: (p) => {
+      calls.push({ p, at: performance.now() });
+      arrived?.();
+    },
+  }, 1000)!;
+  for (let i = 0; i < 1000; i++) tracker.taskDone(i % 10 === 0);
+  assert.equal(calls.length, 1, 'a burst in one turn calls once');
+  assert.equal(calls[0].p.done, 1);
+
+  await new Promise<void>((r) => (arrived = r));
+  assert.equal(calls.length, 2);
+  assert.ok(calls[1].at - calls[0].at >= 90, `the trailing call waits out the interval (${calls[1].at - calls[0].at} ms)`);
+  assert.equal(calls[1].p.done, 1000, 'the trailing call reports the end of the burst');
+  assert.equal(calls[1].p.failed, 100);
+
+  tracker.finish();
+  assert.equal(calls.length, 3, 'finish reports at once, however recent the last call');
+  const last = calls[2].p;
+  assert.equal(last.done, 1000);
+  assert.equal(last.total, 1000);
+  assert.equal(last.etaMs, 0);
+  assert.ok(last.rate > 0 && last.elapsedMs > 0);
+  tracker.taskDone(false);
+  tracker.finish();
+  assert.equal(calls.length, 3, 'nothing after finish');
+});
+
+test('finish cancels a pending trailing call', { timeout: 10_000 }, (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const seen: number[] = [];
+  const tracker = progressTracker({ onProgress: (p) => seen.push(p.done) })!;
+  tracker.taskDone(false);
+  tracker.taskDone(false);
+  tracker.finish();
+  t.mock.timers.tick(1000);
+  assert.deepEqual(seen, [1, 2]);
+});
+
+test('without a total there is no ETA; a throwing onProgress does not break the caller', { timeout: 10_000 }, (t) => {
+  t.mock.method(console, 'error', () => undefined);
+  const seen: ProgressInfo[] = [];
+  const tracker = progressTracker({
+    onProgress: (p) => {
+      seen.push(p);
+      throw new Error('reporter broke');
+    },
+  })!;
+  tracker.taskDone(false);
+  tracker.finish();
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1].total, undefined);
+  assert.equal(seen[1].etaMs, undefined);
+});
+
+test('progress: true redraws one line with \\r on a terminal and ends with a newline', { timeout: 10_000 }, () => {
+  const { writes, stream } = fakeTerminal();
+  const tracker = progressTracker({ progress: true }, 10, stream)!;
+  assert.match(writes[0], /^\r\[-+\] 0\/10 +0%/, 'drawn before the first task is done');
+  for (let i = 0; i < 3; i++) tracker.taskDone(false);
+  assert.equal(writes.length, 2, 'redraws are throttled');
+  assert.match(writes[1], /^\r\[#+-+\] 1\/10 +10%/);
+  tracker.finish();
+  assert.match(writes.at(-2)!, /^\r\[#+-+\] 3\/10 +30% .*\/s  ETA \d+s/);
+  assert.equal(writes.at(-1), '\n');
+  assert.ok(writes.slice(0, -1).every((w) => w.startsWith('\r') && !w.includes('\n')), 'one line, redrawn in place');
+});
+
+test('formatProgress: bar, percent, rate, ETA; count and rate without a total', { timeout: 10_000 }, () => {
+  assert.equal(
+    formatProgress({ done: 420, failed: 0, total: 1000, elapsedMs: 3400, rate: 123.4, etaMs: 4700 }),
+    '[##########--------------] 420/1000  42%  123/s  ETA 5s',
+  );
+  assert.equal(formatProgress({ done: 5, failed: 2, elapsedMs: 2000, rate: 2.5 }), '5 done  2.5/s  2 failed');
+  assert.match(formatProgress({ done: 1, failed: 0, total: 100000, elapsedMs: 1000, rate: 1, etaMs: 99_999_000 }), /ETA 27h46m$/);
+  assert.match(formatProgress({ done: 0, failed: 0, total: 0, elapsedMs: 0, rate: 0 }), /^\[#{24}\] 0\/0 100%/);
+});
