@@ -1,9 +1,11 @@
 // The scheduler decides which page runs which task. It knows task ids and
 // page capacities only; the task store remembers everything else.
 //
-// Pull model: each page has `threads` slots plus a small prefetch window, so a
-// page always has its next task on hand when one finishes. Tasks of a page
-// that leaves are handed back to the caller to requeue (at the front).
+// Pull model: each page has `threads` slots plus a prefetch window sized
+// from its measured task rate (about PREFETCH_MS of work), so a page always
+// has its next tasks on hand when one finishes and tiny tasks are not held
+// back by round trips. Tasks of a page that leaves are handed back to the
+// caller to requeue (at the front).
 
 export interface PageSlots {
   id: string;
@@ -12,11 +14,27 @@ export interface PageSlots {
   blocked: number;
   /** Task ids sent to this page and not yet finished. */
   assigned: Set<number>;
+  /** Tasks finished per second, smoothed. */
+  rate: number;
+  windowStart: number;
+  windowDone: number;
 }
 
+/** How much work, in milliseconds at its measured rate, a page holds ahead. */
+const PREFETCH_MS = 100;
+const RATE_WINDOW_MS = 100;
+const MAX_PREFETCH = 8192;
+
 export interface SchedulerOptions {
-  /** Extra tasks sent beyond a page's threads, so its workers never wait on a round trip. */
-  prefetch?: (threads: number) => number;
+  /** Extra tasks sent beyond a page's threads, so its workers never wait on a
+   * round trip; by default from the page's measured rate. */
+  prefetch?: (page: PageSlots) => number;
+  /** Milliseconds clock (tests pass their own). */
+  now?: () => number;
+}
+
+function ratePrefetch(page: PageSlots): number {
+  return Math.min(MAX_PREFETCH, Math.max(page.threads * 2, Math.ceil((page.rate * PREFETCH_MS) / 1000)));
 }
 
 export class Scheduler {
@@ -28,10 +46,12 @@ export class Scheduler {
   private freshHead = 0;
   /** Membership of both queues; removing an id here cancels it lazily. */
   private readonly queued = new Set<number>();
-  private readonly prefetch: (threads: number) => number;
+  private readonly prefetch: (page: PageSlots) => number;
+  private readonly now: () => number;
 
   constructor(options: SchedulerOptions = {}) {
-    this.prefetch = options.prefetch ?? ((threads) => threads * 2);
+    this.prefetch = options.prefetch ?? ratePrefetch;
+    this.now = options.now ?? (() => performance.now());
   }
 
   get queuedCount(): number {
@@ -51,7 +71,7 @@ export class Scheduler {
 
   addPage(id: string, threads: number): void {
     if (this.pages.has(id)) throw new Error(`page ${id} is already known`);
-    this.pages.set(id, { id, threads, blocked: 0, assigned: new Set() });
+    this.pages.set(id, { id, threads, blocked: 0, assigned: new Set(), rate: 0, windowStart: this.now(), windowDone: 0 });
   }
 
   /** A page's tasks that wait on subtasks do not hold their slots, so a
@@ -96,7 +116,24 @@ export class Scheduler {
     if (!page || page.id !== pageId) return false;
     page.assigned.delete(task);
     this.assignedTo.delete(task);
+    this.countDone(page);
     return true;
+  }
+
+  private countDone(page: PageSlots): void {
+    page.windowDone++;
+    const now = this.now();
+    const elapsed = now - page.windowStart;
+    if (elapsed < RATE_WINDOW_MS) return;
+    const windowRate = (page.windowDone * 1000) / elapsed;
+    page.rate = page.rate === 0 ? windowRate : 0.5 * page.rate + 0.5 * windowRate;
+    page.windowStart = now;
+    page.windowDone = 0;
+  }
+
+  /** A page's measured rate in tasks per second (0 until measured). */
+  rateOf(id: string): number {
+    return this.pages.get(id)?.rate ?? 0;
   }
 
   /** Removes a task wherever it is. Returns where it was, so the caller can
@@ -118,7 +155,7 @@ export class Scheduler {
     const out = new Map<string, number[]>();
     if (this.queued.size === 0 || this.pages.size === 0) return out;
     this.fill(out, (p) => p.threads + p.blocked);
-    this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p.threads));
+    this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p));
     return out;
   }
 

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { Scheduler } from '../../coordinator/scheduler.ts';
 
 const noPrefetch = () => 0;
+const onePrefetch = () => 1;
 
 test('tasks go to pages up to their threads plus prefetch, spread round robin', () => {
-  const s = new Scheduler({ prefetch: () => 1 });
+  const s = new Scheduler({ prefetch: onePrefetch });
   s.addPage('a', 2);
   s.addPage('b', 2);
   for (let i = 1; i <= 10; i++) s.enqueue(i);
@@ -57,6 +58,23 @@ test('cancel removes a task wherever it is', () => {
   assert.deepEqual(s.cancel(1), { where: 'unknown' });
   assert.equal(s.queuedCount, 0);
   assert.equal(s.dispatch().size, 0);
+});
+
+test("the prefetch window grows with a page's measured rate", () => {
+  let clock = 0;
+  const s = new Scheduler({ now: () => clock });
+  s.addPage('fast', 2);
+  for (let i = 1; i <= 20_000; i++) s.enqueue(i);
+  assert.equal(s.dispatch().get('fast')!.length, 2 + 4, 'unmeasured: threads plus twice the threads');
+  // A task finishes every 0.1 ms: 10,000 tasks/s, so ~100 ms of work is 1,000 tasks.
+  let next = 1;
+  for (let k = 0; k < 3000; k++) {
+    clock += 0.1;
+    s.finish(next++, 'fast');
+    for (const ids of s.dispatch().values()) void ids;
+  }
+  assert.ok(s.rateOf('fast') > 9000 && s.rateOf('fast') < 11000, `rate ${s.rateOf('fast')}`);
+  assert.ok(s.assignedCount >= 1000, `holds ${s.assignedCount} tasks`);
 });
 
 test('no pages means tasks wait; counts stay consistent', () => {
