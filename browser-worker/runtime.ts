@@ -9,7 +9,7 @@ import {
   encodeFrame,
   parseToPage,
   type FromWebWorker,
-  type PageMessage,
+  type PageReport,
   type TaskOutcome,
   type TaskSpec,
   type ToPage,
@@ -17,6 +17,7 @@ import {
 } from '../protocol/messages.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
+import { Clock } from './clock.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -50,7 +51,7 @@ interface Slot {
   /** Tasks given to it and not finished, by grid id. */
   tasks: Map<number, TaskSpec>;
   blocked: number;
-  timers: Map<number, ReturnType<typeof setTimeout>>;
+  timers: Map<number, number>;
   /** Its subtasks in flight: worker id -> page id. */
   subtasks: Map<number, number>;
   /** Tasks to post at the end of this pump. */
@@ -78,6 +79,10 @@ export class Runtime {
   private emitTimer: ReturnType<typeof setTimeout> | undefined;
   private retryMs = 500;
   private stopped = false;
+  /** Timers in a Web Worker: background tabs throttle the page's own timers
+   * to one a minute, which would stall timeouts, heartbeats and reconnects. */
+  private readonly clock = new Clock();
+  private watchdog: number | undefined;
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -96,6 +101,7 @@ export class Runtime {
 
   stop(): void {
     this.stopped = true;
+    this.clock.stop();
     this.ws?.close(1000, 'page closed the runtime');
     for (const slot of this.slots) this.retire(slot);
     this.slots = [];
@@ -138,7 +144,7 @@ export class Runtime {
 
   private retire(slot: Slot): void {
     slot.worker.terminate();
-    for (const t of slot.timers.values()) clearTimeout(t);
+    for (const t of slot.timers.values()) this.clock.clearTimeout(t);
     for (const pageId of slot.subtasks.values()) this.routes.delete(pageId);
   }
 
@@ -160,7 +166,7 @@ export class Runtime {
       this.out.started.push(id);
       slot.startedAt.set(id, now);
       const timeout = slot.tasks.get(id)?.timeout;
-      if (timeout !== undefined) slot.timers.set(id, setTimeout(() => this.timedOut(slot, id), timeout));
+      if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
     }
     for (const spec of msg.submit) {
       const pageId = this.nextSubtaskId++;
@@ -187,7 +193,8 @@ export class Runtime {
         const avg = this.taskMs.get(key) ?? PESSIMISTIC_MS;
         this.taskMs.set(key, avg + 0.1 * (now - started - avg));
       }
-      clearTimeout(slot.timers.get(outcome.id));
+      const timer = slot.timers.get(outcome.id);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
       this.out.results.push(outcome);
       if (outcome.ok) this.status.tasksDone++;
@@ -235,10 +242,14 @@ export class Runtime {
       this.retryMs = 500;
       this.send({ t: 'hello', role: 'worker', threads: this.options.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION });
     };
-    ws.onmessage = (e: MessageEvent<ArrayBuffer>) => this.onFrame(decodeFrame(new Uint8Array(e.data), parseToPage));
+    ws.onmessage = (e: MessageEvent<ArrayBuffer>) => {
+      this.feedWatchdog(ws);
+      this.onFrame(decodeFrame(new Uint8Array(e.data), parseToPage));
+    };
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
       this.status.state = 'disconnected';
       this.status.workerId = undefined;
       // The coordinator requeues whatever this page held: start clean.
@@ -249,9 +260,18 @@ export class Runtime {
       this.emit(true);
       if (e.code === 1008) console.error(`ladle: the coordinator refused this page: ${e.reason}`);
       if (this.stopped) return;
-      setTimeout(() => this.connect(), this.retryMs);
+      this.clock.setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 10_000);
     };
+  }
+
+  /** The coordinator pings every few seconds: silence this long means the
+   * connection is dead even if the browser has not noticed. */
+  private feedWatchdog(ws: WebSocket): void {
+    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
+    this.watchdog = this.clock.setTimeout(() => {
+      if (this.ws === ws) ws.close(4000, 'no word from the coordinator');
+    }, COORDINATOR_SILENCE_MS);
   }
 
   private send(msg: Parameters<typeof encodeFrame>[0]): void {
@@ -288,6 +308,9 @@ export class Runtime {
       case 'unshare':
         this.shared.delete(msg.scope);
         break;
+      case 'ping':
+        this.send({ t: 'pong' });
+        return;
     }
     this.emit();
   }
@@ -416,14 +439,17 @@ export class Runtime {
   private lastBlocked = 0;
 }
 
+/** A WebSocket that has carried nothing this long (pings come every 5 s) is dead. */
+const COORDINATOR_SILENCE_MS = 30_000;
+
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
 
-function emptyReport(): Omit<PageMessage, 'blocked'> {
+function emptyReport(): Omit<PageReport, 'blocked'> {
   return { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [] };
 }
 
-function isEmpty(r: Omit<PageMessage, 'blocked'>): boolean {
+function isEmpty(r: Omit<PageReport, 'blocked'>): boolean {
   return r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0;
 }
 

@@ -1,12 +1,11 @@
 // The SDK's entry: a Grid is one authenticated connection to a coordinator,
 // through which futures are submitted and their results come back.
-import type WebSocket from 'ws';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pack, unpack } from '../protocol/codec.ts';
-import { decodeFrame, encodeFrame, parseToClient, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
+import type { TaskOutcome, TaskSpec, ToClientData } from '../protocol/messages.ts';
 import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
-import { endpoints, openConnection, type Endpoints } from './connection.ts';
+import { Channel, endpoints, type Endpoints } from './channel.ts';
 import { CancelledError, ConnectionError, outcomeError } from './errors.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
@@ -63,6 +62,9 @@ export interface ConnectOptions {
   token?: string;
   /** How long connecting may take before it fails, in ms (default 10 s). */
   connectTimeout?: number;
+  /** How long a dropped connection may take to come back, in ms, before
+   * pending futures fail; the coordinator keeps the session as long (default 60 s). */
+  grace?: number;
 }
 
 function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: TaskOptions = {}): TaskHandle<F> {
@@ -96,8 +98,17 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
   const token = options.token ?? process.env.LADLE_TOKEN;
   if (!token) throw new ConnectionError('no submit token: pass { token } to connect() or set LADLE_TOKEN (the coordinator prints it at start)');
   const ends = endpoints(url);
-  const { ws, clientId } = await openConnection(ends.ws, token, options.connectTimeout ?? 10_000);
-  return new Grid(ws, clientId, ends, token);
+  let grid: Grid | undefined;
+  const channel = await Channel.open({
+    url: ends.ws,
+    token,
+    connectTimeout: options.connectTimeout ?? 10_000,
+    grace: options.grace ?? 60_000,
+    onData: (msg) => grid!.onData(msg),
+    onLost: (e) => grid!.onLost(e),
+  });
+  grid = new Grid(channel, ends, token);
+  return grid;
 }
 
 export class Grid {
@@ -128,14 +139,14 @@ export class Grid {
 
   /** @internal use connect() */
   constructor(
-    private readonly ws: WebSocket,
-    readonly clientId: string,
+    private readonly channel: Channel,
     private readonly ends: Endpoints,
     private readonly token: string,
-  ) {
-    ws.on('message', (data: Buffer) => this.#onFrame(data));
-    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
-    ws.on('error', () => undefined); // 'close' follows and carries the outcome
+  ) {}
+
+  /** This client's session id at the coordinator. */
+  get clientId(): string {
+    return this.channel.clientId;
   }
 
   /** Bundles a task module, uploads it once, and returns a handle per export. */
@@ -233,11 +244,7 @@ export class Grid {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(new CancelledError('the grid was closed before this task finished'));
-    if (this.ws.readyState === this.ws.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000, 'client closed');
-    });
+    await this.channel.close();
   }
 
   // ---- internals ----
@@ -274,7 +281,7 @@ export class Grid {
     }
     const req = this.#nextReq++;
     const done = new Promise<void>((resolve, reject) => this.#sharedReplies.set(req, { resolve, reject }));
-    this.ws.send(encodeFrame({ t: 'share', req, values: packed }));
+    this.channel.send({ t: 'share', req, values: packed });
     await done;
     for (const [name, value] of Object.entries(values)) this.#sharedValues.set(name, value);
   }
@@ -300,27 +307,20 @@ export class Grid {
 
   #flush(): void {
     this.#flushQueued = false;
-    if (this.#closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.#closed) return;
     // A task withdrawn before it was ever sent needs no message at all.
     const tasks = this.#outbox.filter((t) => this.#futures.has(t.id));
     this.#outbox = [];
-    for (let i = 0; i < tasks.length; i += 2048) {
-      this.ws.send(encodeFrame({ t: 'submit', tasks: tasks.slice(i, i + 2048) }));
-    }
+    // While reconnecting, the channel keeps these and sends them on resume.
+    for (let i = 0; i < tasks.length; i += 2048) this.channel.send({ t: 'submit', tasks: tasks.slice(i, i + 2048) });
     if (this.#cancels.length > 0) {
-      this.ws.send(encodeFrame({ t: 'cancel', ids: this.#cancels }));
+      this.channel.send({ t: 'cancel', ids: this.#cancels });
       this.#cancels = [];
     }
   }
 
-  #onFrame(data: Buffer): void {
-    let msg;
-    try {
-      msg = decodeFrame(data, parseToClient);
-    } catch (e) {
-      console.error('ladle: dropping a malformed frame from the coordinator:', (e as Error).message);
-      return;
-    }
+  /** @internal frames from the channel */
+  onData(msg: ToClientData): void {
     if (msg.t === 'shared') {
       const waiter = this.#sharedReplies.get(msg.req);
       this.#sharedReplies.delete(msg.req);
@@ -328,7 +328,6 @@ export class Grid {
       else waiter?.resolve();
       return;
     }
-    if (msg.t !== 'results') return;
     for (const id of msg.started) this.#futures.get(id)?.setRunning();
     for (const outcome of msg.results) this.#settle(outcome);
   }
@@ -348,10 +347,11 @@ export class Grid {
     }
   }
 
-  #onClose(code: number, reason: string): void {
+  /** @internal the session is gone for good */
+  onLost(error: ConnectionError): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#failAll(new ConnectionError(`the connection to the coordinator was lost (${reason || `code ${code}`})`));
+    this.#failAll(error);
   }
 
   #failAll(error: Error): void {

@@ -1,9 +1,11 @@
 // The hub connects the sockets to the scheduler and the task store: it
 // authenticates each connection, turns messages into scheduler and store
-// calls, and batches what goes back out (one frame per peer per turn).
+// calls, keeps pages honest with heartbeats, and batches what goes back out
+// (one frame per peer per turn).
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
+  CLIENT_CLOSED,
   CLOSE_POLICY,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -12,13 +14,14 @@ import {
   parseClientMessage,
   parseHello,
   parsePageMessage,
+  type ClientHello,
   type ClientMessage,
   type PageMessage,
   type TaskOutcome,
   type TaskSpec,
-  type ToClient,
   type ToPage,
 } from '../protocol/messages.ts';
+import { ClientSession } from './client-session.ts';
 import { Scheduler } from './scheduler.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 
@@ -28,16 +31,10 @@ export interface HubOptions {
   maxAttempts?: number;
   /** How long a new socket may take to say hello. */
   helloTimeoutMs?: number;
-}
-
-interface ClientConn {
-  id: string;
-  ws: WebSocket;
-  results: TaskOutcome[];
-  started: number[];
-  replies: ToClient[];
-  /** Shared constants, packed, by name: set once, read-only after. */
-  shared: Map<string, Uint8Array>;
+  /** How often pages are pinged. */
+  heartbeatMs?: number;
+  /** A page silent this long is dropped and its tasks requeued. */
+  deadlineMs?: number;
 }
 
 interface PageConn {
@@ -45,11 +42,23 @@ interface PageConn {
   ws: WebSocket;
   threads: number;
   userAgent: string;
+  connectedAt: number;
+  lastSeen: number;
   cancels: number[];
   results: TaskOutcome[];
   /** Names of each scope's constants this page has been sent. */
   sharedSent: Map<string, Set<string>>;
-  done: number;
+}
+
+export interface WorkerStats {
+  id: string;
+  userAgent: string;
+  threads: number;
+  tasksDone: number;
+  /** Tasks finished per second, smoothed. */
+  rate: number;
+  currentTasks: number;
+  connectedSeconds: number;
 }
 
 export interface Stats {
@@ -60,10 +69,15 @@ export interface Stats {
   running: number;
   completed: number;
   failed: number;
+  perWorker: WorkerStats[];
 }
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
+}
+
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -72,23 +86,31 @@ function toBytes(data: RawData): Uint8Array {
 }
 
 export class Hub {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly store: TaskStore;
-  private readonly clients = new Map<string, ClientConn>();
+  private readonly clients = new Map<string, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
   private readonly tokenDigest: Buffer;
   private readonly helloTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
-  private readonly dirtyClients = new Set<ClientConn>();
+  private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
 
   constructor(options: HubOptions) {
     this.tokenDigest = digest(options.token);
     this.store = new TaskStore(options.maxAttempts ?? 3);
+    // Copying a task that has spawned subtasks would copy its whole tree.
+    this.scheduler = new Scheduler({ mayBackup: (id) => !this.store.get(id)?.children?.size });
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+    this.deadlineMs = options.deadlineMs ?? 15_000;
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 5_000);
+    this.heartbeat.unref();
   }
 
   stats(): Stats {
+    const now = Date.now();
     return {
       workers: this.pages.size,
       threads: this.scheduler.threadCount,
@@ -97,6 +119,18 @@ export class Hub {
       running: this.scheduler.assignedCount,
       completed: this.store.completed,
       failed: this.store.failed,
+      perWorker: [...this.pages.values()].map((p) => {
+        const slots = this.scheduler.page(p.id);
+        return {
+          id: p.id,
+          userAgent: p.userAgent,
+          threads: p.threads,
+          tasksDone: slots?.done ?? 0,
+          rate: Math.round((slots?.rate ?? 0) * 10) / 10,
+          currentTasks: slots?.assigned.size ?? 0,
+          connectedSeconds: Math.round((now - p.connectedAt) / 1000),
+        };
+      }),
     };
   }
 
@@ -117,7 +151,7 @@ export class Hub {
             ws.close(CLOSE_POLICY, 'invalid token');
             return;
           }
-          this.addClient(ws);
+          this.addClient(ws, hello);
         } else {
           this.addPage(ws, hello.threads, hello.userAgent);
         }
@@ -128,9 +162,13 @@ export class Hub {
     ws.once('close', () => clearTimeout(timer));
   }
 
-  /** Closes every connection (used on shutdown). */
+  /** Closes every connection and stops the heartbeat (used on shutdown). */
   closeAll(code: number, reason: string): void {
-    for (const c of this.clients.values()) c.ws.close(code, reason);
+    clearInterval(this.heartbeat);
+    for (const c of this.clients.values()) {
+      c.ws?.close(code, reason);
+      c.end();
+    }
     for (const p of this.pages.values()) p.ws.close(code, reason);
   }
 
@@ -154,19 +192,44 @@ export class Hub {
 
   // ---- SDK clients ----
 
-  private addClient(ws: WebSocket): void {
-    const client: ClientConn = { id: randomUUID(), ws, results: [], started: [], replies: [], shared: new Map() };
-    this.clients.set(client.id, client);
+  private addClient(ws: WebSocket, hello: ClientHello): void {
+    let client: ClientSession;
+    let peerAck = 0;
+    if (hello.resume) {
+      const known = this.clients.get(hello.resume.clientId);
+      if (!known || !sameSecret(known.secret, hello.resume.secret)) {
+        ws.close(CLOSE_POLICY, 'session expired');
+        return;
+      }
+      client = known;
+      peerAck = hello.resume.ack;
+      // A resumed session replaces a socket the coordinator may not know is dead yet.
+      const stale = client.ws;
+      client.ws = undefined;
+      stale?.terminate();
+    } else {
+      client = new ClientSession(hello.grace ?? 60_000);
+      this.clients.set(client.id, client);
+    }
     this.listen(ws, parseClientMessage, (msg) => this.onClientMessage(client, msg));
-    ws.on('close', () => this.removeClient(client));
-    ws.send(encodeFrame({ t: 'welcome', clientId: client.id } satisfies ToClient));
+    ws.on('close', (code, reason) => {
+      if (client.ws !== ws) return;
+      if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);
+      else client.detach(() => this.removeClient(client));
+    });
+    client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received }, peerAck);
   }
 
-  private onClientMessage(client: ClientConn, msg: ClientMessage): void {
+  private onClientMessage(client: ClientSession, msg: ClientMessage): void {
+    if (msg.t === 'ack') {
+      client.acked(msg.seq);
+      return;
+    }
+    if (!client.accept(msg.seq)) return; // resent after a reconnect, already done
+    this.markClient(client);
     switch (msg.t) {
       case 'submit':
         for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.id, spec);
-        this.schedule();
         break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
@@ -182,7 +245,6 @@ export class Hub {
           for (const [name, value] of Object.entries(msg.values)) client.shared.set(name, value);
           client.replies.push({ t: 'shared', req: msg.req });
         }
-        this.markClient(client);
         break;
       }
     }
@@ -193,7 +255,8 @@ export class Hub {
     this.scheduler.enqueue(this.store.add(owner, scope, spec, parent).id);
   }
 
-  private removeClient(client: ClientConn): void {
+  private removeClient(client: ClientSession): void {
+    client.end();
     this.clients.delete(client.id);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
@@ -206,7 +269,8 @@ export class Hub {
   // ---- volunteer pages ----
 
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
-    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, cancels: [], results: [], sharedSent: new Map(), done: 0 };
+    const now = Date.now();
+    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, connectedAt: now, lastSeen: now, cancels: [], results: [], sharedSent: new Map() };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
@@ -215,20 +279,40 @@ export class Hub {
     this.schedule();
   }
 
+  /** Pings every page; drops those silent past the deadline. */
+  private beat(): void {
+    const now = Date.now();
+    const ping = encodeFrame({ t: 'ping' } satisfies ToPage);
+    for (const page of this.pages.values()) {
+      if (now - page.lastSeen > this.deadlineMs) {
+        // terminate(): a page that stopped answering will not do a closing handshake.
+        page.ws.terminate();
+        this.removePage(page);
+      } else {
+        page.ws.send(ping);
+      }
+    }
+  }
+
   private onPageMessage(page: PageConn, msg: PageMessage): void {
+    page.lastSeen = Date.now();
+    if (msg.t === 'pong') return;
     for (const id of msg.started) {
+      this.scheduler.started(id, page.id);
       const record = this.store.get(id);
       if (!record || record.started) continue;
       record.started = true;
-      const client = this.clients.get(record.owner.slice(2));
-      if (client && record.owner === clientOwner(client.id)) {
-        client.started.push(record.ownerTaskId);
-        this.markClient(client);
+      if (record.owner === clientOwner(record.scope)) {
+        const client = this.clients.get(record.scope);
+        if (client) {
+          client.started.push(record.ownerTaskId);
+          this.markClient(client);
+        }
       }
     }
     for (const spec of msg.submit) {
       const parent = spec.parent === undefined ? undefined : this.store.get(spec.parent);
-      if (!parent || this.scheduler.holder(parent.id) !== page.id) {
+      if (!parent || !this.scheduler.holdersOf(parent.id).includes(page.id)) {
         // The spawning task is gone (cancelled, or moved elsewhere): so is the subtask.
         page.results.push(cancelledOutcome(spec.id, 'its parent task is no longer running here'));
         this.markPage(page);
@@ -242,22 +326,23 @@ export class Hub {
     }
     for (const outcome of msg.results) this.onResult(page, outcome);
     for (const id of msg.lost) {
-      if (this.scheduler.finish(id, page.id)) this.retry(id);
+      if (this.scheduler.release(id, page.id)) this.retry(id);
     }
     this.scheduler.setBlocked(page.id, msg.blocked);
     this.schedule();
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
-    // A result for a task this page no longer holds (cancelled, or requeued
-    // after a missed deadline) is a duplicate: drop it.
-    if (!this.scheduler.finish(outcome.id, page.id)) return;
-    page.done++;
+    // A result from a page that no longer holds the task (cancelled, stolen,
+    // or beaten by a backup copy) is a duplicate: drop it.
+    const others = this.scheduler.finish(outcome.id, page.id);
+    if (!others) return;
+    for (const other of others) this.tellCancel(other, outcome.id);
     this.drop(outcome.id, outcome.ok ? 'completed' : 'failed', outcome);
   }
 
   private removePage(page: PageConn): void {
-    this.pages.delete(page.id);
+    if (!this.pages.delete(page.id)) return;
     this.dirtyPages.delete(page);
     // Subtasks this page spawned have lost their parent; the parent reruns
     // elsewhere and spawns them anew.
@@ -291,29 +376,30 @@ export class Hub {
   /** Ends a task: unschedules it, cancels its subtree, and tells its owner
    * (a cancelled task's owner already knows). */
   private drop(id: number, how: Outcome, outcome?: TaskOutcome): void {
-    const where = this.scheduler.cancel(id);
+    const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
-    if (where.where === 'assigned' && how === 'cancelled') {
-      const page = this.pages.get(where.pageId);
-      if (page) {
-        page.cancels.push(id);
-        this.markPage(page);
-      }
-    }
+    if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     for (const child of record.children ?? []) this.drop(child, 'cancelled');
     if (outcome) {
       outcome.id = record.ownerTaskId;
       this.deliver(record, outcome);
-    } else if (how === 'cancelled' && record.owner.startsWith('p:')) {
+    } else if (how === 'cancelled' && record.owner === pageOwner(record.owner.slice(2))) {
       // A page's task awaits its subtask's future: settle it.
       this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
     }
   }
 
+  private tellCancel(pageId: string, id: number): void {
+    const page = this.pages.get(pageId);
+    if (!page) return;
+    page.cancels.push(id);
+    this.markPage(page);
+  }
+
   private deliver(record: TaskRecord, outcome: TaskOutcome): void {
     const key = record.owner.slice(2);
-    if (record.owner.startsWith('c:')) {
+    if (record.owner === clientOwner(key)) {
       const client = this.clients.get(key);
       if (!client) return;
       client.results.push(outcome);
@@ -328,7 +414,7 @@ export class Hub {
 
   // ---- batching: one frame per peer per turn of the event loop ----
 
-  private markClient(client: ClientConn): void {
+  private markClient(client: ClientSession): void {
     this.dirtyClients.add(client);
     this.schedule();
   }
@@ -346,7 +432,9 @@ export class Hub {
 
   private flush(): void {
     this.flushQueued = false;
-    for (const [pageId, ids] of this.scheduler.dispatch()) {
+    const { send, revoke } = this.scheduler.dispatch();
+    for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
+    for (const [pageId, ids] of send) {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => this.store.get(id)!.spec);
       this.sendShared(page, tasks);
@@ -359,15 +447,7 @@ export class Hub {
       page.results = [];
     }
     this.dirtyPages.clear();
-    for (const client of this.dirtyClients) {
-      for (const reply of client.replies) client.ws.send(encodeFrame(reply));
-      client.replies = [];
-      if (client.results.length > 0 || client.started.length > 0) {
-        client.ws.send(encodeFrame({ t: 'results', results: client.results, started: client.started } satisfies ToClient));
-      }
-      client.results = [];
-      client.started = [];
-    }
+    for (const client of this.dirtyClients) client.flush();
     this.dirtyClients.clear();
   }
 

@@ -1,29 +1,36 @@
-// The scheduler decides which page runs which task. It knows task ids and
-// page capacities only; the task store remembers everything else.
+// The scheduler decides which page runs which task. It knows task ids, page
+// capacities and what has started; the task store remembers everything else.
 //
 // Pull model: each page has `threads` slots plus a prefetch window sized
 // from its measured task rate (about PREFETCH_MS of work), so a page always
 // has its next tasks on hand when one finishes and tiny tasks are not held
-// back by round trips. Tasks of a page that leaves are handed back to the
-// caller to requeue (at the front).
+// back by round trips. When the queue runs dry, an idle page first takes
+// tasks another page holds but has not started (work stealing), then runs a
+// copy of the oldest running tasks (straggler backup): the first result
+// wins. Tasks of a page that leaves are handed back to the caller.
 
 export interface PageSlots {
   id: string;
   threads: number;
   /** Tasks on the page waiting for their subtasks: their slots are free. */
   blocked: number;
-  /** Task ids sent to this page and not yet finished. */
+  /** Tasks this page holds, finished by nobody yet. */
   assigned: Set<number>;
+  /** Of those, the ones it reported started. */
+  started: Set<number>;
   /** Tasks finished per second, smoothed. */
   rate: number;
   windowStart: number;
   windowDone: number;
+  done: number;
 }
 
 /** How much work, in milliseconds at its measured rate, a page holds ahead. */
 const PREFETCH_MS = 100;
 const RATE_WINDOW_MS = 100;
 const MAX_PREFETCH = 8192;
+/** A task must have run this long, and twice its page's average, before it gets a backup copy. */
+const BACKUP_AFTER_MS = 500;
 
 export interface SchedulerOptions {
   /** Extra tasks sent beyond a page's threads, so its workers never wait on a
@@ -31,15 +38,33 @@ export interface SchedulerOptions {
   prefetch?: (page: PageSlots) => number;
   /** Milliseconds clock (tests pass their own). */
   now?: () => number;
+  /** Whether a running task may be run a second time as a backup (the hub
+   * says no for tasks with subtasks: copying them would copy a whole tree). */
+  mayBackup?: (task: number) => boolean;
+}
+
+/** What one dispatch decided: tasks to send, and copies to withdraw. */
+export interface Dispatch {
+  send: Map<string, number[]>;
+  /** Tasks taken back from a page that had not started them (stolen). */
+  revoke: Map<string, number[]>;
 }
 
 function ratePrefetch(page: PageSlots): number {
   return Math.min(MAX_PREFETCH, Math.max(page.threads * 2, Math.ceil((page.rate * PREFETCH_MS) / 1000)));
 }
 
+function push(map: Map<string, number[]>, key: string, task: number): void {
+  const list = map.get(key);
+  if (list) list.push(task);
+  else map.set(key, [task]);
+}
+
 export class Scheduler {
   private readonly pages = new Map<string, PageSlots>();
-  private readonly assignedTo = new Map<number, PageSlots>();
+  /** Every page running a task: usually one, two while a backup runs. */
+  private readonly holders = new Map<number, PageSlots[]>();
+  private readonly startedAt = new Map<number, number>();
   /** Requeued tasks go first: they have waited longest. */
   private retry: number[] = [];
   private fresh: number[] = [];
@@ -48,20 +73,19 @@ export class Scheduler {
   private readonly queued = new Set<number>();
   private readonly prefetch: (page: PageSlots) => number;
   private readonly now: () => number;
+  private readonly mayBackup: (task: number) => boolean;
 
   constructor(options: SchedulerOptions = {}) {
     this.prefetch = options.prefetch ?? ratePrefetch;
     this.now = options.now ?? (() => performance.now());
+    this.mayBackup = options.mayBackup ?? (() => true);
   }
 
   get queuedCount(): number {
     return this.queued.size;
   }
   get assignedCount(): number {
-    return this.assignedTo.size;
-  }
-  get pageCount(): number {
-    return this.pages.size;
+    return this.holders.size;
   }
   get threadCount(): number {
     let n = 0;
@@ -69,9 +93,23 @@ export class Scheduler {
     return n;
   }
 
+  page(id: string): Readonly<PageSlots> | undefined {
+    return this.pages.get(id);
+  }
+
   addPage(id: string, threads: number): void {
     if (this.pages.has(id)) throw new Error(`page ${id} is already known`);
-    this.pages.set(id, { id, threads, blocked: 0, assigned: new Set(), rate: 0, windowStart: this.now(), windowDone: 0 });
+    this.pages.set(id, {
+      id,
+      threads,
+      blocked: 0,
+      assigned: new Set(),
+      started: new Set(),
+      rate: 0,
+      windowStart: this.now(),
+      windowDone: 0,
+      done: 0,
+    });
   }
 
   /** A page's tasks that wait on subtasks do not hold their slots, so a
@@ -81,46 +119,198 @@ export class Scheduler {
     if (page) page.blocked = blocked;
   }
 
-  /** Forgets a page and returns the tasks it held, for the caller to requeue or fail. */
+  /** Forgets a page. Returns the tasks it alone held, for the caller to
+   * requeue or fail (a task with a backup elsewhere keeps running there). */
   removePage(id: string): number[] {
     const page = this.pages.get(id);
     if (!page) return [];
     this.pages.delete(id);
-    const held = [...page.assigned];
-    for (const task of held) this.assignedTo.delete(task);
-    return held;
+    const orphans: number[] = [];
+    for (const task of page.assigned) {
+      if (this.dropHolder(task, page)) orphans.push(task);
+    }
+    return orphans;
   }
 
   enqueue(task: number): void {
-    if (this.queued.has(task) || this.assignedTo.has(task)) throw new Error(`task ${task} is already scheduled`);
+    if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
     this.queued.add(task);
     this.fresh.push(task);
   }
 
   /** Puts a task back at the front of the queue (its page was lost). */
   requeue(task: number): void {
-    if (this.queued.has(task) || this.assignedTo.has(task)) throw new Error(`task ${task} is already scheduled`);
+    if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
     this.queued.add(task);
     this.retry.push(task);
   }
 
-  /** The page holding a task, if any. */
-  holder(task: number): string | undefined {
-    return this.assignedTo.get(task)?.id;
+  /** The pages holding a task. */
+  holdersOf(task: number): string[] {
+    return (this.holders.get(task) ?? []).map((p) => p.id);
   }
 
-  /** Marks a task finished by `pageId`. False when that page no longer holds it
-   * (it was requeued or cancelled meanwhile), so the caller drops the result. */
-  finish(task: number, pageId: string): boolean {
-    const page = this.assignedTo.get(task);
-    if (!page || page.id !== pageId) return false;
-    page.assigned.delete(task);
-    this.assignedTo.delete(task);
+  started(task: number, pageId: string): void {
+    const page = this.pages.get(pageId);
+    if (!page?.assigned.has(task)) return;
+    page.started.add(task);
+    if (!this.startedAt.has(task)) this.startedAt.set(task, this.now());
+  }
+
+  /** A page gives a task back unrun (its Web Worker was replaced). True if
+   * no other page holds it, so the caller requeues it. */
+  release(task: number, pageId: string): boolean {
+    const page = this.pages.get(pageId);
+    if (!page?.assigned.has(task)) return false;
+    return this.dropHolder(task, page);
+  }
+
+  /** Marks a task finished by `pageId`. Returns the other pages that held a
+   * copy (to be told to drop it), or undefined when this page no longer
+   * holds it: a late duplicate, whose result the caller drops. */
+  finish(task: number, pageId: string): string[] | undefined {
+    const list = this.holders.get(task);
+    const page = list?.find((p) => p.id === pageId);
+    if (!list || !page) return undefined;
+    this.holders.delete(task);
+    this.startedAt.delete(task);
+    for (const p of list) {
+      p.assigned.delete(task);
+      p.started.delete(task);
+    }
     this.countDone(page);
+    return list.filter((p) => p !== page).map((p) => p.id);
+  }
+
+  /** Removes a task wherever it is; returns the pages that held it. */
+  cancel(task: number): string[] {
+    if (this.queued.delete(task)) return [];
+    const list = this.holders.get(task) ?? [];
+    this.holders.delete(task);
+    this.startedAt.delete(task);
+    for (const p of list) {
+      p.assigned.delete(task);
+      p.started.delete(task);
+    }
+    return list.map((p) => p.id);
+  }
+
+  /** A page's measured rate in tasks per second (0 until measured). */
+  rateOf(id: string): number {
+    return this.pages.get(id)?.rate ?? 0;
+  }
+
+  dispatch(): Dispatch {
+    const out: Dispatch = { send: new Map(), revoke: new Map() };
+    if (this.pages.size === 0) return out;
+    if (this.queued.size > 0) {
+      this.fill(out, (p) => p.threads + p.blocked);
+      this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p));
+    }
+    if (this.queued.size === 0) {
+      this.steal(out);
+      this.backup(out);
+    }
+    return out;
+  }
+
+  // ---- internals ----
+
+  private busy(p: PageSlots): number {
+    return p.assigned.size - p.blocked;
+  }
+
+  private assign(out: Dispatch, page: PageSlots, task: number): void {
+    page.assigned.add(task);
+    const list = this.holders.get(task);
+    if (list) list.push(page);
+    else this.holders.set(task, [page]);
+    push(out.send, page.id, task);
+  }
+
+  /** Removes one holder; true if none is left. */
+  private dropHolder(task: number, page: PageSlots): boolean {
+    page.assigned.delete(task);
+    page.started.delete(task);
+    const list = this.holders.get(task);
+    if (!list) return false;
+    const rest = list.filter((p) => p !== page);
+    if (rest.length > 0) {
+      this.holders.set(task, rest);
+      return false;
+    }
+    this.holders.delete(task);
+    this.startedAt.delete(task);
     return true;
   }
 
+  private fill(out: Dispatch, capacity: (p: PageSlots) => number): void {
+    let open = [...this.pages.values()].filter((p) => p.assigned.size < capacity(p));
+    while (open.length > 0 && this.queued.size > 0) {
+      const stillOpen: PageSlots[] = [];
+      for (const page of open) {
+        const task = this.take();
+        if (task === undefined) return;
+        this.assign(out, page, task);
+        if (page.assigned.size < capacity(page)) stillOpen.push(page);
+      }
+      open = stillOpen;
+    }
+  }
+
+  /** Pages with idle threads take half of the unstarted tasks of the page holding the most. */
+  private steal(out: Dispatch): void {
+    for (const thief of this.pages.values()) {
+      let room = thief.threads - this.busy(thief);
+      while (room > 0) {
+        let victim: PageSlots | undefined;
+        let most = 0;
+        for (const p of this.pages.values()) {
+          const unstarted = p.assigned.size - p.started.size;
+          if (p !== thief && unstarted > most) {
+            victim = p;
+            most = unstarted;
+          }
+        }
+        if (!victim || most < 2) return;
+        const take = Math.min(room, Math.ceil(most / 2));
+        let taken = 0;
+        for (const task of victim.assigned) {
+          if (taken === take) break;
+          if (victim.started.has(task) || (this.holders.get(task)?.length ?? 0) > 1) continue;
+          this.dropHolder(task, victim);
+          push(out.revoke, victim.id, task);
+          this.assign(out, thief, task);
+          taken++;
+        }
+        if (taken === 0) return;
+        room -= taken;
+      }
+    }
+  }
+
+  /** Idle threads run copies of the longest-running tasks, one copy each. */
+  private backup(out: Dispatch): void {
+    const now = this.now();
+    let candidates: [number, number][] | undefined;
+    for (const page of this.pages.values()) {
+      let room = page.threads - this.busy(page);
+      if (room <= 0) continue;
+      candidates ??= [...this.startedAt].sort((a, b) => a[1] - b[1]);
+      for (const [task, since] of candidates) {
+        if (room === 0) break;
+        const list = this.holders.get(task);
+        if (!list || list.length > 1 || list[0] === page) continue;
+        const typical = list[0].rate > 0 ? (2000 * list[0].threads) / list[0].rate : 0;
+        if (now - since < Math.max(BACKUP_AFTER_MS, typical) || !this.mayBackup(task)) continue;
+        this.assign(out, page, task);
+        room--;
+      }
+    }
+  }
+
   private countDone(page: PageSlots): void {
+    page.done++;
     page.windowDone++;
     const now = this.now();
     const elapsed = now - page.windowStart;
@@ -129,52 +319,6 @@ export class Scheduler {
     page.rate = page.rate === 0 ? windowRate : 0.5 * page.rate + 0.5 * windowRate;
     page.windowStart = now;
     page.windowDone = 0;
-  }
-
-  /** A page's measured rate in tasks per second (0 until measured). */
-  rateOf(id: string): number {
-    return this.pages.get(id)?.rate ?? 0;
-  }
-
-  /** Removes a task wherever it is. Returns where it was, so the caller can
-   * tell the page to drop it. */
-  cancel(task: number): { where: 'queued' } | { where: 'assigned'; pageId: string } | { where: 'unknown' } {
-    if (this.queued.delete(task)) return { where: 'queued' };
-    const page = this.assignedTo.get(task);
-    if (page) {
-      page.assigned.delete(task);
-      this.assignedTo.delete(task);
-      return { where: 'assigned', pageId: page.id };
-    }
-    return { where: 'unknown' };
-  }
-
-  /** Hands queued tasks to pages with room: first up to each page's threads,
-   * round robin so a small queue spreads out, then up to its prefetch window. */
-  dispatch(): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    if (this.queued.size === 0 || this.pages.size === 0) return out;
-    this.fill(out, (p) => p.threads + p.blocked);
-    this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p));
-    return out;
-  }
-
-  private fill(out: Map<string, number[]>, capacity: (p: PageSlots) => number): void {
-    let open = [...this.pages.values()].filter((p) => p.assigned.size < capacity(p));
-    while (open.length > 0 && this.queued.size > 0) {
-      const stillOpen: PageSlots[] = [];
-      for (const page of open) {
-        const task = this.take();
-        if (task === undefined) return;
-        page.assigned.add(task);
-        this.assignedTo.set(task, page);
-        let batch = out.get(page.id);
-        if (!batch) out.set(page.id, (batch = []));
-        batch.push(task);
-        if (page.assigned.size < capacity(page)) stillOpen.push(page);
-      }
-      open = stillOpen;
-    }
   }
 
   private take(): number | undefined {

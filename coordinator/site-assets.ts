@@ -15,7 +15,7 @@ export interface Asset {
 export async function buildSiteAssets(): Promise<Map<string, Asset>> {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { join: 'site/join.ts', worker: 'browser-worker/web-worker.ts' },
+    entryPoints: { join: 'site/join.ts', worker: 'browser-worker/web-worker.ts', clock: 'browser-worker/clock-worker.ts' },
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -10,6 +10,8 @@ export const WS_PATH = '/ws';
 /** Close codes used by the coordinator; 1008 is the standard "policy violation". */
 export const CLOSE_POLICY = 1008;
 export const CLOSE_SHUTDOWN = 1001;
+/** Close reason an SDK sends when it closes on purpose: its session ends at once. */
+export const CLIENT_CLOSED = 'client closed';
 
 /** A task as it travels: `args` stays packed bytes end to end, so the
  * coordinator forwards it without decoding. */
@@ -45,18 +47,37 @@ export type TaskOutcome =
   | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind };
 
 // ---- SDK client -> coordinator ----
-export type ClientHello = { t: 'hello'; role: 'client'; token: string; version: number };
-export type ClientMessage =
-  | { t: 'submit'; tasks: TaskSpec[] }
-  | { t: 'cancel'; ids: number[] }
+// A client session outlives its socket for a grace period. Both sides number
+// their data frames (`seq`), acknowledge what they processed (`ack`), and
+// keep unacknowledged frames; a reconnect names the session and the last
+// frame received, and each side resends the rest. Nothing is lost or run
+// twice across a short disconnect.
+export type ClientHello = {
+  t: 'hello';
+  role: 'client';
+  token: string;
+  version: number;
+  /** How long the session survives a lost socket, in ms. */
+  grace?: number;
+  resume?: { clientId: string; secret: string; ack: number };
+};
+export type ClientData =
+  | { t: 'submit'; seq: number; tasks: TaskSpec[] }
+  | { t: 'cancel'; seq: number; ids: number[] }
   /** Shared constants: each value packed; names already set are refused. */
-  | { t: 'share'; req: number; values: Record<string, Uint8Array> };
+  | { t: 'share'; seq: number; req: number; values: Record<string, Uint8Array> };
+export type Ack = { t: 'ack'; seq: number };
+export type ClientMessage = ClientData | Ack;
 
 // ---- coordinator -> SDK client ----
+export type ToClientData =
+  | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
+  | { t: 'shared'; seq: number; req: number; error?: string };
 export type ToClient =
-  | { t: 'welcome'; clientId: string }
-  | { t: 'results'; results: TaskOutcome[]; started: number[] }
-  | { t: 'shared'; req: number; error?: string };
+  /** `ack`: the last client frame the coordinator processed (on resume). */
+  | { t: 'welcome'; clientId: string; secret: string; resumed: boolean; ack: number }
+  | ToClientData
+  | Ack;
 
 // ---- volunteer page -> coordinator ----
 export type PageHello = { t: 'hello'; role: 'worker'; threads: number; userAgent: string; version: number };
@@ -64,15 +85,19 @@ export type PageHello = { t: 'hello'; role: 'worker'; threads: number; userAgent
  * unrun (`lost`: their Web Worker was replaced), subtasks spawned, subtasks
  * cancelled, and how many of its tasks wait on subtasks (`blocked`), which
  * frees their slots. */
-export type PageMessage = {
-  t: 'report';
-  started: number[];
-  results: TaskOutcome[];
-  lost: number[];
-  submit: TaskSpec[];
-  cancel: number[];
-  blocked: number;
-};
+export type PageMessage =
+  | {
+      t: 'report';
+      started: number[];
+      results: TaskOutcome[];
+      lost: number[];
+      submit: TaskSpec[];
+      cancel: number[];
+      blocked: number;
+    }
+  /** Answers a ping: the page's JavaScript is alive. */
+  | { t: 'pong' };
+export type PageReport = Extract<PageMessage, { t: 'report' }>;
 
 // ---- coordinator -> volunteer page ----
 export type ToPage =
@@ -82,7 +107,9 @@ export type ToPage =
   /** Results of subtasks this page submitted, by the page's ids. */
   | { t: 'results'; results: TaskOutcome[] }
   | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
-  | { t: 'unshare'; scope: string };
+  | { t: 'unshare'; scope: string }
+  /** A heartbeat: a page that does not answer in time is dropped. */
+  | { t: 'ping' };
 
 export type Hello = ClientHello | PageHello;
 
@@ -183,6 +210,13 @@ export function parseHello(x: unknown): Hello {
   int(o.version, 'hello.version');
   if (o.role === 'client') {
     str(o.token, 'hello.token', 1024);
+    if (o.grace !== undefined) int(o.grace, 'hello.grace', 0, 24 * 3600 * 1000);
+    if (o.resume !== undefined) {
+      const r = obj(o.resume, 'hello.resume');
+      str(r.clientId, 'hello.resume.clientId', 64);
+      str(r.secret, 'hello.resume.secret', 128);
+      int(r.ack, 'hello.resume.ack');
+    }
   } else if (o.role === 'worker') {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
@@ -194,7 +228,10 @@ export function parseHello(x: unknown): Hello {
 
 export function parseClientMessage(x: unknown): ClientMessage {
   const o = tag(x);
+  int(o.seq, `${String(o.t).slice(0, 32)}.seq`);
   switch (o.t) {
+    case 'ack':
+      break;
     case 'submit':
       for (const t of arr(o.tasks, 'submit.tasks')) taskSpec(t);
       break;
@@ -214,6 +251,8 @@ export function parseClientMessage(x: unknown): ClientMessage {
 export function parsePageMessage(x: unknown): PageMessage {
   const o = tag(x);
   switch (o.t) {
+    case 'pong':
+      break;
     case 'report':
       ids(o.started, 'report.started');
       for (const r of arr(o.results, 'report.results')) outcome(r);
@@ -233,12 +272,20 @@ export function parseToClient(x: unknown): ToClient {
   switch (o.t) {
     case 'welcome':
       str(o.clientId, 'welcome.clientId');
+      str(o.secret, 'welcome.secret');
+      if (typeof o.resumed !== 'boolean') throw new ProtocolError('welcome.resumed must be a boolean');
+      int(o.ack, 'welcome.ack');
+      break;
+    case 'ack':
+      int(o.seq, 'ack.seq');
       break;
     case 'results':
+      int(o.seq, 'results.seq');
       ids(o.started, 'results.started');
       for (const r of arr(o.results, 'results.results')) outcome(r);
       break;
     case 'shared':
+      int(o.seq, 'shared.seq');
       int(o.req, 'shared.req');
       if (o.error !== undefined) str(o.error, 'shared.error');
       break;
@@ -269,6 +316,8 @@ export function parseToPage(x: unknown): ToPage {
       break;
     case 'unshare':
       str(o.scope, 'unshare.scope', 64);
+      break;
+    case 'ping':
       break;
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
@@ -311,3 +360,7 @@ export type FromWebWorker = {
   /** Tasks of this worker waiting on subtasks. */
   blocked: number;
 };
+
+// ---- page main thread <-> its clock Web Worker ----
+export type ClockRequest = { t: 'set'; id: number; ms: number } | { t: 'clear'; id: number };
+export type ClockReply = { id: number };

@@ -10,14 +10,14 @@ test('tasks go to pages up to their threads plus prefetch, spread round robin', 
   s.addPage('a', 2);
   s.addPage('b', 2);
   for (let i = 1; i <= 10; i++) s.enqueue(i);
-  const out = s.dispatch();
-  assert.deepEqual(out.get('a'), [1, 3, 5]);
-  assert.deepEqual(out.get('b'), [2, 4, 6]);
+  const { send } = s.dispatch();
+  assert.deepEqual(send.get('a'), [1, 3, 5]);
+  assert.deepEqual(send.get('b'), [2, 4, 6]);
   assert.equal(s.queuedCount, 4);
   assert.equal(s.assignedCount, 6);
-  assert.equal(s.dispatch().size, 0, 'no room until a task finishes');
-  assert.equal(s.finish(3, 'a'), true);
-  assert.deepEqual(s.dispatch().get('a'), [7]);
+  assert.equal(s.dispatch().send.size, 0, 'no room until a task finishes');
+  assert.deepEqual(s.finish(3, 'a'), []);
+  assert.deepEqual(s.dispatch().send.get('a'), [7]);
 });
 
 test('a small queue spreads across pages instead of filling the first', () => {
@@ -26,25 +26,25 @@ test('a small queue spreads across pages instead of filling the first', () => {
   s.addPage('b', 1);
   s.enqueue(1);
   s.enqueue(2);
-  const out = s.dispatch();
-  assert.deepEqual(out.get('a'), [1]);
-  assert.deepEqual(out.get('b'), [2]);
+  const { send } = s.dispatch();
+  assert.deepEqual(send.get('a'), [1]);
+  assert.deepEqual(send.get('b'), [2]);
 });
 
 test('a lost page hands back its tasks, which are requeued ahead of fresh ones', () => {
   const s = new Scheduler({ prefetch: noPrefetch });
   s.addPage('a', 2);
   for (let i = 1; i <= 4; i++) s.enqueue(i);
-  assert.deepEqual(s.dispatch().get('a'), [1, 2]);
+  assert.deepEqual(s.dispatch().send.get('a'), [1, 2]);
   const held = s.removePage('a');
   assert.deepEqual(held, [1, 2]);
   assert.equal(s.assignedCount, 0);
   for (const id of held) s.requeue(id);
   s.addPage('b', 3);
-  assert.deepEqual(s.dispatch().get('b'), [1, 2, 3]);
-  assert.equal(s.finish(1, 'a'), false, 'a late result from the lost page is refused');
-  assert.equal(s.finish(1, 'b'), true);
-  assert.equal(s.finish(1, 'b'), false, 'a task finishes once');
+  assert.deepEqual(s.dispatch().send.get('b'), [1, 2, 3]);
+  assert.equal(s.finish(1, 'a'), undefined, 'a late result from the lost page is refused');
+  assert.deepEqual(s.finish(1, 'b'), []);
+  assert.equal(s.finish(1, 'b'), undefined, 'a task finishes once');
 });
 
 test('cancel removes a task wherever it is', () => {
@@ -53,11 +53,58 @@ test('cancel removes a task wherever it is', () => {
   s.enqueue(1);
   s.enqueue(2);
   s.dispatch();
-  assert.deepEqual(s.cancel(2), { where: 'queued' });
-  assert.deepEqual(s.cancel(1), { where: 'assigned', pageId: 'a' });
-  assert.deepEqual(s.cancel(1), { where: 'unknown' });
+  assert.deepEqual(s.cancel(2), [], 'queued: no page to tell');
+  assert.deepEqual(s.cancel(1), ['a']);
+  assert.deepEqual(s.cancel(1), []);
   assert.equal(s.queuedCount, 0);
-  assert.equal(s.dispatch().size, 0);
+  assert.equal(s.dispatch().send.size, 0);
+});
+
+test('tasks blocked on subtasks free their slots', () => {
+  const s = new Scheduler({ prefetch: noPrefetch });
+  s.addPage('a', 1);
+  s.enqueue(1);
+  s.enqueue(2);
+  assert.deepEqual(s.dispatch().send.get('a'), [1]);
+  s.setBlocked('a', 1);
+  assert.deepEqual(s.dispatch().send.get('a'), [2]);
+});
+
+test('an idle page steals tasks another page holds but has not started', () => {
+  const s = new Scheduler({ prefetch: () => 6 });
+  s.addPage('a', 1);
+  for (let i = 1; i <= 7; i++) s.enqueue(i);
+  assert.deepEqual(s.dispatch().send.get('a'), [1, 2, 3, 4, 5, 6, 7]);
+  s.started(1, 'a');
+  s.addPage('b', 2);
+  const { send, revoke } = s.dispatch();
+  assert.deepEqual(send.get('b'), [2, 3], 'two idle threads take two unstarted tasks');
+  assert.deepEqual(revoke.get('a'), [2, 3]);
+  assert.deepEqual(s.holdersOf(2), ['b']);
+  assert.equal(s.finish(2, 'a'), undefined, 'the revoked copy no longer counts');
+  assert.deepEqual(s.finish(2, 'b'), []);
+  assert.equal(s.holdersOf(1)[0], 'a', 'a started task is not stolen');
+});
+
+test('idle threads back up the longest-running task; the first result wins', () => {
+  let clock = 0;
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => clock, mayBackup: (id) => id !== 3 });
+  s.addPage('slow', 3);
+  for (const id of [1, 2, 3]) s.enqueue(id);
+  s.dispatch();
+  for (const id of [1, 2, 3]) s.started(id, 'slow');
+  clock = 100;
+  s.addPage('fast', 3);
+  assert.equal(s.dispatch().send.size, 0, 'not before the tasks have run a while');
+  clock = 5000;
+  const { send } = s.dispatch();
+  assert.deepEqual(send.get('fast'), [1, 2], 'task 3 may not be copied');
+  assert.deepEqual(s.holdersOf(1), ['slow', 'fast']);
+  assert.deepEqual(s.finish(1, 'fast'), ['slow'], 'the slow copy is to be cancelled');
+  assert.equal(s.finish(1, 'slow'), undefined);
+  // Losing the backup page leaves the original running: nothing to requeue.
+  assert.deepEqual(s.removePage('fast'), []);
+  assert.deepEqual(s.holdersOf(2), ['slow']);
 });
 
 test("the prefetch window grows with a page's measured rate", () => {
@@ -65,13 +112,13 @@ test("the prefetch window grows with a page's measured rate", () => {
   const s = new Scheduler({ now: () => clock });
   s.addPage('fast', 2);
   for (let i = 1; i <= 20_000; i++) s.enqueue(i);
-  assert.equal(s.dispatch().get('fast')!.length, 2 + 4, 'unmeasured: threads plus twice the threads');
+  assert.equal(s.dispatch().send.get('fast')!.length, 2 + 4, 'unmeasured: threads plus twice the threads');
   // A task finishes every 0.1 ms: 10,000 tasks/s, so ~100 ms of work is 1,000 tasks.
   let next = 1;
   for (let k = 0; k < 3000; k++) {
     clock += 0.1;
     s.finish(next++, 'fast');
-    for (const ids of s.dispatch().values()) void ids;
+    s.dispatch();
   }
   assert.ok(s.rateOf('fast') > 9000 && s.rateOf('fast') < 11000, `rate ${s.rateOf('fast')}`);
   assert.ok(s.assignedCount >= 1000, `holds ${s.assignedCount} tasks`);
@@ -80,15 +127,15 @@ test("the prefetch window grows with a page's measured rate", () => {
 test('no pages means tasks wait; counts stay consistent', () => {
   const s = new Scheduler();
   for (let i = 1; i <= 3000; i++) s.enqueue(i);
-  assert.equal(s.dispatch().size, 0);
+  assert.equal(s.dispatch().send.size, 0);
   s.addPage('a', 4);
   s.addPage('b', 2);
   assert.equal(s.threadCount, 6);
   let seen = 0;
   for (;;) {
-    const out = s.dispatch();
-    if (out.size === 0) break;
-    for (const [page, ids] of out) for (const id of ids) (seen++, s.finish(id, page));
+    const { send } = s.dispatch();
+    if (send.size === 0) break;
+    for (const [page, ids] of send) for (const id of ids) (seen++, s.finish(id, page));
   }
   assert.equal(seen, 3000);
   assert.equal(s.queuedCount + s.assignedCount, 0);

@@ -1,0 +1,57 @@
+// A coordinator in its own process, so its memory and CPU are its own: the
+// bench forks this file and talks to it over IPC (ready, mem, stats, stop).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCoordinator } from '../coordinator/coordinator.ts';
+import type { Stats } from '../coordinator/hub.ts';
+
+export interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** Kernel high-water mark of this process's RSS, in bytes. */
+  peakRss: number;
+}
+export type Request = { id: number; t: 'mem'; gc: boolean } | { id: number; t: 'stats' } | { id: number; t: 'stop' };
+export type Reply = { t: 'ready'; url: string; token: string } | { id: number; t: 'mem'; mem: Mem } | { id: number; t: 'stats'; stats: Stats } | { id: number; t: 'stopped' };
+
+const send = (msg: Reply) => process.send!(msg);
+
+const dataDir = await mkdtemp(join(tmpdir(), 'ladle-bench-'));
+const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
+
+let stopping: Promise<void> | undefined;
+function stop(): Promise<void> {
+  stopping ??= coordinator.close().then(() => rm(dataDir, { recursive: true, force: true }));
+  return stopping;
+}
+
+function mem(gc: boolean): Mem {
+  // Several passes: one full GC can leave garbage that the next one frees.
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (gc && collect) for (let i = 0; i < 3; i++) collect();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, peakRss: process.resourceUsage().maxRSS * 1024 };
+}
+
+process.on('message', (req: Request) => {
+  switch (req.t) {
+    case 'mem':
+      send({ id: req.id, t: 'mem', mem: mem(req.gc) });
+      break;
+    case 'stats':
+      send({ id: req.id, t: 'stats', stats: coordinator.hub.stats() });
+      break;
+    case 'stop':
+      void stop().then(() => {
+        send({ id: req.id, t: 'stopped' });
+        process.disconnect();
+      });
+      break;
+  }
+});
+// The bench died without saying stop: do not outlive it.
+process.on('disconnect', () => void stop().finally(() => process.exit(0)));
+send({ t: 'ready', url: coordinator.url, token: coordinator.token });

@@ -1,0 +1,9 @@
+// Types for kernels.mjs, which stays plain JavaScript so Piscina can load it.
+export interface MonteCarloJob {
+  seed: number;
+  /** Points drawn. */
+  n: number;
+}
+export declare function identity<T>(x: T): T;
+export declare function monteCarlo(job: MonteCarloJob): number;
+export declare function timeMonteCarlo(job: MonteCarloJob): number;

@@ -1,0 +1,37 @@
+// The task bodies of every scenario, in plain JavaScript so that the very same
+// code runs as Ladle's task module (bundled by the SDK) and as Piscina's
+// worker file (loaded by Node without a TypeScript loader). Each takes one
+// argument because Piscina passes exactly one.
+
+/** Trivial task: its cost is all overhead. */
+export function identity(x) {
+  return x;
+}
+
+/** Counts seeded pseudo-random points inside the unit circle. mulberry32 keeps
+ * the work identical in every runtime, so both sides compute the same thing. */
+export function monteCarlo(job) {
+  let s = job.seed >>> 0;
+  let inside = 0;
+  for (let i = 0; i < job.n; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    s = (s + 0x6d2b79f5) | 0;
+    t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    const y = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    if (x * x + y * y <= 1) inside++;
+  }
+  return inside;
+}
+
+/** Milliseconds that `monteCarlo(job)` takes where it runs: calibrates the
+ * iterations per millisecond of each runtime, measured over a long run since
+ * browsers coarsen performance.now() to about 0.1 ms. */
+export function timeMonteCarlo(job) {
+  const t0 = performance.now();
+  monteCarlo(job);
+  return performance.now() - t0;
+}
