@@ -18,10 +18,10 @@ export function chromiumPath(): string | undefined {
   return existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
 }
 
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const executablePath = chromiumPath();
   try {
-    return await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+    return await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
   } catch (e) {
     const where = executablePath ?? "Playwright's own Chromium";
     throw new Error(

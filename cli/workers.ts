@@ -1,5 +1,6 @@
 // `ladle workers`: volunteer pages in headless Chromium, for a grid that
-// computes without anyone opening a browser by hand.
+// computes without anyone opening a browser by hand. A page that crashes
+// (a renderer out of memory, say) is replaced.
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './chromium.ts';
 
@@ -9,12 +10,17 @@ export interface WorkersOptions {
   count?: number;
   /** Web Workers per page; default one per core. */
   threads?: number;
+  /** Extra Chromium flags (e.g. a V8 heap limit). */
+  browserArgs?: string[];
   log?: (line: string) => void;
 }
 
 export interface LocalWorkers {
   browser: Browser;
+  /** The live pages; a crashed page is replaced in place. */
   pages: Page[];
+  /** How many crashed pages were replaced. */
+  relaunched: number;
   close(): Promise<void>;
 }
 
@@ -24,30 +30,58 @@ export function joinUrl(base: string, threads?: number): string {
   return u.toString();
 }
 
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  // One context per page: each is its own volunteer, with its own storage.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
+  return page;
+}
+
 export async function launchWorkers(options: WorkersOptions): Promise<LocalWorkers> {
   const log = options.log ?? (() => undefined);
-  const browser = await launchChromium();
-  const pages: Page[] = [];
+  const url = joinUrl(options.url, options.threads);
+  const browser = await launchChromium(options.browserArgs);
+  let closing = false;
+  const workers: LocalWorkers = {
+    browser,
+    pages: [],
+    relaunched: 0,
+    async close() {
+      closing = true;
+      await browser.close();
+    },
+  };
+
+  const watch = (page: Page, n: number) => {
+    page.on('pageerror', (e) => log(`page ${n}: ${e.message}`));
+    page.once('crash', () => {
+      if (closing) return;
+      log(`page ${n} crashed; opening a new one`);
+      void page.context().close().catch(() => undefined);
+      openPage(browser, url).then(
+        (fresh) => {
+          workers.pages[workers.pages.indexOf(page)] = fresh;
+          workers.relaunched++;
+          watch(fresh, n);
+          log(`page ${n} rejoined ${options.url}`);
+        },
+        (e: Error) => log(`page ${n} could not be reopened: ${e.message}`),
+      );
+    });
+  };
+
   try {
-    for (let i = 0; i < (options.count ?? 1); i++) {
-      // One context per page: each is its own volunteer, with its own storage.
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      page.on('pageerror', (e) => log(`page ${i + 1}: ${e.message}`));
-      await page.goto(joinUrl(options.url, options.threads));
-      await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
-      log(`page ${i + 1} joined ${options.url}`);
-      pages.push(page);
+    for (let i = 1; i <= (options.count ?? 1); i++) {
+      const page = await openPage(browser, url);
+      workers.pages.push(page);
+      watch(page, i);
+      log(`page ${i} joined ${options.url}`);
     }
   } catch (e) {
     await browser.close();
     throw e;
   }
-  return {
-    browser,
-    pages,
-    async close() {
-      await browser.close();
-    },
-  };
+  return workers;
 }

@@ -19,6 +19,10 @@ export interface CoordinatorOptions {
   dataDir?: string;
   /** Largest WebSocket frame accepted, in bytes. */
   maxPayload?: number;
+  /** Heartbeats and task attempts (see HubOptions). */
+  heartbeatMs?: number;
+  deadlineMs?: number;
+  maxAttempts?: number;
 }
 
 export interface Coordinator {
@@ -41,7 +45,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const bundles = new BundleStore(options.dataDir ?? '.ladle');
   await bundles.init();
   const assets = await buildSiteAssets();
-  const hub = new Hub({ token });
+  const hub = new Hub({ token, heartbeatMs: options.heartbeatMs, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts });
 
   const app = createHttpApp({ hub, bundles, assets, token });
   const server: Server = createServer(app);

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
 import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 
@@ -14,12 +14,19 @@ export interface TestGrid {
   close(): Promise<void>;
 }
 
-export async function startTestGrid(options: { pages?: number; threads?: number } = {}): Promise<TestGrid> {
+export interface TestGridOptions {
+  pages?: number;
+  threads?: number;
+  browserArgs?: string[];
+  coordinator?: Omit<CoordinatorOptions, 'host' | 'port' | 'dataDir'>;
+}
+
+export async function startTestGrid(options: TestGridOptions = {}): Promise<TestGrid> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
-  const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
+  const coordinator = await startCoordinator({ ...options.coordinator, host: '127.0.0.1', port: 0, dataDir });
   let workers: LocalWorkers | undefined;
   try {
-    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2 });
+    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs });
     const grid = await connect({ url: coordinator.url, token: coordinator.token });
     return {
       coordinator,
