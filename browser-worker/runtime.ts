@@ -23,7 +23,12 @@ export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
 export interface RuntimeStatus {
   state: RuntimeState;
+  /** Web Workers wanted (the thread setting). */
   threads: number;
+  /** Web Workers alive: more than `threads` for a moment while retired ones finish their tasks. */
+  workers: number;
+  /** Paused by the volunteer: no new tasks come here; started ones finish. */
+  paused: boolean;
   tasksDone: number;
   tasksFailed: number;
   running: number;
@@ -32,7 +37,10 @@ export interface RuntimeStatus {
 }
 
 export interface RuntimeOptions {
+  /** Web Workers to start with (see setThreads). */
   threads: number;
+  /** Start paused (see setPaused). */
+  paused?: boolean;
   /** ws:// or wss:// URL of the coordinator; defaults to this page's origin. */
   url?: string;
   /** URL of the Web Worker script. */
@@ -63,6 +71,10 @@ interface Slot {
 export class Runtime {
   private ws?: WebSocket;
   private slots: Slot[] = [];
+  /** Web Workers retired by a lower thread setting, finishing the tasks they hold. */
+  private draining: Slot[] = [];
+  private threads: number;
+  private paused: boolean;
   private queue: TaskSpec[] = [];
   private readonly code = new Map<string, string>();
   private readonly loading = new Set<string>();
@@ -86,7 +98,9 @@ export class Runtime {
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
-    this.status = { state: 'connecting', threads: options.threads, tasksDone: 0, tasksFailed: 0, running: 0, queued: 0 };
+    this.threads = clampThreads(options.threads);
+    this.paused = options.paused ?? false;
+    this.status = { state: 'connecting', threads: this.threads, workers: 0, paused: this.paused, tasksDone: 0, tasksFailed: 0, running: 0, queued: 0 };
   }
 
   /** How bundles reached this page: fetched over HTTP or read from IndexedDB. */
@@ -95,16 +109,62 @@ export class Runtime {
   }
 
   start(): void {
-    this.slots = Array.from({ length: this.options.threads }, (_, i) => this.spawn(i));
+    this.slots = Array.from({ length: this.threads }, (_, i) => this.spawn(i));
     this.connect();
+  }
+
+  /** Sets how many Web Workers run tasks, and tells the coordinator. New
+   * workers start at once; a retired worker takes no new task and ends when
+   * the tasks it holds are done (so nothing is lost or run twice). */
+  setThreads(n: number): void {
+    const threads = clampThreads(n);
+    if (threads === this.threads) return;
+    this.threads = threads;
+    this.status.threads = threads;
+    if (!this.stopped && (this.slots.length > 0 || this.draining.length > 0)) {
+      while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn(this.slots.length));
+      while (this.slots.length > threads) {
+        // Retire the least busy worker.
+        let idle = 0;
+        for (let i = 1; i < this.slots.length; i++) if (this.slots[i].tasks.size < this.slots[idle].tasks.size) idle = i;
+        const [slot] = this.slots.splice(idle, 1);
+        if (slot.tasks.size === 0) this.retire(slot);
+        else this.draining.push(slot);
+      }
+      this.pump();
+    }
+    this.sendCapacity();
+    this.emit(true);
+  }
+
+  /** Pauses or resumes this page. Paused, it starts no queued task, the
+   * coordinator sends it none and takes back those it holds unstarted (they
+   * run elsewhere); tasks already running finish. */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    this.status.paused = paused;
+    this.sendCapacity();
+    this.pump();
+    this.emit(true);
+  }
+
+  private sendCapacity(): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.send({ t: 'capacity', threads: this.threads, paused: this.paused });
+  }
+
+  /** A Web Worker of this page, active or draining (not one replaced or retired). */
+  private owns(slot: Slot): boolean {
+    return this.slots.includes(slot) || this.draining.includes(slot);
   }
 
   stop(): void {
     this.stopped = true;
     this.clock.stop();
     this.ws?.close(1000, 'page closed the runtime');
-    for (const slot of this.slots) this.retire(slot);
+    for (const slot of [...this.slots, ...this.draining]) this.retire(slot);
     this.slots = [];
+    this.draining = [];
   }
 
   private get url(): string {
@@ -120,7 +180,9 @@ export class Runtime {
       this.emitTimer = undefined;
       let running = 0;
       for (const s of this.slots) running += s.tasks.size;
+      for (const s of this.draining) running += s.tasks.size;
       this.status.running = running;
+      this.status.workers = this.slots.length + this.draining.length;
       this.status.queued = this.queue.length;
       this.options.onStatus?.({ ...this.status });
     };
@@ -153,6 +215,7 @@ export class Runtime {
     this.retire(slot);
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots[i] = this.spawn(i);
+    else this.draining = this.draining.filter((s) => s !== slot);
   }
 
   private post(slot: Slot, msg: ToWebWorker, transfer: Transferable[] = []): void {
@@ -160,7 +223,7 @@ export class Runtime {
   }
 
   private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
-    if (!this.slots.includes(slot)) return; // a replaced worker's last words
+    if (!this.owns(slot)) return; // a replaced worker's last words
     const now = performance.now();
     for (const id of msg.started) {
       this.out.started.push(id);
@@ -202,6 +265,11 @@ export class Runtime {
     }
     slot.blocked = msg.blocked;
     if (slot.tasks.size === 0) slot.scope = undefined;
+    if (slot.tasks.size === 0 && this.draining.includes(slot)) {
+      // A retired worker that finished its last task ends here.
+      this.retire(slot);
+      this.draining = this.draining.filter((s) => s !== slot);
+    }
     this.pump();
     this.scheduleFlush();
     this.emit();
@@ -209,7 +277,7 @@ export class Runtime {
 
   private timedOut(slot: Slot, id: number): void {
     const task = slot.tasks.get(id);
-    if (!task || !this.slots.includes(slot)) return;
+    if (!task || !this.owns(slot)) return;
     this.out.results.push({
       id,
       ok: false,
@@ -240,7 +308,10 @@ export class Runtime {
     this.ws = ws;
     ws.onopen = () => {
       this.retryMs = 500;
-      this.send({ t: 'hello', role: 'worker', threads: this.options.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION });
+      // A private grid's join URL carries its join token.
+      const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
+      this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken });
+      if (this.paused) this.sendCapacity();
     };
     ws.onmessage = (e: MessageEvent<ArrayBuffer>) => {
       this.feedWatchdog(ws);
@@ -257,6 +328,8 @@ export class Runtime {
       this.out = emptyReport();
       this.shared.clear();
       for (const slot of [...this.slots]) if (slot.tasks.size > 0 || slot.sharedSent.size > 0) this.replace(slot);
+      for (const slot of this.draining) this.retire(slot);
+      this.draining = [];
       this.emit(true);
       if (e.code === 1008) console.error(`ladle: the coordinator refused this page: ${e.reason}`);
       if (this.stopped) return;
@@ -327,7 +400,7 @@ export class Runtime {
       list.push({ ...outcome, id: route.local });
     }
     for (const [slot, list] of perSlot) {
-      if (this.slots.includes(slot)) this.post(slot, { t: 'results', results: list });
+      if (this.owns(slot)) this.post(slot, { t: 'results', results: list });
     }
   }
 
@@ -337,7 +410,7 @@ export class Runtime {
    * are not waiting on subtasks are under a target: one, or for tiny tasks a
    * share of the queue, so that they travel in batches. */
   private pump(): void {
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 || this.paused) return;
     const batch = Math.max(1, Math.min(64, Math.ceil(this.queue.length / this.slots.length)));
     const waiting: TaskSpec[] = [];
     for (const task of this.queue) {
@@ -430,6 +503,7 @@ export class Runtime {
       const out = this.out;
       let blocked = 0;
       for (const s of this.slots) blocked += s.blocked;
+      for (const s of this.draining) blocked += s.blocked;
       if (isEmpty(out) && blocked === this.lastBlocked) return;
       this.lastBlocked = blocked;
       this.out = emptyReport();
@@ -451,6 +525,10 @@ function emptyReport(): Omit<PageReport, 'blocked'> {
 
 function isEmpty(r: Omit<PageReport, 'blocked'>): boolean {
   return r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0;
+}
+
+function clampThreads(n: number): number {
+  return Math.max(1, Math.min(256, Math.floor(n) || 1));
 }
 
 /** Threads for this page: `?threads=N` when given, else one per core. */

@@ -2,10 +2,12 @@
 import { parseArgs } from 'node:util';
 import { networkInterfaces } from 'node:os';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
+import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 
 const USAGE = `usage:
-  ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--data DIR]
+  ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
+                    [--join-token J] [--data DIR]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -17,6 +19,8 @@ const coordinatorFlags = {
   host: { type: 'string', default: '0.0.0.0' },
   port: { type: 'string', default: '8080' },
   token: { type: 'string' },
+  tokens: { type: 'string' },
+  'join-token': { type: 'string' },
   data: { type: 'string', default: '.ladle' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -34,21 +38,41 @@ function int(value: string, flag: string, min: number): number {
 
 /** The URLs a volunteer can open: one per LAN address when bound to all. */
 function joinUrls(c: Coordinator): string[] {
-  if (c.host !== '0.0.0.0' && c.host !== '::') return [c.url];
+  const query = c.joinToken ? `/?join=${encodeURIComponent(c.joinToken)}` : '';
+  if (c.host !== '0.0.0.0' && c.host !== '::') return [c.url + query];
   const urls: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}:${c.port}`);
+      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}:${c.port}${query}`);
     }
   }
-  urls.push(`http://127.0.0.1:${c.port}`);
+  urls.push(`http://127.0.0.1:${c.port}${query}`);
   return urls;
 }
 
-async function runCoordinator(values: { host: string; port: string; token?: string; data: string }): Promise<Coordinator> {
+/** Named submit tokens from --tokens FILE and/or LADLE_TOKENS (name=token,...). */
+function namedTokens(file: string | undefined): Record<string, string> | undefined {
+  try {
+    const fromFile = file ? readTokensFile(file) : {};
+    const fromEnv = process.env.LADLE_TOKENS ? parseTokens(process.env.LADLE_TOKENS) : {};
+    const all = { ...fromEnv, ...fromFile };
+    return Object.keys(all).length > 0 ? all : undefined;
+  } catch (e) {
+    fail(`cannot read submit tokens${file ? ` from ${file}` : ''}: ${(e as Error).message}`);
+  }
+}
+
+async function runCoordinator(values: { host: string; port: string; token?: string; tokens?: string; 'join-token'?: string; data: string }): Promise<Coordinator> {
   const port = int(values.port, 'port', 0);
   try {
-    const c = await startCoordinator({ host: values.host, port, token: values.token, dataDir: values.data });
+    const c = await startCoordinator({
+      host: values.host,
+      port,
+      token: values.token,
+      tokens: namedTokens(values.tokens),
+      joinToken: values['join-token'],
+      dataDir: values.data,
+    });
     const urls = joinUrls(c);
     console.log(
       [
@@ -56,7 +80,7 @@ async function runCoordinator(values: { host: string; port: string; token?: stri
         'Join by opening, in any browser:',
         ...urls.map((u) => `  ${u}`),
         `Stats:   http://127.0.0.1:${c.port}/api/stats`,
-        `Submit:  LADLE_URL=http://127.0.0.1:${c.port} LADLE_TOKEN=${c.token}`,
+        `Submit:  LADLE_URL=http://127.0.0.1:${c.port} LADLE_TOKEN=${c.token || '<one of the named tokens>'}`,
       ].join('\n'),
     );
     return c;
@@ -111,7 +135,7 @@ async function main(argv: string[]): Promise<void> {
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
-      workers = await launchWorkers({ url: `http://127.0.0.1:${c.port}`, count: localCount, log: (line) => console.log(line) });
+      workers = await launchWorkers({ url: joinUrls(c).at(-1)!, count: localCount, log: (line) => console.log(line) });
       console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`http://127.0.0.1:${c.port}`)}`);
     }
     onExit(async () => {

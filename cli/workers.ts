@@ -25,7 +25,9 @@ export interface LocalWorkers {
 }
 
 export function joinUrl(base: string, threads?: number): string {
-  const u = new URL('/', base);
+  // Keeps the query: a private grid's URL carries its join token.
+  const u = new URL(base);
+  u.pathname = '/';
   if (threads) u.searchParams.set('threads', String(threads));
   return u.toString();
 }

@@ -3,6 +3,7 @@
 // that reconnects gets exactly what it missed.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { RateLimit } from './auth.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
@@ -23,7 +24,13 @@ export class ClientSession {
   private retained: { seq: number; bytes: Uint8Array }[] = [];
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly graceMs: number) {}
+  constructor(
+    readonly graceMs: number,
+    /** The name of the token it authenticated with (for the dashboard). */
+    readonly tokenName: string,
+    /** Its submission budget. */
+    readonly submits: RateLimit,
+  ) {}
 
   get retainedCount(): number {
     return this.retained.length;

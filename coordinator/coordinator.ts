@@ -9,16 +9,23 @@ import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
 import { createHttpApp } from './http-app.ts';
+import { TokenSet } from './auth.ts';
 
 export interface CoordinatorOptions {
   host?: string;
   port?: number;
-  /** Submit token; a random one is made when absent. */
+  /** Submit token; a random one is made when neither this nor `tokens` is given. */
   token?: string;
+  /** Named submit tokens (a teacher gives each student one); used with or instead of `token`. */
+  tokens?: Record<string, string>;
+  /** Makes a private grid: pages must present this token (it rides in the join URL). */
+  joinToken?: string;
   /** Folder for the bundle store. */
   dataDir?: string;
   /** Largest WebSocket frame accepted, in bytes. */
   maxPayload?: number;
+  /** Tasks a client may submit per second (see HubOptions). */
+  submitRate?: number;
   /** Heartbeats and task attempts (see HubOptions). */
   heartbeatMs?: number;
   deadlineMs?: number;
@@ -30,7 +37,9 @@ export interface Coordinator {
   url: string;
   host: string;
   port: number;
+  /** The single submit token (`token`, or the generated one), if any. */
   token: string;
+  joinToken?: string;
   hub: Hub;
   close(): Promise<void>;
 }
@@ -41,16 +50,18 @@ export function randomToken(): string {
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? randomToken();
+  const named = options.tokens ?? {};
+  const token = options.token ?? (Object.keys(named).length > 0 ? '' : randomToken());
+  const tokens = new TokenSet(token ? { default: token, ...named } : named);
   const bundles = new BundleStore(options.dataDir ?? '.ladle');
   await bundles.init();
   const assets = await buildSiteAssets();
-  const hub = new Hub({ token, heartbeatMs: options.heartbeatMs, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts });
+  const hub = new Hub({ tokens, joinToken: options.joinToken, submitRate: options.submitRate, heartbeatMs: options.heartbeatMs, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts });
 
-  const app = createHttpApp({ hub, bundles, assets, token });
+  const app = createHttpApp({ hub, bundles, assets, tokens });
   const server: Server = createServer(app);
   const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
-  wss.on('connection', (ws) => hub.accept(ws));
+  wss.on('connection', (ws, req) => hub.accept(ws, req.socket.remoteAddress));
   // The server's own errors reach the listen promise below; wss re-emits them.
   wss.on('error', () => undefined);
 
@@ -69,6 +80,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     host,
     port,
     token,
+    joinToken: options.joinToken,
     hub,
     async close() {
       hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');

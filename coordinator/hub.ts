@@ -22,11 +22,21 @@ import {
   type ToPage,
 } from '../protocol/messages.ts';
 import { ClientSession } from './client-session.ts';
+import { AuthThrottle, RateLimit, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 
 export interface HubOptions {
-  token: string;
+  /** Who may submit. */
+  tokens: TokenSet;
+  /** When set, pages must present it to join (a private grid). */
+  joinToken?: string;
+  /** Largest result a task may return, in bytes (default 16 MiB). */
+  maxResultBytes?: number;
+  /** Tasks a client may submit per second, sustained (bursts of twice that; default 200,000). */
+  submitRate?: number;
+  /** Unfinished tasks one client may have at once (default 2,000,000). */
+  maxTasksPerClient?: number;
   /** How many pages may be lost while running one task before it fails. */
   maxAttempts?: number;
   /** How long a new socket may take to say hello. */
@@ -48,7 +58,33 @@ interface PageConn {
   results: TaskOutcome[];
   /** Names of each scope's constants this page has been sent. */
   sharedSent: Map<string, Set<string>>;
+  /** Its volunteer paused it: it runs what it started and gets nothing new. */
+  paused: boolean;
 }
+
+/** One SDK client's work, for the dashboard. */
+export interface JobStats {
+  /** Numbered in order of first submission. */
+  id: number;
+  /** The name of the submit token it used ("default" for --token). */
+  token: string;
+  submitted: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  /** False once the client has gone. */
+  active: boolean;
+  /** From its first submission to now, or to when it left. */
+  seconds: number;
+}
+
+interface Job extends Omit<JobStats, 'seconds'> {
+  since: number;
+  until?: number;
+}
+
+/** Ended jobs kept for the dashboard. */
+const ENDED_JOBS_KEPT = 20;
 
 export interface WorkerStats {
   id: string;
@@ -59,6 +95,7 @@ export interface WorkerStats {
   rate: number;
   currentTasks: number;
   connectedSeconds: number;
+  paused: boolean;
 }
 
 export interface Stats {
@@ -70,6 +107,9 @@ export interface Stats {
   completed: number;
   failed: number;
   perWorker: WorkerStats[];
+  /** Per SDK client that submitted, oldest first (ended ones kept a while). */
+  jobs: JobStats[];
+  uptimeSeconds: number;
 }
 
 function digest(s: string): Buffer {
@@ -90,16 +130,29 @@ export class Hub {
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
-  private readonly tokenDigest: Buffer;
+  private readonly tokens: TokenSet;
+  private readonly joinToken: string | undefined;
+  private readonly throttle = new AuthThrottle();
+  private readonly maxResultBytes: number;
+  private readonly submitRate: number;
+  private readonly maxTasksPerClient: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
   private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
+  private readonly startedAt = Date.now();
+  /** By client id. */
+  private readonly jobs = new Map<string, Job>();
+  private nextJobId = 1;
 
   constructor(options: HubOptions) {
-    this.tokenDigest = digest(options.token);
+    this.tokens = options.tokens;
+    this.joinToken = options.joinToken;
+    this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
+    this.submitRate = options.submitRate ?? 200_000;
+    this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
     this.store = new TaskStore(options.maxAttempts ?? 3);
     // Copying a task that has spawned subtasks would copy its whole tree.
     this.scheduler = new Scheduler({ mayBackup: (id) => !this.store.get(id)?.children?.size });
@@ -129,13 +182,28 @@ export class Hub {
           rate: Math.round((slots?.rate ?? 0) * 10) / 10,
           currentTasks: slots?.assigned.size ?? 0,
           connectedSeconds: Math.round((now - p.connectedAt) / 1000),
+          paused: p.paused,
         };
       }),
+      jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
     };
   }
 
-  /** Takes a fresh socket: the first frame must be a hello saying who it is. */
-  accept(ws: WebSocket): void {
+  private jobOf(client: ClientSession): Job {
+    let job = this.jobs.get(client.id);
+    if (!job) {
+      job = { id: this.nextJobId++, token: client.tokenName, submitted: 0, done: 0, failed: 0, cancelled: 0, active: true, since: Date.now() };
+      this.jobs.set(client.id, job);
+    }
+    return job;
+  }
+
+  /** Takes a fresh socket from `address`: the first frame must be a hello saying who it is. */
+  accept(ws: WebSocket, address = 'unknown'): void {
+    // Socket errors (an oversized frame, a reset) are followed by 'close',
+    // which does the cleanup; unhandled, they would crash the coordinator.
+    ws.on('error', () => undefined);
     const timer = setTimeout(() => ws.close(CLOSE_POLICY, 'no hello received'), this.helloTimeoutMs);
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
@@ -146,13 +214,24 @@ export class Hub {
           throw new ProtocolError(`protocol version ${hello.version} is not supported (coordinator speaks ${PROTOCOL_VERSION})`);
         }
         if (hello.role === 'client') {
-          // Compare digests so the comparison takes the same time for any token length.
-          if (!timingSafeEqual(digest(hello.token), this.tokenDigest)) {
+          const wait = this.throttle.retryAfter(address);
+          if (wait > 0) {
+            ws.close(CLOSE_POLICY, `too many failed attempts; retry in ${wait} s`);
+            return;
+          }
+          const name = this.tokens.match(hello.token);
+          if (name === undefined) {
+            this.throttle.failed(address);
             ws.close(CLOSE_POLICY, 'invalid token');
             return;
           }
-          this.addClient(ws, hello);
+          this.throttle.succeeded(address);
+          this.addClient(ws, hello, name);
         } else {
+          if (this.joinToken !== undefined && !sameSecret(hello.joinToken ?? '', this.joinToken)) {
+            ws.close(CLOSE_POLICY, 'invalid join token: open the join URL the coordinator printed');
+            return;
+          }
           this.addPage(ws, hello.threads, hello.userAgent);
         }
       } catch (e) {
@@ -179,12 +258,17 @@ export class Hub {
     ws.close(CLOSE_POLICY, Buffer.from(reason).subarray(0, 123).toString());
   }
 
-  private listen<T>(ws: WebSocket, parse: (x: unknown) => T, handle: (msg: T) => void): void {
+  /** Feeds a socket's frames to `handle`; a bad frame closes the socket,
+   * after `onViolation` (a client that breaks the rules loses its session). */
+  private listen<T>(ws: WebSocket, parse: (x: unknown) => T, handle: (msg: T) => void, onViolation?: () => void): void {
     ws.on('message', (data, isBinary) => {
+      // Frames that were in flight when the socket began closing are ignored.
+      if (ws.readyState !== ws.OPEN) return;
       try {
         if (!isBinary) throw new ProtocolError('frames must be binary');
         handle(decodeFrame(toBytes(data), parse));
       } catch (e) {
+        onViolation?.();
         this.reject(ws, e);
       }
     });
@@ -192,7 +276,7 @@ export class Hub {
 
   // ---- SDK clients ----
 
-  private addClient(ws: WebSocket, hello: ClientHello): void {
+  private addClient(ws: WebSocket, hello: ClientHello, tokenName: string): void {
     let client: ClientSession;
     let peerAck = 0;
     if (hello.resume) {
@@ -208,10 +292,15 @@ export class Hub {
       client.ws = undefined;
       stale?.terminate();
     } else {
-      client = new ClientSession(hello.grace ?? 60_000);
+      client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate));
       this.clients.set(client.id, client);
     }
-    this.listen(ws, parseClientMessage, (msg) => this.onClientMessage(client, msg));
+    this.listen(
+      ws,
+      parseClientMessage,
+      (msg) => this.onClientMessage(client, msg),
+      () => this.removeClient(client),
+    );
     ws.on('close', (code, reason) => {
       if (client.ws !== ws) return;
       if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);
@@ -229,7 +318,13 @@ export class Hub {
     this.markClient(client);
     switch (msg.t) {
       case 'submit':
+        // A flood closes the connection: the limits are far above what the SDK sends.
+        if (!client.submits.take(msg.tasks.length + 1)) throw new ProtocolError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
+        if (this.store.scopeSize(client.id) + msg.tasks.length > this.maxTasksPerClient) {
+          throw new ProtocolError(`too many unfinished tasks (limit ${this.maxTasksPerClient} per client)`);
+        }
         for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.id, spec);
+        this.jobOf(client).submitted += msg.tasks.length;
         break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
@@ -256,7 +351,16 @@ export class Hub {
   }
 
   private removeClient(client: ClientSession): void {
+    if (!this.clients.has(client.id)) return;
     client.end();
+    const job = this.jobs.get(client.id);
+    if (job) {
+      job.active = false;
+      job.until = Date.now();
+      // Keep the last few ended jobs for the dashboard; Maps iterate oldest first.
+      const ended = [...this.jobs].filter(([, j]) => !j.active);
+      for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) this.jobs.delete(id);
+    }
     this.clients.delete(client.id);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
@@ -270,7 +374,7 @@ export class Hub {
 
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
     const now = Date.now();
-    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, connectedAt: now, lastSeen: now, cancels: [], results: [], sharedSent: new Map() };
+    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, connectedAt: now, lastSeen: now, cancels: [], results: [], sharedSent: new Map(), paused: false };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
@@ -297,6 +401,14 @@ export class Hub {
   private onPageMessage(page: PageConn, msg: PageMessage): void {
     page.lastSeen = Date.now();
     if (msg.t === 'pong') return;
+    if (msg.t === 'capacity') {
+      page.threads = msg.threads;
+      page.paused = msg.paused;
+      // Unstarted tasks of a paused page are queued again for others; the page drops them.
+      for (const id of this.scheduler.setThreads(page.id, msg.paused ? 0 : msg.threads)) this.tellCancel(page.id, id);
+      this.schedule();
+      return;
+    }
     for (const id of msg.started) {
       this.scheduler.started(id, page.id);
       const record = this.store.get(id);
@@ -333,6 +445,13 @@ export class Hub {
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
+    if (outcome.ok && outcome.value.byteLength > this.maxResultBytes) {
+      outcome = {
+        id: outcome.id,
+        ok: false,
+        error: { name: 'ResultTooLargeError', message: `the task's result is ${outcome.value.byteLength} bytes; the limit is ${this.maxResultBytes}` },
+      };
+    }
     // A result from a page that no longer holds the task (cancelled, stolen,
     // or beaten by a backup copy) is a duplicate: drop it.
     const others = this.scheduler.finish(outcome.id, page.id);
@@ -379,6 +498,8 @@ export class Hub {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
+    const job = record.owner === clientOwner(record.scope) ? this.jobs.get(record.scope) : undefined;
+    if (job) job[how === 'completed' ? 'done' : how]++;
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     for (const child of record.children ?? []) this.drop(child, 'cancelled');
     if (outcome) {

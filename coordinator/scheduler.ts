@@ -112,6 +112,29 @@ export class Scheduler {
     });
   }
 
+  /** Changes a page's capacity: its Web Worker count, or 0 while its
+   * volunteer has paused it. A paused page is sent nothing new, and the
+   * tasks it holds but has not started are taken back and queued again
+   * (ahead of fresh ones, with no attempt spent); its running tasks finish.
+   * Returns every task taken back, for the caller to withdraw from the page. */
+  setThreads(id: string, threads: number): number[] {
+    const page = this.pages.get(id);
+    if (!page) return [];
+    page.threads = threads;
+    if (threads > 0) return [];
+    const taken: number[] = [];
+    for (const task of page.assigned) {
+      if (page.started.has(task)) continue;
+      taken.push(task);
+      // A backup copy elsewhere keeps the task alive; otherwise it queues again.
+      if (this.dropHolder(task, page)) {
+        this.queued.add(task);
+        this.retry.push(task);
+      }
+    }
+    return taken;
+  }
+
   /** A page's tasks that wait on subtasks do not hold their slots, so a
    * deep task tree never deadlocks a page. */
   setBlocked(id: string, blocked: number): void {
@@ -245,7 +268,8 @@ export class Scheduler {
   }
 
   private fill(out: Dispatch, capacity: (p: PageSlots) => number): void {
-    let open = [...this.pages.values()].filter((p) => p.assigned.size < capacity(p));
+    // A paused page (0 threads) takes nothing, not even a prefetch.
+    let open = [...this.pages.values()].filter((p) => p.threads > 0 && p.assigned.size < capacity(p));
     while (open.length > 0 && this.queued.size > 0) {
       const stillOpen: PageSlots[] = [];
       for (const page of open) {

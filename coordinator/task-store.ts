@@ -85,6 +85,11 @@ export class TaskStore {
     return [...(this.byOwner.get(owner)?.values() ?? [])];
   }
 
+  /** How many live tasks a client's tree has. */
+  scopeSize(scope: string): number {
+    return this.byScope.get(scope)?.size ?? 0;
+  }
+
   /** Ids of every live task in a client's tree. */
   ofScope(scope: string): number[] {
     return [...(this.byScope.get(scope) ?? [])];

@@ -80,7 +80,15 @@ export type ToClient =
   | Ack;
 
 // ---- volunteer page -> coordinator ----
-export type PageHello = { t: 'hello'; role: 'worker'; threads: number; userAgent: string; version: number };
+export type PageHello = {
+  t: 'hello';
+  role: 'worker';
+  threads: number;
+  userAgent: string;
+  version: number;
+  /** A private grid's join token, from the join URL's `join` parameter. */
+  joinToken?: string;
+};
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks spawned, subtasks
  * cancelled, and how many of its tasks wait on subtasks (`blocked`), which
@@ -96,7 +104,10 @@ export type PageMessage =
       blocked: number;
     }
   /** Answers a ping: the page's JavaScript is alive. */
-  | { t: 'pong' };
+  | { t: 'pong' }
+  /** The page's Web Worker count changed, or the volunteer paused or resumed
+   * it: a paused page is sent no new tasks, and its unstarted ones go elsewhere. */
+  | { t: 'capacity'; threads: number; paused: boolean };
 export type PageReport = Extract<PageMessage, { t: 'report' }>;
 
 // ---- coordinator -> volunteer page ----
@@ -220,6 +231,7 @@ export function parseHello(x: unknown): Hello {
   } else if (o.role === 'worker') {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
+    if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
   } else {
     throw new ProtocolError('hello.role must be "client" or "worker"');
   }
@@ -252,6 +264,10 @@ export function parsePageMessage(x: unknown): PageMessage {
   const o = tag(x);
   switch (o.t) {
     case 'pong':
+      break;
+    case 'capacity':
+      int(o.threads, 'capacity.threads', 1, 1024);
+      if (typeof o.paused !== 'boolean') throw new ProtocolError('capacity.paused must be a boolean');
       break;
     case 'report':
       ids(o.started, 'report.started');

@@ -1,0 +1,118 @@
+// Who may submit: named submit tokens compared in constant time, and a
+// throttle that slows an address guessing tokens.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Submit tokens by name ("default" for a single --token). */
+export class TokenSet {
+  private readonly entries: { name: string; digest: Buffer }[];
+
+  constructor(tokens: Record<string, string>) {
+    this.entries = Object.entries(tokens).map(([name, token]) => {
+      if (token.length < 8) throw new Error(`token "${name}" is too short: use at least 8 characters`);
+      return { name, digest: digest(token) };
+    });
+    if (this.entries.length === 0) throw new Error('at least one submit token is needed');
+  }
+
+  /** The name of the token given, or undefined. Every entry is compared, in
+   * constant time, so timing tells nothing about which one nearly matched. */
+  match(given: string): string | undefined {
+    const d = digest(given);
+    let found: string | undefined;
+    for (const e of this.entries) if (timingSafeEqual(d, e.digest) && found === undefined) found = e.name;
+    return found;
+  }
+
+  get names(): string[] {
+    return this.entries.map((e) => e.name);
+  }
+}
+
+/** Parses named tokens: `name=token` per line or comma-separated (env), or a JSON object. */
+export function parseTokens(text: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('a tokens JSON file holds an object of name: token');
+    const out: Record<string, string> = {};
+    for (const [name, token] of Object.entries(parsed)) {
+      if (typeof token !== 'string') throw new Error(`token "${name}" must be a string`);
+      out[name] = token;
+    }
+    return out;
+  }
+  const out: Record<string, string> = {};
+  for (const entry of trimmed.split(/[\n,]/)) {
+    const line = entry.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new Error(`expected name=token, got "${line.slice(0, 40)}"`);
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export function readTokensFile(path: string): Record<string, string> {
+  return parseTokens(readFileSync(path, 'utf8'));
+}
+
+/** After `limit` failed attempts within `windowMs`, an address is refused
+ * outright until the window passes: guessing tokens becomes slow. */
+export class AuthThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(
+    private readonly limit = 5,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds to wait before trying again, or 0 if allowed now. */
+  retryAfter(address: string): number {
+    const f = this.failures.get(address);
+    if (!f) return 0;
+    const elapsed = this.now() - f.since;
+    if (elapsed >= this.windowMs) {
+      this.failures.delete(address);
+      return 0;
+    }
+    return f.count >= this.limit ? Math.ceil((this.windowMs - elapsed) / 1000) : 0;
+  }
+
+  failed(address: string): void {
+    const f = this.failures.get(address);
+    if (f && this.now() - f.since < this.windowMs) f.count++;
+    else this.failures.set(address, { count: 1, since: this.now() });
+  }
+
+  succeeded(address: string): void {
+    this.failures.delete(address);
+  }
+}
+
+/** A token bucket: `rate` units a second, bursts up to `capacity`. */
+export class RateLimit {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = capacity;
+    this.last = now();
+  }
+
+  take(n: number): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
+    return true;
+  }
+}
