@@ -5,18 +5,7 @@ import assert from 'node:assert/strict';
 import { Future } from '../../client-sdk/future.ts';
 import { MapAsCompleted } from '../../client-sdk/map-as-completed.ts';
 import { zipInputs } from '../../client-sdk/inputs.ts';
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-function driver() {
-  const submitted: { args: unknown[]; future: Future<unknown> }[] = [];
-  const submit = (args: unknown[]) => {
-    const future = new Future<unknown>(() => true);
-    submitted.push({ args, future });
-    return future;
-  };
-  return { submitted, submit };
-}
+import { tick, driver } from '../helpers/futures.ts';
 
 function* endless() {
   for (let i = 0; ; i++) yield i;

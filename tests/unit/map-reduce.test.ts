@@ -4,18 +4,7 @@ import assert from 'node:assert/strict';
 import { Future } from '../../client-sdk/future.ts';
 import { mapReduce } from '../../client-sdk/map-reduce.ts';
 import { zipInputs } from '../../client-sdk/inputs.ts';
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-/** Seeded PRNG (mulberry32) so a failing order can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { tick, prng } from '../helpers/futures.ts';
 
 /** A submit that settles each future a turn later, like a remote worker. */
 function asyncSubmit<A extends unknown[], R>(fn: (...args: A) => R, calls: { n: number }) {

@@ -1,21 +1,9 @@
 // The ordered, bounded streaming of map, driven by futures settled by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
 import { MapResult } from '../../client-sdk/map-result.ts';
 import { zipInputs } from '../../client-sdk/inputs.ts';
-
-const tick = () => new Promise((r) => setImmediate(r));
-
-function driver() {
-  const submitted: { args: unknown[]; future: Future<unknown> }[] = [];
-  const submit = (args: unknown[]) => {
-    const future = new Future<unknown>(() => true);
-    submitted.push({ args, future });
-    return future;
-  };
-  return { submitted, submit };
-}
+import { tick, driver } from '../helpers/futures.ts';
 
 test('zips several inputs and stops at the shortest', () => {
   const next = zipInputs([[1, 2, 3], new Set(['a', 'b'])]);

@@ -4,18 +4,8 @@ import assert from 'node:assert/strict';
 import { Future } from '../../client-sdk/future.ts';
 import { TimeoutError } from '../../client-sdk/errors.ts';
 import { asCompleted, wait, type ReturnWhen } from '../../client-sdk/waiting.ts';
+import { tick, prng } from '../helpers/futures.ts';
 
-const tick = () => new Promise((r) => setImmediate(r));
-
-/** Seeded PRNG (mulberry32) so a failing order can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   const out = [...xs];
   for (let i = out.length - 1; i > 0; i--) {
