@@ -14,10 +14,13 @@ export interface Mem {
   /** Kernel high-water mark of this process's RSS, in bytes. */
   peakRss: number;
 }
-export type Request = { id: number; t: 'mem'; gc: boolean } | { id: number; t: 'stats' } | { id: number; t: 'stop' };
-export type Reply = { t: 'ready'; url: string; token: string } | { id: number; t: 'mem'; mem: Mem } | { id: number; t: 'stats'; stats: Stats } | { id: number; t: 'stopped' };
+export type CoordinatorRequest = { id: number; t: 'mem'; gc: boolean } | { id: number; t: 'stats' } | { id: number; t: 'stop' };
+export type CoordinatorReply = { t: 'ready'; url: string; token: string } | { id: number; t: 'mem'; mem: Mem } | { id: number; t: 'stats'; stats: Stats } | { id: number; t: 'stopped' };
 
-const send = (msg: Reply) => process.send!(msg);
+// After a stop the channel may already be gone: a late reply is dropped, not thrown.
+const send = (msg: CoordinatorReply) => {
+  if (process.connected) process.send!(msg);
+};
 
 const dataDir = await mkdtemp(join(tmpdir(), 'ladle-bench-'));
 const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
@@ -36,7 +39,7 @@ function mem(gc: boolean): Mem {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, peakRss: process.resourceUsage().maxRSS * 1024 };
 }
 
-process.on('message', (req: Request) => {
+process.on('message', (req: CoordinatorRequest) => {
   switch (req.t) {
     case 'mem':
       send({ id: req.id, t: 'mem', mem: mem(req.gc) });
@@ -47,11 +50,14 @@ process.on('message', (req: Request) => {
     case 'stop':
       void stop().then(() => {
         send({ id: req.id, t: 'stopped' });
-        process.disconnect();
+        if (process.connected) process.disconnect();
       });
       break;
   }
 });
+// Ctrl-C reaches the whole process group: the bench then says stop, and the
+// coordinator must still be here to hear it.
+process.on('SIGINT', () => undefined);
 // The bench died without saying stop: do not outlive it.
 process.on('disconnect', () => void stop().finally(() => process.exit(0)));
 send({ t: 'ready', url: coordinator.url, token: coordinator.token });

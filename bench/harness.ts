@@ -1,23 +1,24 @@
-// What every scenario needs: a coordinator in its own process, a Chromium
-// page joined to it, an SDK client, a Piscina pool, child processes for
-// figures that need their own RSS, and cleanup that runs even on Ctrl-C.
+// What every scenario needs: a coordinator and a Chromium page each in their
+// own process, an SDK client, a Piscina pool, child processes for figures
+// that need their own RSS, and cleanup that runs even on Ctrl-C.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Stats } from '../coordinator/hub.ts';
-import { launchWorkers, type LocalWorkers } from '../cli/workers.ts';
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
-import type { Mem, Reply, Request } from './coordinator-process.ts';
+import type { CoordinatorReply, CoordinatorRequest, Mem } from './coordinator-process.ts';
+import type { BrowserReply, BrowserRequest } from './browser-process.ts';
 import type * as Kernels from './kernels.mjs';
 
 export const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 const tsxLoader = new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 export const resultsDir = here('results');
-/** BENCH_PROFILE=1 writes .cpuprofile files of the coordinator and SDK children here. */
+/** BENCH_PROFILE=1 writes .cpuprofile files of every Ladle process to results/profiles/. */
 export const profiling = process.env.BENCH_PROFILE === '1';
-const profileArgs = (name: string) => (profiling ? ['--cpu-prof', '--cpu-prof-dir', `${resultsDir}/profiles`, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : []);
+// A folder per process: Node writes one profile per thread (tsx's loader has its own).
+const profileArgs = (name: string) => (profiling ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', `${resultsDir}/profiles/${name}-${Date.now()}`] : []);
 
-// ---- cleanup: every process and browser we start is registered here ----
+// ---- cleanup: every process we start is registered here ----
 const closers = new Set<() => Promise<void>>();
 export function onCleanup(close: () => Promise<void>): () => void {
   closers.add(close);
@@ -32,6 +33,58 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => void cleanupAll().finally(() => process.exit(130)));
 }
 
+// ---- services: child processes driven over IPC ----
+type Numbered = { id: number; t: string };
+/** A request before it gets its id (Omit spread over each member of the union). */
+type Unnumbered<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+interface Service<Req extends Numbered, Rep extends { t: string }> {
+  ready: Extract<Rep, { t: 'ready' }>;
+  ask<T extends Rep>(req: Unnumbered<Req>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+async function forkService<Req extends Numbered, Rep extends { t: string }>(script: string, args: string[], execArgv: string[]): Promise<Service<Req, Rep>> {
+  const child = fork(here(script), args, { execArgv: ['--import', tsxLoader, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, (r: Rep) => void>();
+  let nextId = 1;
+  const ready = new Promise<Extract<Rep, { t: 'ready' }>>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
+    child.on('message', (r: Rep & { id?: number }) => {
+      if (r.t === 'ready') resolve(r as Extract<Rep, { t: 'ready' }>);
+      else if (r.id !== undefined) waiting.get(r.id)?.(r);
+    });
+  });
+  const ask = <T extends Rep>(req: Unnumbered<Req>): Promise<T> => {
+    const id = nextId++;
+    return new Promise<T>((resolve) => {
+      waiting.set(id, (r) => {
+        waiting.delete(id);
+        resolve(r as T);
+      });
+      child.send({ ...req, id });
+    });
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      unregister();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      if (child.connected) child.send({ id: 0, t: 'stop' });
+      await exited;
+      clearTimeout(timer);
+    })());
+  const unregister = onCleanup(stop);
+  try {
+    return { ready: await ready, ask, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 // ---- the coordinator process ----
 export interface CoordinatorProcess {
   url: string;
@@ -43,47 +96,25 @@ export interface CoordinatorProcess {
 }
 
 export async function forkCoordinator(): Promise<CoordinatorProcess> {
-  const child = fork(here('coordinator-process.ts'), [], {
-    execArgv: ['--import', tsxLoader, '--expose-gc', ...profileArgs('coordinator')],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting = new Map<number, (r: Reply) => void>();
-  let nextId = 1;
-  const ready = new Promise<Extract<Reply, { t: 'ready' }>>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the coordinator process exited (${code}) before it was ready`)));
-    child.on('message', (r: Reply) => {
-      if (r.t === 'ready') resolve(r);
-      else waiting.get(r.id)?.(r);
-    });
-  });
-  const ask = <T extends Reply>(req: Omit<Request, 'id'>): Promise<T> => {
-    const id = nextId++;
-    return new Promise<T>((resolve) => {
-      waiting.set(id, (r) => {
-        waiting.delete(id);
-        resolve(r as T);
-      });
-      child.send({ ...req, id });
-    });
-  };
-  const stop = async () => {
-    unregister();
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.send({ id: 0, t: 'stop' } satisfies Request);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const unregister = onCleanup(stop);
-  const { url, token } = await ready;
+  const s = await forkService<CoordinatorRequest, CoordinatorReply>('coordinator-process.ts', [], ['--expose-gc', ...profileArgs('coordinator')]);
   return {
-    url,
-    token,
-    mem: async (gc = false) => (await ask<Extract<Reply, { t: 'mem' }>>({ t: 'mem', gc })).mem,
-    stats: async () => (await ask<Extract<Reply, { t: 'stats' }>>({ t: 'stats' })).stats,
-    stop,
+    url: s.ready.url,
+    token: s.ready.token,
+    mem: async (gc = false) => (await s.ask<Extract<CoordinatorReply, { t: 'mem' }>>({ t: 'mem', gc })).mem,
+    stats: async () => (await s.ask<Extract<CoordinatorReply, { t: 'stats' }>>({ t: 'stats' })).stats,
+    stop: s.stop,
   };
+}
+
+/** Filled by the first browser started, for the report's conditions. */
+export let chromiumVersion: string | undefined;
+
+/** Headless Chromium pages (in their own process) joined to `c`; resolves once they count. */
+export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number): Promise<{ stop(): Promise<void> }> {
+  const s = await forkService<BrowserRequest, BrowserReply>('browser-process.ts', [c.url, String(pages), String(threads)], []);
+  chromiumVersion ??= s.ready.version;
+  await until('the pages to join', async () => (await c.stats()).threads === pages * threads);
+  return { stop: s.stop };
 }
 
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -94,38 +125,34 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   }
 }
 
-// ---- a whole grid: coordinator process + one Chromium page + SDK ----
+// ---- a whole grid: coordinator process + one Chromium page + SDK here ----
 export interface BenchGrid {
   coordinator: CoordinatorProcess;
-  workers: LocalWorkers;
   grid: Grid;
   kernels: ModuleHandles<typeof Kernels>;
   close(): Promise<void>;
 }
 
-/** Filled by the first grid started, for the report's conditions. */
-export let chromiumVersion: string | undefined;
-
 export async function startGrid(threads = 2): Promise<BenchGrid> {
   const coordinator = await forkCoordinator();
-  const workers = await launchWorkers({ url: coordinator.url, count: 1, threads });
-  const unregisterBrowser = onCleanup(() => workers.close());
-  chromiumVersion ??= workers.browser.version();
-  await until('the page to join', async () => (await coordinator.stats()).threads === threads);
-  const grid = await connect({ url: coordinator.url, token: coordinator.token });
-  const kernels = await grid.module<typeof Kernels>(new URL('./kernels.mjs', import.meta.url));
-  return {
-    coordinator,
-    workers,
-    grid,
-    kernels,
-    async close() {
-      await grid.close();
-      unregisterBrowser();
-      await workers.close();
-      await coordinator.stop();
-    },
-  };
+  try {
+    const browser = await forkBrowser(coordinator, 1, threads);
+    const grid = await connect({ url: coordinator.url, token: coordinator.token });
+    const kernels = await grid.module<typeof Kernels>(new URL('./kernels.mjs', import.meta.url));
+    return {
+      coordinator,
+      grid,
+      kernels,
+      async close() {
+        await grid.close();
+        await browser.stop();
+        await coordinator.stop();
+      },
+    };
+  } catch (e) {
+    await cleanupAll();
+    throw e;
+  }
 }
 
 export async function withGrid<T>(fn: (g: BenchGrid) => Promise<T>, threads = 2): Promise<T> {
@@ -138,24 +165,14 @@ export async function withGrid<T>(fn: (g: BenchGrid) => Promise<T>, threads = 2)
 }
 
 // ---- the baseline: Piscina over the very same kernels ----
-export function startPool(threads = 2): { pool: Piscina; close(): Promise<void> } {
+export async function withPool<T>(fn: (pool: Piscina) => Promise<T>, threads = 2): Promise<T> {
   const pool = new Piscina({ filename: here('kernels.mjs'), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
   const close = () => pool.destroy();
   const unregister = onCleanup(close);
-  return {
-    pool,
-    close: async () => {
-      unregister();
-      await close();
-    },
-  };
-}
-
-export async function withPool<T>(fn: (pool: Piscina) => Promise<T>, threads = 2): Promise<T> {
-  const { pool, close } = startPool(threads);
   try {
     return await fn(pool);
   } finally {
+    unregister();
     await close();
   }
 }

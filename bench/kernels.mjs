@@ -11,9 +11,12 @@ export function identity(x) {
 /** Counts seeded pseudo-random points inside the unit circle. mulberry32 keeps
  * the work identical in every runtime, so both sides compute the same thing. */
 export function monteCarlo(job) {
+  // Locals, not job.n in the loop: how a job object was built (literal,
+  // structured clone, msgpack) must not change the loop's machine code.
+  const n = job.n;
   let s = job.seed >>> 0;
   let inside = 0;
-  for (let i = 0; i < job.n; i++) {
+  for (let i = 0; i < n; i++) {
     s = (s + 0x6d2b79f5) | 0;
     let t = Math.imul(s ^ (s >>> 15), 1 | s);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
@@ -27,11 +30,11 @@ export function monteCarlo(job) {
   return inside;
 }
 
-/** Milliseconds that `monteCarlo(job)` takes where it runs: calibrates the
- * iterations per millisecond of each runtime, measured over a long run since
- * browsers coarsen performance.now() to about 0.1 ms. */
+/** monteCarlo with its own stopwatch: the count, and the milliseconds it
+ * took where it ran (browsers coarsen performance.now() to about 0.1 ms, so
+ * only sums and long runs are exact). */
 export function timeMonteCarlo(job) {
   const t0 = performance.now();
-  monteCarlo(job);
-  return performance.now() - t0;
+  const inside = monteCarlo(job);
+  return { inside, ms: performance.now() - t0 };
 }

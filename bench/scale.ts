@@ -14,7 +14,8 @@ const PAGES = 1_000;
 const DISPATCH = 200_000;
 const QUEUED = 200_000;
 
-function simPage(url: string): Promise<WebSocket> {
+/** A protocol-level page: answers every task at once with its packed args as the value. */
+export function simPage(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once('error', reject);
@@ -23,6 +24,7 @@ function simPage(url: string): Promise<WebSocket> {
       // Trusted peer, hot path: skip validation, as a real page's cost is not what is measured here.
       const msg = unpack(data) as ToPage;
       if (msg.t === 'welcome') resolve(ws);
+      else if (msg.t === 'ping') ws.send(encodeFrame({ t: 'pong' }));
       else if (msg.t === 'tasks') {
         const started: number[] = [];
         const results: TaskOutcome[] = [];
@@ -36,8 +38,10 @@ function simPage(url: string): Promise<WebSocket> {
   });
 }
 
+export const wsUrl = (c: CoordinatorProcess) => `${c.url.replace(/^http/, 'ws')}${WS_PATH}`;
+
 async function connectPages(c: CoordinatorProcess): Promise<WebSocket[]> {
-  const url = `${c.url.replace(/^http/, 'ws')}${WS_PATH}`;
+  const url = wsUrl(c);
   const pages: WebSocket[] = [];
   onCleanup(async () => closePages(pages));
   // In waves, so the listen backlog never overflows.
@@ -47,7 +51,7 @@ async function connectPages(c: CoordinatorProcess): Promise<WebSocket[]> {
   return pages;
 }
 
-async function closePages(pages: WebSocket[]): Promise<void> {
+export async function closePages(pages: WebSocket[]): Promise<void> {
   await Promise.all(
     pages.map(
       (ws) =>
@@ -98,7 +102,7 @@ export async function scale(): Promise<ScenarioResult> {
       await closePages(pages);
       await until('the simulated pages to leave', async () => (await c.stats()).workers === 0);
       const empty = await c.mem(true);
-      const futures: Future<unknown>[] = [];
+      const futures: Future<number>[] = [];
       for (let i = 0; i < QUEUED; i++) futures.push(grid.submit(kernels.identity, i));
       await until('200,000 tasks to be queued', async () => (await c.stats()).queued === QUEUED);
       const queued = await c.mem(true);
@@ -109,7 +113,9 @@ export async function scale(): Promise<ScenarioResult> {
         rows: [
           rate('scale: 1,000 sim pages, 200k tasks', 'tasks/s', tasksPerSecond, undefined, { target: '>= 20,000', met: tasksPerSecond >= 20_000 }),
           rate('scale: coordinator RSS per connected page', 'bytes', perPage, undefined),
+          rate('scale: coordinator heap per connected page', 'bytes', perPageHeap, undefined),
           rate('scale: coordinator RSS per queued task', 'bytes', perTask, undefined),
+          rate('scale: coordinator heap per queued task', 'bytes', perTaskHeap, undefined),
           rate('scale: coordinator RSS growth over the 200k run', 'MB', (after.rss - before.rss) / 2 ** 20, undefined),
         ],
         detail: {

@@ -4,7 +4,7 @@ import type { EfficiencyPoint } from './table.ts';
 
 const W = 640;
 const H = 400;
-const M = { left: 60, right: 150, top: 40, bottom: 50 };
+const M = { left: 60, right: 20, top: 40, bottom: 50 };
 const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
 
@@ -31,6 +31,7 @@ export function efficiencySvg(points: readonly EfficiencyPoint[], subtitle: stri
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${M.left + PW / 2}" y="${H - 10}" text-anchor="middle">task duration (ms, log scale)</text>`);
   parts.push(`<text transform="translate(16 ${M.top + PH / 2}) rotate(-90)" text-anchor="middle">efficiency = ideal time / actual time</text>`);
+  parts.push(`<rect x="${M.left + PW - 200}" y="${M.top + PH - 58}" width="194" height="50" fill="white" stroke="#ccc"/>`);
   const series = [
     { name: 'Ladle (1 Chromium page)', key: 'ladle', color: '#d9480f' },
     { name: 'Piscina (2 threads)', key: 'piscina', color: '#1971c2' },
@@ -39,9 +40,11 @@ export function efficiencySvg(points: readonly EfficiencyPoint[], subtitle: stri
     const pts = points.map((p) => `${f(x(p.ms))},${f(y(p[s.key]))}`).join(' ');
     parts.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     for (const p of points) parts.push(`<circle cx="${f(x(p.ms))}" cy="${f(y(p[s.key]))}" r="3.5" fill="${s.color}"><title>${s.name}: ${p[s.key].toFixed(3)} at ${p.ms} ms</title></circle>`);
-    const ly = M.top + 14 + i * 20;
-    parts.push(`<line x1="${M.left + PW + 12}" x2="${M.left + PW + 32}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${M.left + PW + 38}" y="${ly + 4}">${s.name}</text>`);
+    // Bottom right of the plot: where short tasks' low efficiency never reaches.
+    const lx = M.left + PW - 190;
+    const ly = M.top + PH - 44 + i * 20;
+    parts.push(`<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    parts.push(`<text x="${lx + 26}" y="${ly + 4}">${s.name}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
