@@ -95,6 +95,7 @@ export class Runtime {
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
   private watchdog: number | undefined;
+  private lastFrameAt = 0;
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -314,9 +315,11 @@ export class Runtime {
       if (this.paused) this.sendCapacity();
     };
     ws.onmessage = (e: MessageEvent<ArrayBuffer>) => {
-      this.feedWatchdog(ws);
+      this.lastFrameAt = performance.now();
       this.onFrame(decodeFrame(new Uint8Array(e.data), parseToPage));
     };
+    this.lastFrameAt = performance.now();
+    this.watch(ws);
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
@@ -339,12 +342,15 @@ export class Runtime {
   }
 
   /** The coordinator pings every few seconds: silence this long means the
-   * connection is dead even if the browser has not noticed. */
-  private feedWatchdog(ws: WebSocket): void {
-    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
+   * connection is dead even if the browser has not noticed. Checked now and
+   * then rather than re-armed per frame, which would cost two messages to
+   * the clock worker on every frame. */
+  private watch(ws: WebSocket): void {
     this.watchdog = this.clock.setTimeout(() => {
-      if (this.ws === ws) ws.close(4000, 'no word from the coordinator');
-    }, COORDINATOR_SILENCE_MS);
+      if (this.ws !== ws) return;
+      if (performance.now() - this.lastFrameAt > COORDINATOR_SILENCE_MS) ws.close(4000, 'no word from the coordinator');
+      else this.watch(ws);
+    }, COORDINATOR_SILENCE_MS / 4);
   }
 
   private send(msg: Parameters<typeof encodeFrame>[0]): void {

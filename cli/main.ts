@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
+import { coordinatorBanner } from './banner.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
@@ -14,6 +15,47 @@ const USAGE = `usage:
   coordinator   serve the grid: volunteers join by opening its URL
   workers       open headless Chromium pages that join a grid
   start         a coordinator plus local headless worker pages`;
+
+const COORDINATOR_OPTIONS = `options:
+  --host H          address to listen on (default 0.0.0.0: every interface, so
+                    other machines on the network can join)
+  --port P          port (default 8080; 0 picks a free one)
+  --token T         the submit token SDK programs need (random when not given)
+  --tokens FILE     named submit tokens, one name=token per line (or JSON);
+                    LADLE_TOKENS=name=token,... works too
+  --join-token J    a private grid: pages must open the join URL carrying J
+  --data DIR        where uploaded task bundles are kept (default .ladle)
+  -h, --help        show this help`;
+
+/** `ladle COMMAND --help`. */
+const HELP = {
+  coordinator: `usage: ladle coordinator [options]
+
+Serves a grid. Volunteers join by opening its URL in any browser (no
+install); SDK programs submit work with its token. On start it prints every
+join URL, a QR code of the first, the dashboard URL and the token.
+
+${COORDINATOR_OPTIONS}`,
+  workers: `usage: ladle workers --url http://HOST:PORT [--count 1] [--threads N]
+
+Opens headless Chromium pages that join a grid as volunteers, and reports each
+page that joined. Ctrl-C closes them (their unfinished tasks go elsewhere).
+
+options:
+  --url URL         the coordinator's address (as it printed; keep ?join=... for a private grid)
+  --count N         how many pages (default 1)
+  --threads N       Web Workers per page (default: one per core)
+  -h, --help        show this help
+
+Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.`,
+  start: `usage: ladle start [--local-workers 1] [coordinator options]
+
+A coordinator plus local headless worker pages, so the grid computes before
+anyone joins.
+
+  --local-workers N  headless pages to start (default 1; 0 for none)
+${COORDINATOR_OPTIONS}`,
+} as const;
 
 const coordinatorFlags = {
   host: { type: 'string', default: '0.0.0.0' },
@@ -73,16 +115,8 @@ async function runCoordinator(values: { host: string; port: string; token?: stri
       joinToken: values['join-token'],
       dataDir: values.data,
     });
-    const urls = joinUrls(c);
-    console.log(
-      [
-        'Ladle coordinator is up.',
-        'Join by opening, in any browser:',
-        ...urls.map((u) => `  ${u}`),
-        `Stats:   http://127.0.0.1:${c.port}/api/stats`,
-        `Submit:  LADLE_URL=http://127.0.0.1:${c.port} LADLE_TOKEN=${c.token || '<one of the named tokens>'}`,
-      ].join('\n'),
-    );
+    // Join URLs, a QR code of the first, the dashboard, stats and the token.
+    console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, ansi: process.stdout.isTTY }));
     return c;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -106,12 +140,13 @@ function onExit(close: () => Promise<void>): void {
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    console.log(USAGE);
+    const topic = command === 'help' ? rest[0] : undefined;
+    console.log(topic && topic in HELP ? HELP[topic as keyof typeof HELP] : USAGE);
     return;
   }
   if (command === 'coordinator') {
     const { values } = parseArgs({ args: rest, options: coordinatorFlags });
-    if (values.help) return console.log(USAGE);
+    if (values.help) return console.log(HELP.coordinator);
     const c = await runCoordinator(values);
     onExit(() => c.close());
   } else if (command === 'workers') {
@@ -119,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
       args: rest,
       options: { url: { type: 'string' }, count: { type: 'string', default: '1' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
-    if (values.help) return console.log(USAGE);
+    if (values.help) return console.log(HELP.workers);
     if (!values.url) fail('workers needs --url, the coordinator address, e.g. --url http://127.0.0.1:8080');
     const workers = await launchWorkers({
       url: values.url,
@@ -127,10 +162,12 @@ async function main(argv: string[]): Promise<void> {
       threads: values.threads === undefined ? undefined : int(values.threads, 'threads', 1),
       log: (line) => console.log(line),
     });
+    const n = workers.pages.length;
+    console.log(`${n} page${n === 1 ? '' : 's'} joined; watch them at ${new URL('/dashboard', values.url).href} (Ctrl-C closes them)`);
     onExit(() => workers.close());
   } else if (command === 'start') {
     const { values } = parseArgs({ args: rest, options: { ...coordinatorFlags, 'local-workers': { type: 'string', default: '1' } } });
-    if (values.help) return console.log(USAGE);
+    if (values.help) return console.log(HELP.start);
     const localCount = int(values['local-workers'], 'local-workers', 0);
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
@@ -147,4 +184,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((e: Error) => fail(e.message));
+main(process.argv.slice(2)).catch((e: Error & { code?: string }) => {
+  // parseArgs' own errors (an unknown flag, a missing value) point at the command's help.
+  const [command] = process.argv.slice(2);
+  const hint = e.code?.startsWith('ERR_PARSE_ARGS') && command && command in HELP ? `\nsee: ladle ${command} --help` : '';
+  fail(e.message + hint);
+});

@@ -32,6 +32,12 @@ export function joinUrl(base: string, threads?: number): string {
   return u.toString();
 }
 
+/** How a joined page describes itself. */
+export interface JoinedPage {
+  workerId: string;
+  threads: number;
+}
+
 async function openPage(browser: Browser, url: string): Promise<Page> {
   // One context per page: each is its own volunteer, with its own storage.
   const context = await browser.newContext();
@@ -39,6 +45,19 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
   await page.goto(url);
   await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
   return page;
+}
+
+/** The coordinator's id for a page and its Web Worker count, read from the page. */
+export async function describePage(page: Page): Promise<JoinedPage> {
+  return page.evaluate(() => {
+    const { status } = (globalThis as unknown as { ladle: { status: { workerId?: string; threads: number } } }).ladle;
+    return { workerId: status.workerId ?? '?', threads: status.threads };
+  });
+}
+
+async function joinedLine(page: Page, n: number, url: string, verb = 'joined'): Promise<string> {
+  const { workerId, threads } = await describePage(page);
+  return `page ${n} ${verb} ${url} as worker ${workerId.slice(0, 8)} with ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 export async function launchWorkers(options: WorkersOptions): Promise<LocalWorkers> {
@@ -67,7 +86,7 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
           workers.pages[workers.pages.indexOf(page)] = fresh;
           workers.relaunched++;
           watch(fresh, n);
-          log(`page ${n} rejoined ${options.url}`);
+          return joinedLine(fresh, n, options.url, 'rejoined').then(log, () => log(`page ${n} rejoined ${options.url}`));
         },
         (e: Error) => log(`page ${n} could not be reopened: ${e.message}`),
       );
@@ -79,7 +98,7 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
       const page = await openPage(browser, url);
       workers.pages.push(page);
       watch(page, i);
-      log(`page ${i} joined ${options.url}`);
+      log(await joinedLine(page, i, options.url));
     }
   } catch (e) {
     await browser.close();

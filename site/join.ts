@@ -1,19 +1,199 @@
-// The join page: opening it starts the volunteer runtime and shows what it does.
+// The join page: opening it starts the volunteer runtime, and the page shows
+// what it does and lets the volunteer choose how much to give: threads,
+// pause, and automatic pauses on battery power or while the tab is hidden.
 import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-worker/runtime.ts';
+import { LineChart, formatNumber } from './chart.ts';
 
-function show(id: string, text: string): void {
+// ---- remembered settings (localStorage may be unavailable: private modes) ----
+
+const KEYS = { threads: 'ladle.threads', battery: 'ladle.pauseOnBattery', hidden: 'ladle.pauseWhenHidden' } as const;
+
+function load(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+function save(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not remembered, but it still applies to this visit.
+  }
+}
+
+function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
-  if (el) el.textContent = text;
+  if (!el) throw new Error(`join page: #${id} is missing`);
+  return el as T;
 }
 
-function render(status: RuntimeStatus): void {
-  show('state', status.state);
-  show('threads', String(status.threads));
-  show('done', String(status.tasksDone));
-  show('running', String(status.running));
+const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+/** `?threads=N` wins (scripts and `ladle workers` use it), then the remembered choice, then one per core. */
+function initialThreads(): number {
+  if (new URLSearchParams(location.search).has('threads')) return threadsFromLocation();
+  const stored = Number(load(KEYS.threads));
+  if (Number.isInteger(stored) && stored >= 1) return Math.min(stored, cores);
+  return cores;
 }
 
-const runtime = new Runtime({ threads: threadsFromLocation(), onStatus: render });
+// ---- the runtime ----
+
+const threads = initialThreads();
+const reasons = { manual: false, battery: false, hidden: false };
+const settings = { battery: load(KEYS.battery) === 'true', hidden: load(KEYS.hidden) === 'true' };
+
+const els = {
+  state: byId('state'),
+  pause: byId<HTMLButtonElement>('pause'),
+  pauseReason: byId('pause-reason'),
+  threads: byId<HTMLInputElement>('threads'),
+  threadsValue: byId('threads-value'),
+  threadsMax: byId('threads-max'),
+  battery: byId<HTMLInputElement>('pause-on-battery'),
+  batteryNote: byId('battery-note'),
+  hidden: byId<HTMLInputElement>('pause-when-hidden'),
+  done: byId('done'),
+  rate: byId('rate'),
+  running: byId('running'),
+  workerId: byId('worker-id'),
+  gridWorkers: byId('grid-workers'),
+  gridQueued: byId('grid-queued'),
+  gridCompleted: byId('grid-completed'),
+};
+
+const runtime = new Runtime({ threads, paused: false, onStatus: render });
 // Exposed for tests and for the curious: `ladle.status` in the console.
 (globalThis as { ladle?: Runtime }).ladle = runtime;
+
+function render(status: RuntimeStatus): void {
+  let label: string;
+  let state: string;
+  if (status.state !== 'connected') {
+    state = status.state;
+    label = status.state === 'connecting' ? 'Connecting…' : 'Disconnected: retrying';
+  } else if (status.paused) {
+    state = 'paused';
+    label = status.running > 0 ? `Paused: finishing ${status.running} started task${status.running === 1 ? '' : 's'}` : 'Paused';
+  } else {
+    state = status.running > 0 ? 'working' : 'connected';
+    label = status.running > 0 ? 'Computing' : 'Connected: waiting for work';
+  }
+  els.state.textContent = label;
+  els.state.dataset.state = state;
+  els.done.textContent = formatNumber(status.tasksDone);
+  els.running.textContent = String(status.running);
+  els.threadsValue.textContent = String(status.threads);
+  els.workerId.textContent = status.workerId ? `Worker ${status.workerId.slice(0, 8)} · ` : '';
+  els.pause.textContent = reasons.manual ? 'Resume' : 'Pause';
+  els.pause.setAttribute('aria-pressed', String(reasons.manual));
+  const why = [reasons.battery && 'this device is on battery power', reasons.hidden && 'this tab is hidden'].filter(Boolean);
+  els.pauseReason.hidden = why.length === 0;
+  els.pauseReason.textContent = why.length ? `Paused because ${why.join(' and ')} (see the settings below).` : '';
+}
+
+function applyPause(): void {
+  runtime.setPaused(reasons.manual || reasons.battery || reasons.hidden);
+  render(runtime.status);
+}
+
+// ---- controls ----
+
+els.threads.max = String(Math.max(cores, threads));
+els.threads.value = String(threads);
+els.threadsMax.textContent = String(cores);
+els.threads.addEventListener('input', () => {
+  els.threadsValue.textContent = els.threads.value;
+});
+// Applied on release (and on each arrow key), not on every pixel of a drag.
+els.threads.addEventListener('change', () => {
+  const n = Number(els.threads.value);
+  save(KEYS.threads, String(n));
+  runtime.setThreads(n);
+});
+
+els.pause.addEventListener('click', () => {
+  reasons.manual = !reasons.manual;
+  applyPause();
+});
+
+els.hidden.checked = settings.hidden;
+const onVisibility = () => {
+  reasons.hidden = settings.hidden && document.visibilityState === 'hidden';
+  applyPause();
+};
+els.hidden.addEventListener('change', () => {
+  settings.hidden = els.hidden.checked;
+  save(KEYS.hidden, String(settings.hidden));
+  onVisibility();
+});
+document.addEventListener('visibilitychange', onVisibility);
+
+interface BatteryManager extends EventTarget {
+  charging: boolean;
+}
+let battery: BatteryManager | undefined;
+const onBattery = () => {
+  reasons.battery = settings.battery && battery !== undefined && !battery.charging;
+  applyPause();
+};
+const noBatteryApi = () => {
+  els.battery.disabled = true;
+  els.batteryNote.textContent = '(this browser does not tell)';
+};
+els.battery.checked = settings.battery;
+els.battery.addEventListener('change', () => {
+  settings.battery = els.battery.checked;
+  save(KEYS.battery, String(settings.battery));
+  onBattery();
+});
+const getBattery = (navigator as Navigator & { getBattery?: () => Promise<BatteryManager> }).getBattery;
+if (typeof getBattery !== 'function') {
+  noBatteryApi();
+} else {
+  getBattery.call(navigator).then((b) => {
+    battery = b;
+    battery.addEventListener('chargingchange', onBattery);
+    onBattery();
+  }, noBatteryApi);
+}
+
+// ---- this tab's rate and chart: one sample a second ----
+
+const chart = new LineChart(byId<HTMLCanvasElement>('chart'), { capacity: 120, unit: '/s' });
+const samples: { t: number; done: number }[] = [];
+let lastDone = 0;
+let lastT = performance.now();
+setInterval(() => {
+  const t = performance.now();
+  const done = runtime.status.tasksDone;
+  chart.push(((done - lastDone) * 1000) / (t - lastT));
+  lastDone = done;
+  lastT = t;
+  samples.push({ t, done });
+  while (samples.length > 1 && t - samples[0].t > 5000) samples.shift();
+  // The rate over the last five seconds: steady enough to read.
+  const first = samples[0];
+  const rate = t > first.t ? ((done - first.done) * 1000) / (t - first.t) : 0;
+  els.rate.textContent = formatNumber(rate);
+}, 1000);
+
+// ---- the grid's totals, pushed by the coordinator ----
+
+interface Totals {
+  workers: number;
+  queued: number;
+  completed: number;
+}
+const events = new EventSource('/api/events?view=totals');
+events.onmessage = (e: MessageEvent<string>) => {
+  const totals = JSON.parse(e.data) as Totals;
+  els.gridWorkers.textContent = formatNumber(totals.workers);
+  els.gridQueued.textContent = formatNumber(totals.queued);
+  els.gridCompleted.textContent = formatNumber(totals.completed);
+};
+
+onVisibility();
 runtime.start();
+render(runtime.status);

@@ -8,7 +8,7 @@ test('named tokens: the matching name, or undefined', () => {
   assert.equal(set.match('alice-secret-1'), 'alice');
   assert.equal(set.match('alice-secret-'), undefined);
   assert.equal(set.match(''), undefined);
-  assert.throws(() => new TokenSet({ weak: 'short' }), /too short/);
+  assert.throws(() => new TokenSet({ blank: '' }), /empty/);
   assert.throws(() => new TokenSet({}), /at least one/);
 });
 

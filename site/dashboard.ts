@@ -1,0 +1,162 @@
+// The dashboard: the grid's workers, jobs and throughput, live. The
+// coordinator pushes its stats about once a second over Server-Sent Events
+// (/api/events); this page only draws them. Every string from the wire is
+// set as text, never as HTML: user agents are whatever a page claimed.
+import type { JobStats, Stats, WorkerStats } from '../coordinator/hub.ts';
+import { LineChart, formatDuration, formatNumber } from './chart.ts';
+import { describeUserAgent } from './user-agent.ts';
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`dashboard: #${id} is missing`);
+  return el as T;
+}
+
+/** A table cell labelled with its column (phones show tables as cards, label first). */
+function cell(label: string, text?: string, className?: string): HTMLTableCellElement {
+  const td = el('td', text, className);
+  td.dataset.label = label;
+  return td;
+}
+
+function badge(label: string, state: string): HTMLTableCellElement {
+  const td = cell(label);
+  td.append(el('span', state, `badge ${state}`));
+  return td;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (className) e.className = className;
+  return e;
+}
+
+const live = byId('live');
+const chart = new LineChart(byId<HTMLCanvasElement>('chart'), { capacity: 300, unit: '/s' });
+const joinLink = byId<HTMLAnchorElement>('join-url');
+joinLink.textContent = `${location.origin}/`;
+
+let previous: { t: number; finished: number } | undefined;
+/** Each worker's recent (time, tasks done), for a rate that drops to 0 when it idles. */
+const history = new Map<string, { t: number; done: number }[]>();
+const RATE_WINDOW_MS = 5000;
+
+function recentRate(id: string, t: number, done: number): number {
+  let h = history.get(id);
+  if (!h) history.set(id, (h = []));
+  h.push({ t, done });
+  while (h.length > 1 && t - h[0].t > RATE_WINDOW_MS) h.shift();
+  return t > h[0].t ? ((done - h[0].done) * 1000) / (t - h[0].t) : 0;
+}
+
+function render(s: Stats): void {
+  const t = performance.now();
+  const finished = s.completed + s.failed;
+  let rate = 0;
+  if (previous && t > previous.t) rate = ((finished - previous.finished) * 1000) / (t - previous.t);
+  if (previous) chart.push(rate);
+  previous = { t, finished };
+
+  byId('uptime').textContent = formatDuration(s.uptimeSeconds);
+  const totals: [string, number][] = [
+    ['t-workers', s.workers],
+    ['t-threads', s.threads],
+    ['t-queued', s.queued],
+    ['t-running', s.running],
+    ['t-completed', s.completed],
+    ['t-failed', s.failed],
+    ['t-rate', rate],
+  ];
+  for (const [id, n] of totals) byId(id).textContent = formatNumber(n);
+
+  renderJobs(s.jobs);
+  renderWorkers(s.perWorker, t);
+}
+
+function renderJobs(jobs: JobStats[]): void {
+  const body = byId('jobs').querySelector('tbody')!;
+  // Newest first: the one being watched is usually the latest.
+  const rows = [...jobs].reverse().map((job) => {
+    const tr = el('tr');
+    tr.dataset.job = String(job.id);
+    const finished = job.done + job.failed + job.cancelled;
+    const state = !job.active ? 'ended' : finished < job.submitted ? 'running' : 'done';
+    tr.append(
+      cell('Job', `#${job.id}`),
+      cell('Token', job.token),
+      progressCell(job),
+      cell('Done', formatNumber(job.done), 'num'),
+      cell('Failed', formatNumber(job.failed), 'num'),
+      cell('Submitted', formatNumber(job.submitted), 'num'),
+      badge('State', state),
+      cell('Time', formatDuration(job.seconds), 'num'),
+    );
+    return tr;
+  });
+  body.replaceChildren(...rows);
+  byId('no-jobs').hidden = jobs.length > 0;
+}
+
+function progressCell(job: JobStats): HTMLTableCellElement {
+  const td = cell('Progress', undefined, 'progress-col');
+  const wrap = el('div', undefined, 'progress');
+  const bar = el('div', undefined, 'bar');
+  const total = Math.max(1, job.submitted);
+  const done = el('div', undefined, 'fill done');
+  done.style.width = `${(100 * job.done) / total}%`;
+  const failed = el('div', undefined, 'fill failed');
+  failed.style.width = `${(100 * (job.failed + job.cancelled)) / total}%`;
+  bar.append(done, failed);
+  bar.setAttribute('role', 'progressbar');
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', String(job.submitted));
+  bar.setAttribute('aria-valuenow', String(job.done + job.failed + job.cancelled));
+  const percent = job.submitted > 0 ? Math.floor((100 * (job.done + job.failed + job.cancelled)) / job.submitted) : 0;
+  wrap.append(bar, el('span', `${percent}%`, 'percent'));
+  td.append(wrap);
+  return td;
+}
+
+function renderWorkers(workers: WorkerStats[], t: number): void {
+  const body = byId('workers').querySelector('tbody')!;
+  for (const id of history.keys()) if (!workers.some((w) => w.id === id)) history.delete(id);
+  const rows = workers.map((w) => {
+    const rate = recentRate(w.id, t, w.tasksDone);
+    const { browser, os } = describeUserAgent(w.userAgent);
+    const state = w.paused ? 'paused' : w.currentTasks > 0 ? 'working' : 'idle';
+    const tr = el('tr');
+    tr.dataset.worker = w.id;
+    const name = cell('Worker', w.id.slice(0, 8), 'mono');
+    name.title = w.userAgent;
+    tr.append(
+      name,
+      cell('Browser', browser),
+      cell('OS', os),
+      cell('Threads', String(w.threads), 'num'),
+      cell('Tasks done', formatNumber(w.tasksDone), 'num'),
+      cell('Tasks/s', formatNumber(rate), 'num'),
+      badge('State', state),
+      cell('Joined for', formatDuration(w.connectedSeconds), 'num'),
+    );
+    return tr;
+  });
+  body.replaceChildren(...rows);
+  byId('no-workers').hidden = workers.length > 0;
+}
+
+const events = new EventSource('/api/events');
+events.onopen = () => {
+  live.textContent = 'Live';
+  live.dataset.state = 'connected';
+};
+events.onerror = () => {
+  // EventSource reconnects by itself (the server asks for 2 s).
+  live.textContent = 'Reconnecting…';
+  live.dataset.state = 'disconnected';
+  previous = undefined;
+  history.clear();
+};
+events.onmessage = (e: MessageEvent<string>) => {
+  render(JSON.parse(e.data) as Stats);
+};
