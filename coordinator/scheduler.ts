@@ -127,10 +127,7 @@ export class Scheduler {
       if (page.started.has(task)) continue;
       taken.push(task);
       // A backup copy elsewhere keeps the task alive; otherwise it queues again.
-      if (this.dropHolder(task, page)) {
-        this.queued.add(task);
-        this.retry.push(task);
-      }
+      if (this.dropHolder(task, page)) this.requeue(task);
     }
     return taken;
   }
