@@ -18,6 +18,7 @@ import {
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
+import { TRANSFER_MIN_BYTES } from './executor.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -436,7 +437,11 @@ export class Runtime {
       // The args are views into a whole received frame: copy each so only its bytes move.
       const tasks = slot.batch.map((t) => ({ ...t, args: t.args.slice() }));
       slot.batch = [];
-      this.post(slot, { t: 'run', tasks }, tasks.map((t) => t.args.buffer));
+      this.post(
+        slot,
+        { t: 'run', tasks },
+        tasks.filter((t) => t.args.byteLength >= TRANSFER_MIN_BYTES).map((t) => t.args.buffer),
+      );
     }
   }
 
