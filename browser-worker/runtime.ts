@@ -18,7 +18,7 @@ import {
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
-import { TRANSFER_MIN_BYTES } from './executor.ts';
+import { TRANSFER_MIN_BYTES, errorInfo } from './executor.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -497,7 +497,7 @@ export class Runtime {
         this.queue = this.queue.filter((t) => t.bundle !== hash);
         for (const t of failed) {
           this.out.started.push(t.id);
-          this.out.results.push({ id: t.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
+          this.out.results.push({ id: t.id, ok: false, error: errorInfo(e) });
           this.status.tasksFailed++;
         }
         this.scheduleFlush();

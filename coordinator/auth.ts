@@ -5,6 +5,11 @@ import { readFileSync } from 'node:fs';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/** Compares two secrets in constant time, whatever their lengths. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
 /** Submit tokens by name ("default" for a single --token). */
 export class TokenSet {
   private readonly entries: { name: string; digest: Buffer }[];

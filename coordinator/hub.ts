@@ -2,7 +2,7 @@
 // authenticates each connection, turns messages into scheduler and store
 // calls, keeps pages honest with heartbeats, and batches what goes back out
 // (one frame per peer per turn).
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   CLIENT_CLOSED,
@@ -22,7 +22,7 @@ import {
   type ToPage,
 } from '../protocol/messages.ts';
 import { ClientSession } from './client-session.ts';
-import { AuthThrottle, RateLimit, type TokenSet } from './auth.ts';
+import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 
@@ -110,14 +110,6 @@ export interface Stats {
   /** Per SDK client that submitted, oldest first (ended ones kept a while). */
   jobs: JobStats[];
   uptimeSeconds: number;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
 }
 
 function toBytes(data: RawData): Uint8Array {
