@@ -32,7 +32,7 @@ export function simPage(url: string): Promise<WebSocket> {
           started.push(t.id);
           results.push({ id: t.id, ok: true, value: t.args });
         }
-        ws.send(encodeFrame({ t: 'report', started, results, lost: [], submit: [], cancel: [], blocked: 0 }));
+        ws.send(encodeFrame({ t: 'report', started, results, lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0 }));
       }
     });
   });

@@ -1,7 +1,13 @@
 // The volunteer runtime of a page: one WebSocket to the coordinator, a pool
-// of Web Workers, and a local queue between them. The coordinator decides
+// of Web Workers, and local queues between them. The coordinator decides
 // what this page runs; the page only executes, enforces task timeouts, and
 // reports back in batches.
+//
+// Subtasks spawned here stay here (for locality) until the coordinator says
+// otherwise: it tells an idle page to steal some over WebRTC, or this page
+// to release some to the grid queue. A task therefore comes from one of
+// three places (the coordinator, this page's own subtasks, a peer), and its
+// outcome goes back to where it came from.
 import {
   PROTOCOL_VERSION,
   WS_PATH,
@@ -10,17 +16,37 @@ import {
   parseToPage,
   type FromWebWorker,
   type PageReport,
+  type PeerConfig,
+  type PeerMessage,
   type TaskOutcome,
   type TaskSpec,
   type ToPage,
   type ToWebWorker,
 } from '../protocol/messages.ts';
+// Loaded when first needed (below): a page without WebRTC never runs
+// peerjs's browser shims, which would otherwise bring back a removed
+// RTCPeerConnection from webkitRTCPeerConnection.
+import type { PeerNetwork, PeerLink } from './peer-links.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
 import { TRANSFER_MIN_BYTES, errorInfo } from './executor.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
+
+/** WebRTC offloading as this page sees it. */
+export interface PeerStatus {
+  /** off: the coordinator has it off; unavailable: this browser has no WebRTC
+   * or the PeerServer cannot be reached (subtasks go through the coordinator). */
+  state: 'off' | 'connecting' | 'open' | 'unavailable';
+  /** Open links to other pages. */
+  links: number;
+  /** Subtasks of this page that peers took. */
+  given: number;
+  /** Tasks this page took from peers. */
+  taken: number;
+  bytesSent: number;
+}
 
 export interface RuntimeStatus {
   state: RuntimeState;
@@ -35,6 +61,7 @@ export interface RuntimeStatus {
   running: number;
   queued: number;
   workerId?: string;
+  peer: PeerStatus;
 }
 
 export interface RuntimeOptions {
@@ -63,10 +90,45 @@ interface Slot {
   timers: Map<number, number>;
   /** Its subtasks in flight: worker id -> page id. */
   subtasks: Map<number, number>;
+  /** Outcomes of its subtasks, posted at the end of the turn. */
+  inbox: TaskOutcome[];
   /** Tasks to post at the end of this pump. */
   batch: TaskSpec[];
   /** When each started task started, for timeouts and the duration estimate. */
   startedAt: Map<number, number>;
+}
+
+/** A subtask spawned on this page, wherever it runs. */
+interface Subtask {
+  /** This page's id for it (positive; it runs here as `-id`). */
+  id: number;
+  /** As handed on: this page's id, the scope of its tree, the submitter's options. */
+  spec: TaskSpec;
+  /** The Web Worker that spawned it, and that worker's id for it. */
+  slot: Slot;
+  local: number;
+  /** ready: waiting here; here: running here; grid: released to the
+   * coordinator; or the link of the peer that took it. */
+  at: 'ready' | 'here' | 'grid' | PeerLink;
+  /** Peers lost while holding it. */
+  attempts: number;
+}
+
+/** A task run here that the coordinator did not send: an own subtask, or
+ * one taken from a peer (by the peer's id for it). */
+type Job = { sub: Subtask } | { link: PeerLink; id: number };
+
+/** What this page keeps about one WebRTC link. */
+interface LinkState {
+  /** Own subtasks the peer holds. */
+  given: Map<number, Subtask>;
+  /** Tasks taken from the peer: its id -> the run id here. */
+  taken: Map<number, number>;
+  /** Constants sent on this link: scope -> how many. */
+  sharedSent: Map<string, number>;
+  /** A steal sent on it and not answered. */
+  stealing: boolean;
+  results: TaskOutcome[];
 }
 
 export class Runtime {
@@ -80,9 +142,21 @@ export class Runtime {
   private readonly code = new Map<string, string>();
   private readonly loading = new Set<string>();
   private readonly shared = new Map<string, Map<string, Uint8Array>>();
-  /** Subtasks this page submitted: page id -> the worker and its id for it. */
-  private readonly routes = new Map<number, { slot: Slot; local: number }>();
-  private nextSubtaskId = 1;
+  /** Subtasks spawned here and not settled, by page id. */
+  private readonly routes = new Map<number, Subtask>();
+  /** Of those, the ones waiting to start: new ones run here first (last in,
+   * first out, which keeps a deep tree's memory small); thieves take the
+   * oldest, which are the biggest pieces of work. */
+  private ready: Subtask[] = [];
+  /** Tasks not from the coordinator, by run id (negative). */
+  private readonly jobs = new Map<number, Job>();
+  /** Tasks taken from peers, waiting for a Web Worker. */
+  private peerQueue: TaskSpec[] = [];
+  private nextLocalId = 1;
+  /** Coordinator tasks that spawned subtasks, already reported. */
+  private readonly spawning = new Set<number>();
+  private network?: PeerNetwork;
+  private readonly linkStates = new Map<PeerLink, LinkState>();
   /** Moving average of each task function's duration here: decides how many
    * of its tasks a worker may hold (several when tiny, so they travel in
    * batches; one when long, so none waits behind another). */
@@ -102,7 +176,17 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions) {
     this.threads = clampThreads(options.threads);
     this.paused = options.paused ?? false;
-    this.status = { state: 'connecting', threads: this.threads, workers: 0, paused: this.paused, tasksDone: 0, tasksFailed: 0, running: 0, queued: 0 };
+    this.status = {
+      state: 'connecting',
+      threads: this.threads,
+      workers: 0,
+      paused: this.paused,
+      tasksDone: 0,
+      tasksFailed: 0,
+      running: 0,
+      queued: 0,
+      peer: { state: 'off', links: 0, given: 0, taken: 0, bytesSent: 0 },
+    };
   }
 
   /** How bundles reached this page: fetched over HTTP or read from IndexedDB. */
@@ -162,6 +246,7 @@ export class Runtime {
 
   stop(): void {
     this.stopped = true;
+    this.closeNetwork();
     this.clock.stop();
     this.ws?.close(1000, 'page closed the runtime');
     for (const slot of [...this.slots, ...this.draining]) this.retire(slot);
@@ -185,7 +270,8 @@ export class Runtime {
       for (const s of this.draining) running += s.tasks.size;
       this.status.running = running;
       this.status.workers = this.slots.length + this.draining.length;
-      this.status.queued = this.queue.length;
+      this.status.queued = this.queue.length + this.ready.length + this.peerQueue.length;
+      this.status.peer.links = this.linkStates.size;
       this.options.onStatus?.({ ...this.status });
     };
     if (now) {
@@ -200,16 +286,29 @@ export class Runtime {
 
   private spawn(index: number): Slot {
     const worker = new Worker(this.options.workerUrl ?? '/worker.js', { type: 'module', name: `ladle-${index}` });
-    const slot: Slot = { worker, bundles: new Set(), sharedSent: new Map(), tasks: new Map(), blocked: 0, timers: new Map(), subtasks: new Map(), batch: [], startedAt: new Map() };
+    const slot: Slot = {
+      worker,
+      bundles: new Set(),
+      sharedSent: new Map(),
+      tasks: new Map(),
+      blocked: 0,
+      timers: new Map(),
+      subtasks: new Map(),
+      inbox: [],
+      batch: [],
+      startedAt: new Map(),
+    };
     worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.onWorkerReport(slot, e.data);
     worker.onerror = (e) => console.error('ladle: a Web Worker failed:', e.message);
     return slot;
   }
 
+  /** Ends a Web Worker; the subtasks its tasks spawned are no longer wanted. */
   private retire(slot: Slot): void {
     slot.worker.terminate();
     for (const t of slot.timers.values()) this.clock.clearTimeout(t);
-    for (const pageId of slot.subtasks.values()) this.routes.delete(pageId);
+    for (const pageId of slot.subtasks.values()) this.withdraw(pageId);
+    slot.subtasks.clear();
   }
 
   /** Replaces a Web Worker: the only way to stop a task stuck in a loop. */
@@ -228,24 +327,17 @@ export class Runtime {
     if (!this.owns(slot)) return; // a replaced worker's last words
     const now = performance.now();
     for (const id of msg.started) {
-      this.out.started.push(id);
+      if (id > 0) this.out.started.push(id);
       slot.startedAt.set(id, now);
       const timeout = slot.tasks.get(id)?.timeout;
       if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
     }
-    for (const spec of msg.submit) {
-      const pageId = this.nextSubtaskId++;
-      this.routes.set(pageId, { slot, local: spec.id });
-      slot.subtasks.set(spec.id, pageId);
-      spec.id = pageId;
-      this.out.submit.push(spec);
-    }
+    for (const spec of msg.submit) this.spawned(slot, spec);
     for (const local of msg.cancel) {
       const pageId = slot.subtasks.get(local);
       if (pageId === undefined) continue;
       slot.subtasks.delete(local);
-      this.routes.delete(pageId);
-      this.out.cancel.push(pageId);
+      this.withdraw(pageId);
     }
     for (const outcome of msg.done) {
       const task = slot.tasks.get(outcome.id);
@@ -261,9 +353,7 @@ export class Runtime {
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
-      this.out.results.push(outcome);
-      if (outcome.ok) this.status.tasksDone++;
-      else this.status.tasksFailed++;
+      this.settle(outcome);
     }
     slot.blocked = msg.blocked;
     if (slot.tasks.size === 0) slot.scope = undefined;
@@ -277,10 +367,99 @@ export class Runtime {
     this.emit();
   }
 
+  /** A task's outcome goes back where the task came from. */
+  private settle(outcome: TaskOutcome): void {
+    if (outcome.ok) this.status.tasksDone++;
+    else this.status.tasksFailed++;
+    if (outcome.id > 0) {
+      this.spawning.delete(outcome.id);
+      this.out.results.push(outcome);
+      return;
+    }
+    const job = this.jobs.get(outcome.id);
+    if (!job) return; // withdrawn while it ran
+    this.jobs.delete(outcome.id);
+    if ('sub' in job) {
+      this.answer(job.sub, { ...outcome, id: job.sub.id });
+    } else {
+      const state = this.linkStates.get(job.link);
+      if (!state) return;
+      state.taken.delete(job.id);
+      state.results.push({ ...outcome, id: job.id });
+    }
+  }
+
+  /** A subtask spawned by one of this page's tasks: it waits here to run. */
+  private spawned(slot: Slot, spec: TaskSpec): void {
+    const id = this.nextLocalId++;
+    const parent = spec.parent;
+    const sub: Subtask = {
+      id,
+      spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope },
+      slot,
+      local: spec.id,
+      at: 'ready',
+      attempts: 0,
+    };
+    if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
+    if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
+    this.routes.set(id, sub);
+    slot.subtasks.set(spec.id, id);
+    this.ready.push(sub);
+    if (parent !== undefined && parent > 0 && !this.spawning.has(parent)) {
+      this.spawning.add(parent);
+      (this.out.spawning ??= []).push(parent);
+    }
+  }
+
+  /** Gives a subtask's outcome to the Web Worker that spawned it (at the end of the turn). */
+  private answer(sub: Subtask, outcome: TaskOutcome): void {
+    if (this.routes.get(sub.id) !== sub) return;
+    this.routes.delete(sub.id);
+    sub.slot.subtasks.delete(sub.local);
+    sub.slot.inbox.push({ ...outcome, id: sub.local });
+    this.scheduleFlush();
+  }
+
+  /** A subtask is no longer wanted (its parent finished, or its worker went):
+   * stop it wherever it is. One already running here runs on; its outcome is dropped. */
+  private withdraw(pageId: number): void {
+    const sub = this.routes.get(pageId);
+    if (!sub) return;
+    this.routes.delete(pageId);
+    if (sub.at === 'ready') this.ready.splice(this.ready.indexOf(sub), 1);
+    else if (sub.at === 'here') this.jobs.delete(-sub.id);
+    else if (sub.at === 'grid') this.out.cancel.push(sub.id);
+    else {
+      sub.at.send({ t: 'cancel', ids: [sub.id] });
+      this.linkStates.get(sub.at)?.given.delete(sub.id);
+      (this.out.returned ??= []).push(sub.id);
+    }
+  }
+
+  /** A task that was running here goes back to wait for a Web Worker
+   * (its worker was replaced because of another task). */
+  private requeue(task: TaskSpec): void {
+    if (task.id > 0) {
+      this.out.lost.push(task.id);
+      return;
+    }
+    const job = this.jobs.get(task.id);
+    if (!job) return;
+    if ('sub' in job) {
+      this.jobs.delete(task.id);
+      job.sub.at = 'ready';
+      this.ready.push(job.sub);
+    } else {
+      this.peerQueue.push(task);
+    }
+  }
+
   private timedOut(slot: Slot, id: number): void {
     const task = slot.tasks.get(id);
     if (!task || !this.owns(slot)) return;
-    this.out.results.push({
+    slot.tasks.delete(id);
+    this.settle({
       id,
       ok: false,
       kind: 'timeout',
@@ -289,11 +468,8 @@ export class Runtime {
         message: `task ${task.fn} ran past its timeout of ${task.timeout} ms; its Web Worker was stopped and replaced`,
       },
     });
-    this.status.tasksFailed++;
-    slot.tasks.delete(id);
-    // Everything else in that worker dies with it: hand it back to run again.
-    for (const other of slot.tasks.keys()) this.out.lost.push(other);
-    for (const pageId of slot.subtasks.values()) this.out.cancel.push(pageId);
+    // Everything else in that worker dies with it: it runs again.
+    for (const other of slot.tasks.values()) this.requeue(other);
     this.replace(slot);
     this.pump();
     this.scheduleFlush();
@@ -327,8 +503,15 @@ export class Runtime {
       if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
       this.status.state = 'disconnected';
       this.status.workerId = undefined;
-      // The coordinator requeues whatever this page held: start clean.
+      // The coordinator requeues whatever this page held, and peers are told
+      // it left: start clean.
+      this.closeNetwork();
       this.queue = [];
+      this.routes.clear();
+      this.ready = [];
+      this.jobs.clear();
+      this.peerQueue = [];
+      this.spawning.clear();
       this.out = emptyReport();
       this.shared.clear();
       for (const slot of [...this.slots]) if (slot.tasks.size > 0 || slot.sharedSent.size > 0) this.replace(slot);
@@ -363,6 +546,7 @@ export class Runtime {
       case 'welcome':
         this.status.state = 'connected';
         this.status.workerId = msg.workerId;
+        this.openNetwork(msg.workerId, msg.peer);
         this.emit(true);
         break;
       case 'tasks':
@@ -377,61 +561,244 @@ export class Runtime {
         break;
       }
       case 'results':
-        this.routeResults(msg.results);
+        for (const outcome of msg.results) {
+          const sub = this.routes.get(outcome.id);
+          if (sub?.at === 'grid') this.answer(sub, outcome);
+        }
         break;
-      case 'shared': {
-        let names = this.shared.get(msg.scope);
-        if (!names) this.shared.set(msg.scope, (names = new Map()));
-        for (const [name, value] of Object.entries(msg.values)) names.set(name, value);
+      case 'shared':
+        this.addShared(msg.scope, msg.values);
         break;
-      }
       case 'unshare':
         this.shared.delete(msg.scope);
         break;
       case 'ping':
         this.send({ t: 'pong' });
         return;
+      case 'steal':
+        this.stealFrom(msg.from, msg.max);
+        break;
+      case 'release':
+        // The oldest ready subtasks go to the grid queue, for any page to run.
+        for (const sub of this.ready.splice(0, msg.max)) {
+          sub.at = 'grid';
+          this.out.submit.push(sub.spec);
+        }
+        this.scheduleFlush();
+        break;
+      case 'peerGone':
+        this.network?.drop(msg.peer);
+        break;
     }
     this.emit();
   }
 
-  private routeResults(results: TaskOutcome[]): void {
-    const perSlot = new Map<Slot, TaskOutcome[]>();
-    for (const outcome of results) {
-      const route = this.routes.get(outcome.id);
-      if (!route) continue;
-      this.routes.delete(outcome.id);
-      route.slot.subtasks.delete(route.local);
-      let list = perSlot.get(route.slot);
-      if (!list) perSlot.set(route.slot, (list = []));
-      list.push({ ...outcome, id: route.local });
+  private addShared(scope: string, values: Record<string, Uint8Array>): void {
+    let names = this.shared.get(scope);
+    if (!names) this.shared.set(scope, (names = new Map()));
+    for (const [name, value] of Object.entries(values)) names.set(name, value);
+  }
+
+  // ---- peers (WebRTC) ----
+
+  private openNetwork(workerId: string, config: PeerConfig | undefined): void {
+    this.closeNetwork();
+    if (!config) {
+      this.status.peer.state = 'off';
+      return;
     }
-    for (const [slot, list] of perSlot) {
-      if (this.owns(slot)) this.post(slot, { t: 'results', results: list });
+    if (typeof RTCPeerConnection !== 'function') {
+      // Subtasks still leave this page, through the coordinator.
+      this.status.peer.state = 'unavailable';
+      return;
     }
+    this.status.peer.state = 'connecting';
+    const ws = this.ws;
+    import('./peer-links.ts').then(
+      ({ PeerNetwork }) => {
+        // The page may have lost its coordinator (and its worker id) meanwhile.
+        if (this.ws !== ws || this.status.workerId !== workerId || this.stopped) return;
+        const network: PeerNetwork = new PeerNetwork(
+          workerId,
+          config,
+          this.url,
+          {
+            onRegistered: (open) => {
+              if (this.network !== network) return;
+              this.status.peer.state = open ? 'open' : 'unavailable';
+              this.send({ t: 'peer', open });
+              this.emit(true);
+            },
+            onMessage: (link, msg) => this.onPeerMessage(link, msg),
+            onClosed: (link) => this.linkClosed(link),
+          },
+          this.clock,
+        );
+        this.network = network;
+      },
+      (e: Error) => {
+        console.error(`ladle: WebRTC offloading could not start: ${e.message}`);
+        this.status.peer.state = 'unavailable';
+        this.emit(true);
+      },
+    );
+  }
+
+  private closeNetwork(): void {
+    const network = this.network;
+    this.network = undefined;
+    network?.destroy();
+    this.linkStates.clear();
+  }
+
+  private linkState(link: PeerLink): LinkState {
+    let state = this.linkStates.get(link);
+    if (!state) this.linkStates.set(link, (state = { given: new Map(), taken: new Map(), sharedSent: new Map(), stealing: false, results: [] }));
+    return state;
+  }
+
+  /** The coordinator says this page is idle and `from` has ready subtasks. */
+  private stealFrom(from: string, max: number): void {
+    const answer = (got: number, linked: boolean) => {
+      (this.out.stole ??= []).push({ from, got, linked });
+      this.scheduleFlush();
+    };
+    const network = this.network;
+    if (!network) {
+      answer(0, false);
+      return;
+    }
+    network.link(from).then(
+      (link) => {
+        if (this.network !== network || !link.open) return answer(0, true);
+        const state = this.linkState(link);
+        state.stealing = true;
+        link.send({ t: 'steal', max });
+        this.scheduleFlush();
+      },
+      (e: Error) => {
+        if (this.network !== network) return;
+        console.warn(`ladle: ${e.message}; subtasks go through the coordinator instead`);
+        answer(0, false);
+      },
+    );
+  }
+
+  private onPeerMessage(link: PeerLink, msg: PeerMessage): void {
+    const state = this.linkState(link);
+    switch (msg.t) {
+      case 'steal': {
+        // The oldest ready subtasks: the biggest pieces of a tree.
+        const subs = this.ready.splice(0, msg.max);
+        const shared: Record<string, Record<string, Uint8Array>> = {};
+        for (const sub of subs) {
+          sub.at = link;
+          state.given.set(sub.id, sub);
+          const scope = sub.spec.scope!;
+          const names = this.shared.get(scope);
+          if (names && (state.sharedSent.get(scope) ?? 0) < names.size) {
+            shared[scope] = Object.fromEntries(names);
+            state.sharedSent.set(scope, names.size);
+          }
+        }
+        link.send({ t: 'tasks', tasks: subs.map((s) => s.spec), shared });
+        if (subs.length > 0) {
+          (this.out.offload ??= []).push({ to: link.peer, ids: subs.map((s) => s.id) });
+          this.status.peer.given += subs.length;
+        }
+        break;
+      }
+      case 'tasks': {
+        // Only in answer to a steal: a peer cannot push work here unasked.
+        if (!state.stealing) return;
+        state.stealing = false;
+        for (const [scope, values] of Object.entries(msg.shared ?? {})) this.addShared(scope, values);
+        for (const spec of msg.tasks) {
+          if (state.taken.has(spec.id)) continue;
+          const runId = -this.nextLocalId++;
+          this.jobs.set(runId, { link, id: spec.id });
+          state.taken.set(spec.id, runId);
+          this.peerQueue.push({ ...spec, id: runId });
+        }
+        this.status.peer.taken += msg.tasks.length;
+        (this.out.stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
+        this.pump();
+        break;
+      }
+      case 'results':
+        for (const outcome of msg.results) {
+          const sub = state.given.get(outcome.id);
+          if (!sub) continue;
+          state.given.delete(outcome.id);
+          (this.out.returned ??= []).push(sub.id);
+          this.answer(sub, outcome);
+        }
+        break;
+      case 'cancel':
+        for (const id of msg.ids) {
+          const runId = state.taken.get(id);
+          if (runId === undefined) continue;
+          state.taken.delete(id);
+          this.jobs.delete(runId);
+          this.peerQueue = this.peerQueue.filter((t) => t.id !== runId);
+        }
+        break;
+    }
+    this.scheduleFlush();
+    this.emit();
+  }
+
+  /** A link closed (the peer left, crashed or was cut off): subtasks it held
+   * run again here or elsewhere, and its tasks here are dropped. */
+  private linkClosed(link: PeerLink): void {
+    const state = this.linkStates.get(link);
+    if (!state) return;
+    this.linkStates.delete(link);
+    for (const sub of state.given.values()) {
+      (this.out.returned ??= []).push(sub.id);
+      if (this.routes.get(sub.id) !== sub) continue;
+      sub.attempts++;
+      if (sub.attempts >= (sub.spec.attempts ?? DEFAULT_ATTEMPTS)) {
+        this.answer(sub, {
+          id: sub.id,
+          ok: false,
+          kind: 'lost',
+          error: { name: 'TaskLostError', message: `task ${sub.spec.fn} was lost ${sub.attempts} times (the peers running it left); giving up` },
+        });
+      } else {
+        sub.at = 'ready';
+        this.ready.unshift(sub);
+      }
+    }
+    for (const runId of state.taken.values()) this.jobs.delete(runId);
+    this.peerQueue = this.peerQueue.filter((t) => this.jobs.has(t.id));
+    if (state.stealing) (this.out.stole ??= []).push({ from: link.peer, got: 0, linked: true });
+    this.pump();
+    this.scheduleFlush();
+    this.emit();
   }
 
   // ---- handing tasks to Web Workers ----
 
-  /** Gives queued tasks to workers: a worker takes more while its tasks that
-   * are not waiting on subtasks are under a target: one, or for tiny tasks a
-   * share of the queue, so that they travel in batches. */
+  /** Gives waiting tasks to workers: tasks taken from peers first, then this
+   * page's own subtasks (newest first), then the coordinator's. A worker
+   * takes more while its tasks that are not waiting on subtasks are under a
+   * target: one, or for tiny tasks a share of the queue, so that they travel
+   * in batches. A paused page still runs subtasks: its started tasks need them. */
   private pump(): void {
-    if (this.queue.length === 0 || this.paused) return;
-    const batch = Math.max(1, Math.min(64, Math.ceil(this.queue.length / this.slots.length)));
-    const waiting: TaskSpec[] = [];
-    for (const task of this.queue) {
-      const code = this.code.get(task.bundle);
-      const tiny = (this.taskMs.get(`${task.bundle}:${task.fn}`) ?? PESSIMISTIC_MS) < 2;
-      const slot = code === undefined ? undefined : this.pickSlot(task.scope, tiny ? batch : 1);
-      if (!slot) {
-        if (code === undefined) this.fetchBundle(task.bundle);
-        waiting.push(task);
-        continue;
-      }
-      this.give(slot, task, code!);
+    const waiting = this.peerQueue.length + this.ready.length + (this.paused ? 0 : this.queue.length);
+    if (waiting === 0) return;
+    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.slots.length)));
+    this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const sub = this.ready[i];
+      // Siblings mostly share their function and scope: when one finds no room, neither will the rest.
+      if (!this.place({ ...sub.spec, id: -sub.id }, batch)) break;
+      sub.at = 'here';
+      this.jobs.set(-sub.id, { sub });
+      this.ready.splice(i, 1);
     }
-    this.queue = waiting;
+    if (!this.paused) this.queue = this.queue.filter((task) => !this.place(task, batch));
     for (const slot of this.slots) {
       if (slot.batch.length === 0) continue;
       // The args are views into a whole received frame: copy each so only its bytes move.
@@ -443,6 +810,20 @@ export class Runtime {
         tasks.filter((t) => t.args.byteLength >= TRANSFER_MIN_BYTES).map((t) => t.args.buffer),
       );
     }
+  }
+
+  /** Hands a task to a worker with room; false if none has room (or its code is loading). */
+  private place(task: TaskSpec, batch: number): boolean {
+    const code = this.code.get(task.bundle);
+    if (code === undefined) {
+      this.fetchBundle(task.bundle);
+      return false;
+    }
+    const tiny = (this.taskMs.get(`${task.bundle}:${task.fn}`) ?? PESSIMISTIC_MS) < 2;
+    const slot = this.pickSlot(task.scope, tiny ? batch : 1);
+    if (!slot) return false;
+    this.give(slot, task, code);
+    return true;
   }
 
   private pickSlot(scope: string | undefined, target: number): Slot | undefined {
@@ -493,35 +874,62 @@ export class Runtime {
       (e: Error) => {
         this.loading.delete(hash);
         // Without its code no task of this bundle can run here.
-        const failed = this.queue.filter((t) => t.bundle === hash);
-        this.queue = this.queue.filter((t) => t.bundle !== hash);
-        for (const t of failed) {
-          this.out.started.push(t.id);
-          this.out.results.push({ id: t.id, ok: false, error: errorInfo(e) });
-          this.status.tasksFailed++;
-        }
+        const error = errorInfo(e);
+        const fail = (id: number) => {
+          if (id > 0) this.out.started.push(id);
+          this.settle({ id, ok: false, error });
+        };
+        const [failed, rest] = partition(this.queue, (t) => t.bundle === hash);
+        this.queue = rest;
+        for (const t of failed) fail(t.id);
+        const [peerFailed, peerRest] = partition(this.peerQueue, (t) => t.bundle === hash);
+        this.peerQueue = peerRest;
+        for (const t of peerFailed) fail(t.id);
+        const [subsFailed, subsRest] = partition(this.ready, (s) => s.spec.bundle === hash);
+        this.ready = subsRest;
+        for (const sub of subsFailed) this.answer(sub, { id: sub.id, ok: false, error });
         this.scheduleFlush();
       },
     );
   }
 
-  /** Reports go out once per turn, batching whatever happened together. */
+  /** Once per turn: outcomes to the Web Workers, results to peers, and one
+   * report to the coordinator, batching whatever happened together. */
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     nextTurn(() => {
       this.flushQueued = false;
+      for (const slot of [...this.slots, ...this.draining]) {
+        if (slot.inbox.length === 0) continue;
+        this.post(slot, { t: 'results', results: slot.inbox });
+        slot.inbox = [];
+      }
+      for (const [link, state] of this.linkStates) {
+        if (state.results.length === 0) continue;
+        link.send({ t: 'results', results: state.results });
+        state.results = [];
+      }
       const out = this.out;
       let blocked = 0;
       for (const s of this.slots) blocked += s.blocked;
       for (const s of this.draining) blocked += s.blocked;
-      if (isEmpty(out) && blocked === this.lastBlocked) return;
-      this.lastBlocked = blocked;
+      const load = { blocked, ready: this.ready.length, local: this.jobs.size };
+      const links = this.network?.outgoingLinks ?? 0;
+      if (links !== this.lastLoad.links) out.links = links;
+      const bytes = this.network?.takeBytesSent() ?? 0;
+      if (bytes > 0) {
+        out.peerBytes = bytes;
+        this.status.peer.bytesSent += bytes;
+      }
+      const last = this.lastLoad;
+      if (isEmpty(out) && load.blocked === last.blocked && load.ready === last.ready && load.local === last.local) return;
+      this.lastLoad = { ...load, links };
       this.out = emptyReport();
-      this.send({ ...out, blocked });
+      this.send({ ...out, ...load });
     });
   }
-  private lastBlocked = 0;
+  private lastLoad = { blocked: 0, ready: 0, local: 0, links: 0 };
 }
 
 /** A WebSocket that has carried nothing this long (pings come every 5 s) is dead. */
@@ -530,12 +938,32 @@ const COORDINATOR_SILENCE_MS = 30_000;
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
 
-function emptyReport(): Omit<PageReport, 'blocked'> {
+/** Peers lost while holding a subtask before it fails (as the coordinator's default). */
+const DEFAULT_ATTEMPTS = 3;
+
+type Report = Omit<PageReport, 'blocked' | 'ready' | 'local'>;
+
+function emptyReport(): Report {
   return { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [] };
 }
 
-function isEmpty(r: Omit<PageReport, 'blocked'>): boolean {
-  return r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0;
+function isEmpty(r: Report): boolean {
+  return (
+    r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0 &&
+    r.spawning === undefined &&
+    r.offload === undefined &&
+    r.returned === undefined &&
+    r.stole === undefined &&
+    r.links === undefined &&
+    r.peerBytes === undefined
+  );
+}
+
+function partition<T>(xs: T[], pred: (x: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const x of xs) (pred(x) ? yes : no).push(x);
+  return [yes, no];
 }
 
 function clampThreads(n: number): number {

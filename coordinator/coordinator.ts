@@ -1,10 +1,12 @@
 // Starts a coordinator: one HTTP server carrying the express app (site,
-// bundles, /api) and the WebSocket endpoint for SDK clients and pages.
+// bundles, /api), the WebSocket endpoint for SDK clients and pages, and the
+// PeerServer pages signal WebRTC links through.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { CLOSE_SHUTDOWN, WS_PATH } from '../protocol/messages.ts';
+import { CLOSE_SHUTDOWN, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
+import { mountPeerServer, peerServerConfig } from './peer-server.ts';
 import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
@@ -30,6 +32,12 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   deadlineMs?: number;
   maxAttempts?: number;
+  /** Pages hand subtasks to each other over WebRTC (default true); off, they
+   * go through the coordinator. */
+  peerOffload?: boolean;
+  /** ICE servers pages use to link: none by default, which serves a LAN;
+   * add STUN/TURN entries for pages on different networks. */
+  iceServers?: PeerConfig['iceServers'];
 }
 
 export interface Coordinator {
@@ -56,14 +64,29 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const bundles = new BundleStore(options.dataDir ?? '.ladle');
   await bundles.init();
   const assets = await buildSiteAssets();
-  const hub = new Hub({ tokens, joinToken: options.joinToken, submitRate: options.submitRate, heartbeatMs: options.heartbeatMs, deadlineMs: options.deadlineMs, maxAttempts: options.maxAttempts });
-
+  const peerConfig = (options.peerOffload ?? true) ? peerServerConfig(options.iceServers ?? []) : undefined;
+  const hub = new Hub({
+    tokens,
+    joinToken: options.joinToken,
+    submitRate: options.submitRate,
+    heartbeatMs: options.heartbeatMs,
+    deadlineMs: options.deadlineMs,
+    maxAttempts: options.maxAttempts,
+    peer: peerConfig,
+  });
   const app = createHttpApp({ hub, bundles, assets, tokens });
   const server: Server = createServer(app);
-  const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
+  const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id) => hub.hasPage(id));
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
   wss.on('connection', (ws, req) => hub.accept(ws, req.socket.remoteAddress));
-  // The server's own errors reach the listen promise below; wss re-emits them.
-  wss.on('error', () => undefined);
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://coordinator').pathname === WS_PATH) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } else if (!peer?.upgrade(req, socket, head)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -84,6 +107,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     hub,
     async close() {
       hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');
+      peer?.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();

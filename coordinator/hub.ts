@@ -17,6 +17,8 @@ import {
   type ClientHello,
   type ClientMessage,
   type PageMessage,
+  type PageReport,
+  type PeerConfig,
   type TaskOutcome,
   type TaskSpec,
   type ToPage,
@@ -45,6 +47,8 @@ export interface HubOptions {
   heartbeatMs?: number;
   /** A page silent this long is dropped and its tasks requeued. */
   deadlineMs?: number;
+  /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
+  peer?: PeerConfig;
 }
 
 interface PageConn {
@@ -60,6 +64,26 @@ interface PageConn {
   sharedSent: Map<string, Set<string>>;
   /** Its volunteer paused it: it runs what it started and gets nothing new. */
   paused: boolean;
+  /** Registered with the PeerServer. */
+  peerOpen: boolean;
+  /** Open WebRTC links it started. */
+  links: number;
+}
+
+/** Peer offloading, for /api/stats and the dashboard. */
+export interface PeerStats {
+  /** Pages registered with the PeerServer. */
+  pages: number;
+  /** Open WebRTC links between pages. */
+  links: number;
+  /** Subtasks moved page to page over WebRTC, in all. */
+  tasksOffloaded: number;
+  /** Of those, the ones on a peer now. */
+  tasksOnPeers: number;
+  /** Bytes pages sent each other over WebRTC. */
+  bytesSent: number;
+  /** Subtasks handed to the grid queue because no link served. */
+  tasksReleased: number;
 }
 
 /** One SDK client's work, for the dashboard. */
@@ -96,6 +120,10 @@ export interface WorkerStats {
   currentTasks: number;
   connectedSeconds: number;
   paused: boolean;
+  /** Registered with the PeerServer (can take and give subtasks over WebRTC). */
+  peer: boolean;
+  /** Subtasks it holds for other pages, taken over WebRTC. */
+  peerTasks: number;
 }
 
 export interface Stats {
@@ -110,6 +138,7 @@ export interface Stats {
   /** Per SDK client that submitted, oldest first (ended ones kept a while). */
   jobs: JobStats[];
   uptimeSeconds: number;
+  peer: PeerStats;
 }
 
 function toBytes(data: RawData): Uint8Array {
@@ -138,6 +167,12 @@ export class Hub {
   /** By client id. */
   private readonly jobs = new Map<string, Job>();
   private nextJobId = 1;
+  private readonly peerConfig: PeerConfig | undefined;
+  /** The record of offloads: giving page -> its subtask id -> the page holding it. */
+  private readonly offloads = new Map<string, Map<number, string>>();
+  /** Holding page -> giving page -> how many of its subtasks. */
+  private readonly heldFor = new Map<string, Map<string, number>>();
+  private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0 };
 
   constructor(options: HubOptions) {
     this.tokens = options.tokens;
@@ -147,7 +182,8 @@ export class Hub {
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
     this.store = new TaskStore(options.maxAttempts ?? 3);
     // Copying a task that has spawned subtasks would copy its whole tree.
-    this.scheduler = new Scheduler({ mayBackup: (id) => !this.store.get(id)?.children?.size });
+    this.scheduler = new Scheduler({ mayBackup: (id) => this.store.get(id)?.spawned === false });
+    this.peerConfig = options.peer;
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 5_000);
@@ -175,11 +211,31 @@ export class Hub {
           currentTasks: slots?.assigned.size ?? 0,
           connectedSeconds: Math.round((now - p.connectedAt) / 1000),
           paused: p.paused,
+          peer: p.peerOpen,
+          peerTasks: sum(this.heldFor.get(p.id)?.values()),
         };
       }),
       jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      peer: this.peerStats(),
     };
+  }
+
+  private peerStats(): PeerStats {
+    let pages = 0;
+    let links = 0;
+    for (const p of this.pages.values()) {
+      if (p.peerOpen) pages++;
+      links += p.links;
+    }
+    let onPeers = 0;
+    for (const given of this.offloads.values()) onPeers += given.size;
+    return { pages, links, tasksOnPeers: onPeers, ...this.peerCounts };
+  }
+
+  /** Whether a page is connected (the PeerServer admits only pages). */
+  hasPage(id: string): boolean {
+    return this.pages.has(id);
   }
 
   private jobOf(client: ClientSession): Job {
@@ -337,9 +393,9 @@ export class Hub {
     }
   }
 
-  private enqueue(owner: string, scope: string, spec: TaskSpec, parent?: TaskRecord): void {
+  private enqueue(owner: string, scope: string, spec: TaskSpec): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    this.scheduler.enqueue(this.store.add(owner, scope, spec, parent).id);
+    this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
   }
 
   private removeClient(client: ClientSession): void {
@@ -366,12 +422,25 @@ export class Hub {
 
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
     const now = Date.now();
-    const page: PageConn = { id: randomUUID(), ws, threads, userAgent, connectedAt: now, lastSeen: now, cancels: [], results: [], sharedSent: new Map(), paused: false };
+    const page: PageConn = {
+      id: randomUUID(),
+      ws,
+      threads,
+      userAgent,
+      connectedAt: now,
+      lastSeen: now,
+      cancels: [],
+      results: [],
+      sharedSent: new Map(),
+      paused: false,
+      peerOpen: false,
+      links: 0,
+    };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
     ws.on('close', () => this.removePage(page));
-    ws.send(encodeFrame({ t: 'welcome', workerId: page.id } satisfies ToPage));
+    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer: this.peerConfig } satisfies ToPage));
     this.schedule();
   }
 
@@ -388,6 +457,8 @@ export class Hub {
         page.ws.send(ping);
       }
     }
+    // Steal hints that went unanswered expire: look again.
+    this.schedule();
   }
 
   private onPageMessage(page: PageConn, msg: PageMessage): void {
@@ -401,6 +472,16 @@ export class Hub {
       this.schedule();
       return;
     }
+    if (msg.t === 'peer') {
+      page.peerOpen = msg.open && this.peerConfig !== undefined;
+      this.scheduler.setPeer(page.id, page.peerOpen);
+      this.schedule();
+      return;
+    }
+    this.onReport(page, msg);
+  }
+
+  private onReport(page: PageConn, msg: PageReport): void {
     for (const id of msg.started) {
       this.scheduler.started(id, page.id);
       const record = this.store.get(id);
@@ -414,15 +495,19 @@ export class Hub {
         }
       }
     }
+    for (const id of msg.spawning ?? []) {
+      const record = this.store.get(id);
+      if (record && this.scheduler.holdersOf(id).includes(page.id)) record.spawned = true;
+    }
     for (const spec of msg.submit) {
-      const parent = spec.parent === undefined ? undefined : this.store.get(spec.parent);
-      if (!parent || !this.scheduler.holdersOf(parent.id).includes(page.id)) {
-        // The spawning task is gone (cancelled, or moved elsewhere): so is the subtask.
-        page.results.push(cancelledOutcome(spec.id, 'its parent task is no longer running here'));
+      // Subtasks released to the grid: they belong to a live client's tree.
+      if (!this.clients.has(spec.scope!)) {
+        page.results.push(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
         this.markPage(page);
         continue;
       }
-      this.enqueue(pageOwner(page.id), parent.scope, spec, parent);
+      this.enqueue(pageOwner(page.id), spec.scope!, spec);
+      this.peerCounts.tasksReleased++;
     }
     for (const pageTaskId of msg.cancel) {
       const id = this.store.lookup(pageOwner(page.id), pageTaskId);
@@ -432,8 +517,65 @@ export class Hub {
     for (const id of msg.lost) {
       if (this.scheduler.release(id, page.id)) this.retry(id);
     }
-    this.scheduler.setBlocked(page.id, msg.blocked);
+    this.onPeerReport(page, msg);
+    this.scheduler.setLoad(page.id, msg);
     this.schedule();
+  }
+
+  /** Keeps the record of which page holds which page's subtasks, so that
+   * when either leaves the other is told. */
+  private onPeerReport(page: PageConn, msg: PageReport): void {
+    let given = this.offloads.get(page.id);
+    for (const { to, ids } of msg.offload ?? []) {
+      if (!this.pages.has(to)) {
+        // Handed to a page that has already left: take them back at once.
+        page.ws.send(encodeFrame({ t: 'peerGone', peer: to } satisfies ToPage));
+        continue;
+      }
+      if (!given) this.offloads.set(page.id, (given = new Map()));
+      for (const id of ids) given.set(id, to);
+      this.countHeld(to, page.id, ids.length);
+      this.peerCounts.tasksOffloaded += ids.length;
+    }
+    for (const id of msg.returned ?? []) {
+      const holder = given?.get(id);
+      if (holder === undefined) continue;
+      given!.delete(id);
+      this.countHeld(holder, page.id, -1);
+    }
+    if (given?.size === 0) this.offloads.delete(page.id);
+    for (const { from, linked } of msg.stole ?? []) this.scheduler.stealAnswered(page.id, from, linked);
+    if (msg.links !== undefined) page.links = msg.links;
+    this.peerCounts.bytesSent += msg.peerBytes ?? 0;
+  }
+
+  private countHeld(holder: string, giver: string, n: number): void {
+    let of = this.heldFor.get(holder);
+    if (!of) this.heldFor.set(holder, (of = new Map()));
+    const left = (of.get(giver) ?? 0) + n;
+    if (left > 0) of.set(giver, left);
+    else of.delete(giver);
+    if (of.size === 0) this.heldFor.delete(holder);
+  }
+
+  /** A page left: the pages holding its subtasks drop them, and the pages
+   * whose subtasks it held take them back (to run again, at home or on
+   * another peer). */
+  private forgetPeer(id: string): void {
+    const tell = new Set<string>();
+    for (const holder of new Set(this.offloads.get(id)?.values())) {
+      tell.add(holder);
+      this.heldFor.get(holder)?.delete(id);
+    }
+    this.offloads.delete(id);
+    for (const giver of this.heldFor.get(id)?.keys() ?? []) {
+      tell.add(giver);
+      const given = this.offloads.get(giver);
+      for (const [sub, holder] of given ?? []) if (holder === id) given!.delete(sub);
+      if (given?.size === 0) this.offloads.delete(giver);
+    }
+    this.heldFor.delete(id);
+    for (const other of tell) this.pages.get(other)?.ws.send(encodeFrame({ t: 'peerGone', peer: id } satisfies ToPage));
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
@@ -458,6 +600,7 @@ export class Hub {
     // Subtasks this page spawned have lost their parent; the parent reruns
     // elsewhere and spawns them anew.
     for (const id of this.store.ofOwner(pageOwner(page.id))) this.drop(id, 'cancelled');
+    this.forgetPeer(page.id);
     for (const id of this.scheduler.removePage(page.id)) this.retry(id);
     this.schedule();
   }
@@ -468,7 +611,7 @@ export class Hub {
     if (!record) return;
     record.attempts++;
     record.started = false;
-    for (const child of record.children ?? []) this.drop(child, 'cancelled');
+    record.spawned = false;
     if (record.attempts >= record.maxAttempts) {
       this.drop(id, 'failed', {
         id,
@@ -493,7 +636,6 @@ export class Hub {
     const job = record.owner === clientOwner(record.scope) ? this.jobs.get(record.scope) : undefined;
     if (job) job[how === 'completed' ? 'done' : how]++;
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
-    for (const child of record.children ?? []) this.drop(child, 'cancelled');
     if (outcome) {
       outcome.id = record.ownerTaskId;
       this.deliver(record, outcome);
@@ -545,8 +687,10 @@ export class Hub {
 
   private flush(): void {
     this.flushQueued = false;
-    const { send, revoke } = this.scheduler.dispatch();
+    const { send, revoke, hints, releases } = this.scheduler.dispatch();
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
+    for (const [pageId, { from, max }] of hints) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'steal', from, max } satisfies ToPage));
+    for (const [pageId, max] of releases) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'release', max } satisfies ToPage));
     for (const [pageId, ids] of send) {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => this.store.get(id)!.spec);
@@ -583,6 +727,12 @@ export class Hub {
       page.ws.send(encodeFrame({ t: 'shared', scope, values } satisfies ToPage));
     }
   }
+}
+
+function sum(xs: Iterable<number> | undefined): number {
+  let n = 0;
+  for (const x of xs ?? []) n += x;
+  return n;
 }
 
 function cancelledOutcome(id: number, message: string): TaskOutcome {

@@ -8,12 +8,28 @@
 // tasks another page holds but has not started (work stealing), then runs a
 // copy of the oldest running tasks (straggler backup): the first result
 // wins. Tasks of a page that leaves are handed back to the caller.
+//
+// Subtasks stay on the page that spawned them. When a page has more ready
+// subtasks than free slots and another page is idle, the idle page is told
+// to steal them from it over WebRTC (peer work stealing); where no link can
+// serve, the busy page is told to release them to the grid queue instead.
 
 export interface PageSlots {
   id: string;
   threads: number;
   /** Tasks on the page waiting for their subtasks: their slots are free. */
   blocked: number;
+  /** Subtasks spawned on the page and not started: others may steal them. */
+  ready: number;
+  /** Tasks it holds that the scheduler did not send (its own subtasks and
+   * those taken from peers): they occupy slots. */
+  local: number;
+  /** Registered with the PeerServer: it can link to other pages. */
+  peer: boolean;
+  /** Ready subtasks already promised to thieves since its last report. */
+  promised: number;
+  /** Until when a steal hint to this page is in flight (no second one meanwhile). */
+  stealUntil: number;
   /** Tasks this page holds, finished by nobody yet. */
   assigned: Set<number>;
   /** Of those, the ones it reported started. */
@@ -31,6 +47,11 @@ const RATE_WINDOW_MS = 100;
 const MAX_PREFETCH = 8192;
 /** A task must have run this long, and twice its page's average, before it gets a backup copy. */
 const BACKUP_AFTER_MS = 500;
+/** How long a thief may take to answer a steal hint (a WebRTC link may take
+ * seconds to fail) before it may get another. */
+export const STEAL_WAIT_MS = 8000;
+/** How long a page that was to get released subtasks waits for them before asking again. */
+const RELEASE_WAIT_MS = 1000;
 
 export interface SchedulerOptions {
   /** Extra tasks sent beyond a page's threads, so its workers never wait on a
@@ -48,10 +69,18 @@ export interface Dispatch {
   send: Map<string, number[]>;
   /** Tasks taken back from a page that had not started them (stolen). */
   revoke: Map<string, number[]>;
+  /** Idle page -> the page to steal ready subtasks from over WebRTC, and how many. */
+  hints: Map<string, { from: string; max: number }>;
+  /** Page -> how many ready subtasks to hand to the grid queue. */
+  releases: Map<string, number>;
 }
 
 function ratePrefetch(page: PageSlots): number {
   return Math.min(MAX_PREFETCH, Math.max(page.threads * 2, Math.ceil((page.rate * PREFETCH_MS) / 1000)));
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
 function push(map: Map<string, number[]>, key: string, task: number): void {
@@ -65,6 +94,8 @@ export class Scheduler {
   /** Every page running a task: usually one, two while a backup runs. */
   private readonly holders = new Map<number, PageSlots[]>();
   private readonly startedAt = new Map<number, number>();
+  /** Pairs of pages between which no WebRTC link could be made. */
+  private readonly unlinkable = new Set<string>();
   /** Requeued tasks go first: they have waited longest. */
   private retry: number[] = [];
   private fresh: number[] = [];
@@ -103,6 +134,11 @@ export class Scheduler {
       id,
       threads,
       blocked: 0,
+      ready: 0,
+      local: 0,
+      peer: false,
+      promised: 0,
+      stealUntil: 0,
       assigned: new Set(),
       started: new Set(),
       rate: 0,
@@ -132,11 +168,29 @@ export class Scheduler {
     return taken;
   }
 
-  /** A page's tasks that wait on subtasks do not hold their slots, so a
-   * deep task tree never deadlocks a page. */
-  setBlocked(id: string, blocked: number): void {
+  /** A page's load as it reported it. Its tasks that wait on subtasks do not
+   * hold their slots, so a deep task tree never deadlocks a page; tasks it
+   * runs that the scheduler did not send do. */
+  setLoad(id: string, load: { blocked: number; ready: number; local: number }): void {
     const page = this.pages.get(id);
-    if (page) page.blocked = blocked;
+    if (!page) return;
+    page.blocked = load.blocked;
+    page.ready = load.ready;
+    page.local = load.local;
+    page.promised = 0;
+  }
+
+  /** Whether a page can link to others over WebRTC. */
+  setPeer(id: string, open: boolean): void {
+    const page = this.pages.get(id);
+    if (page) page.peer = open;
+  }
+
+  /** A thief answered its steal hint. Without a link, the pair is not tried again. */
+  stealAnswered(thief: string, victim: string, linked: boolean): void {
+    const page = this.pages.get(thief);
+    if (page) page.stealUntil = 0;
+    if (!linked) this.unlinkable.add(pairKey(thief, victim));
   }
 
   /** Forgets a page. Returns the tasks it alone held, for the caller to
@@ -145,6 +199,7 @@ export class Scheduler {
     const page = this.pages.get(id);
     if (!page) return [];
     this.pages.delete(id);
+    for (const key of this.unlinkable) if (key.startsWith(`${id}|`) || key.endsWith(`|${id}`)) this.unlinkable.delete(key);
     const orphans: number[] = [];
     for (const task of page.assigned) {
       if (this.dropHolder(task, page)) orphans.push(task);
@@ -221,14 +276,15 @@ export class Scheduler {
   }
 
   dispatch(): Dispatch {
-    const out: Dispatch = { send: new Map(), revoke: new Map() };
+    const out: Dispatch = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
     if (this.pages.size === 0) return out;
     if (this.queued.size > 0) {
-      this.fill(out, (p) => p.threads + p.blocked);
-      this.fill(out, (p) => p.threads + p.blocked + this.prefetch(p));
+      this.fill(out, (p) => p.threads);
+      this.fill(out, (p) => p.threads + this.prefetch(p));
     }
     if (this.queued.size === 0) {
       this.steal(out);
+      this.stealSubtasks(out);
       this.backup(out);
     }
     return out;
@@ -236,12 +292,14 @@ export class Scheduler {
 
   // ---- internals ----
 
+  /** Slots in use, or spoken for by tasks waiting on the page. */
   private busy(p: PageSlots): number {
-    return p.assigned.size - p.blocked;
+    return p.assigned.size + p.local - p.blocked;
   }
 
   private assign(out: Dispatch, page: PageSlots, task: number): void {
     page.assigned.add(task);
+    page.stealUntil = 0;
     const list = this.holders.get(task);
     if (list) list.push(page);
     else this.holders.set(task, [page]);
@@ -266,14 +324,14 @@ export class Scheduler {
 
   private fill(out: Dispatch, capacity: (p: PageSlots) => number): void {
     // A paused page (0 threads) takes nothing, not even a prefetch.
-    let open = [...this.pages.values()].filter((p) => p.threads > 0 && p.assigned.size < capacity(p));
+    let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.busy(p) < capacity(p));
     while (open.length > 0 && this.queued.size > 0) {
       const stillOpen: PageSlots[] = [];
       for (const page of open) {
         const task = this.take();
         if (task === undefined) return;
         this.assign(out, page, task);
-        if (page.assigned.size < capacity(page)) stillOpen.push(page);
+        if (this.busy(page) < capacity(page)) stillOpen.push(page);
       }
       open = stillOpen;
     }
@@ -306,6 +364,35 @@ export class Scheduler {
         }
         if (taken === 0) return;
         room -= taken;
+      }
+    }
+  }
+
+  /** Pages with idle threads take ready subtasks from the page with the most:
+   * over WebRTC when both ends can link, else through the grid queue. */
+  private stealSubtasks(out: Dispatch): void {
+    const now = this.now();
+    for (const thief of this.pages.values()) {
+      const room = thief.threads - this.busy(thief);
+      if (room <= 0 || thief.stealUntil > now) continue;
+      let victim: PageSlots | undefined;
+      let most = 0;
+      for (const p of this.pages.values()) {
+        if (p !== thief && p.ready - p.promised > most) {
+          victim = p;
+          most = p.ready - p.promised;
+        }
+      }
+      if (!victim) continue;
+      const max = Math.min(room, most);
+      victim.promised += max;
+      if (thief.peer && victim.peer && !this.unlinkable.has(pairKey(thief.id, victim.id))) {
+        out.hints.set(thief.id, { from: victim.id, max });
+        thief.stealUntil = now + STEAL_WAIT_MS;
+      } else {
+        out.releases.set(victim.id, (out.releases.get(victim.id) ?? 0) + max);
+        // Until the released tasks reach the queue (and most likely this page).
+        thief.stealUntil = now + RELEASE_WAIT_MS;
       }
     }
   }

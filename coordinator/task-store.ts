@@ -1,7 +1,7 @@
 // The task store remembers every live task: who owns it (the SDK client that
-// submitted it, or the page whose task spawned it), whose constants it sees,
-// its parent and children, and how often it has been attempted. Finished
-// tasks leave the store; only their counts remain.
+// submitted it, or the page that handed its subtask to the grid), whose
+// constants it sees, and how often it has been attempted. Finished tasks
+// leave the store; only their counts remain.
 import type { TaskSpec } from '../protocol/messages.ts';
 
 /** `c:<clientId>` or `p:<pageId>`: where a task's outcome goes. */
@@ -20,8 +20,8 @@ export interface TaskRecord {
   scope: string;
   /** As sent to pages: grid id, scope, and the submitter's options. */
   spec: TaskSpec;
-  parent?: number;
-  children?: Set<number>;
+  /** It spawned subtasks where it runs. */
+  spawned: boolean;
   attempts: number;
   maxAttempts: number;
   started: boolean;
@@ -43,7 +43,7 @@ export class TaskStore {
     return this.tasks.size;
   }
 
-  add(owner: OwnerKey, scope: string, submitted: TaskSpec, parent?: TaskRecord): TaskRecord {
+  add(owner: OwnerKey, scope: string, submitted: TaskSpec): TaskRecord {
     const id = this.nextId++;
     const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
@@ -56,11 +56,8 @@ export class TaskStore {
       attempts: 0,
       maxAttempts: submitted.attempts ?? this.defaultAttempts,
       started: false,
+      spawned: false,
     };
-    if (parent) {
-      record.parent = parent.id;
-      (parent.children ??= new Set()).add(id);
-    }
     this.tasks.set(id, record);
     let own = this.byOwner.get(owner);
     if (!own) this.byOwner.set(owner, (own = new Map()));
@@ -95,8 +92,7 @@ export class TaskStore {
     return [...(this.byScope.get(scope) ?? [])];
   }
 
-  /** Removes a task and counts its outcome. Returns the record and the ids of
-   * its live children, which the caller cancels (nobody awaits them now). */
+  /** Removes a task and counts its outcome. */
   remove(id: number, outcome: Outcome): TaskRecord | undefined {
     const record = this.tasks.get(id);
     if (!record) return undefined;
@@ -107,7 +103,6 @@ export class TaskStore {
     const inScope = this.byScope.get(record.scope);
     inScope?.delete(id);
     if (inScope?.size === 0) this.byScope.delete(record.scope);
-    if (record.parent !== undefined) this.tasks.get(record.parent)?.children?.delete(id);
     if (outcome === 'completed') this.completed++;
     else if (outcome === 'failed') this.failed++;
     return record;

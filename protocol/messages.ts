@@ -26,9 +26,11 @@ export interface TaskSpec {
   timeout?: number;
   /** Pages lost while running it before it fails (default 3). */
   attempts?: number;
-  /** Set by the coordinator toward pages: whose shared constants apply. */
+  /** Whose shared constants apply: the SDK client at the root of the task
+   * tree. Set by the coordinator on tasks to pages, and by a page on the
+   * subtasks it hands on. */
   scope?: string;
-  /** Set by a page submitting a subtask: the grid id of the task spawning it. */
+  /** Set by a Web Worker on a subtask it spawns: the id of the task spawning it. */
   parent?: number;
 }
 
@@ -90,29 +92,65 @@ export type PageHello = {
   joinToken?: string;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
- * unrun (`lost`: their Web Worker was replaced), subtasks spawned, subtasks
- * cancelled, and how many of its tasks wait on subtasks (`blocked`), which
- * frees their slots. */
+ * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
+ * (`submit`, when the coordinator asked for them with `release`) and
+ * withdrawn (`cancel`), and the page's load. Subtasks a page spawns stay on
+ * it and reach the coordinator only when they leave it. */
+export type PageReport = {
+  t: 'report';
+  started: number[];
+  results: TaskOutcome[];
+  lost: number[];
+  submit: TaskSpec[];
+  cancel: number[];
+  /** Tasks waiting on subtasks: their slots are free. */
+  blocked: number;
+  /** Subtasks spawned here and not started: what peers may steal. */
+  ready: number;
+  /** Tasks held that the coordinator did not send: the page's own subtasks
+   * and tasks taken from peers. They occupy slots the coordinator would
+   * otherwise count free. */
+  local: number;
+  /** Tasks from the coordinator that spawned subtasks (never backed up:
+   * a copy would copy a whole tree). */
+  spawning?: number[];
+  /** Subtasks (the page's ids) given to a peer over WebRTC. */
+  offload?: { to: string; ids: number[] }[];
+  /** Offloaded subtasks that are settled: their result came back, they were
+   * cancelled, or they were taken back from a lost peer. */
+  returned?: number[];
+  /** Answers to `steal` hints: how many tasks the peer gave, or that no
+   * WebRTC link could be made to it. */
+  stole?: { from: string; got: number; linked: boolean }[];
+  /** Open peer links this page started, when the number changed. */
+  links?: number;
+  /** Bytes sent to peers since the last report. */
+  peerBytes?: number;
+};
 export type PageMessage =
-  | {
-      t: 'report';
-      started: number[];
-      results: TaskOutcome[];
-      lost: number[];
-      submit: TaskSpec[];
-      cancel: number[];
-      blocked: number;
-    }
+  | PageReport
   /** Answers a ping: the page's JavaScript is alive. */
   | { t: 'pong' }
   /** The page's Web Worker count changed, or the volunteer paused or resumed
    * it: a paused page is sent no new tasks, and its unstarted ones go elsewhere. */
-  | { t: 'capacity'; threads: number; paused: boolean };
-export type PageReport = Extract<PageMessage, { t: 'report' }>;
+  | { t: 'capacity'; threads: number; paused: boolean }
+  /** Whether the page is registered with the PeerServer and can link to peers. */
+  | { t: 'peer'; open: boolean };
+
+/** How pages reach each other (sent in the welcome when offloading is on). */
+export interface PeerConfig {
+  /** Where the PeerServer is mounted on the coordinator's origin. */
+  path: string;
+  key: string;
+  /** RTCIceServer entries: none on a LAN; STUN/TURN when the operator sets them. */
+  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+}
 
 // ---- coordinator -> volunteer page ----
 export type ToPage =
-  | { t: 'welcome'; workerId: string }
+  /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
+   * registers there under its worker id. */
+  | { t: 'welcome'; workerId: string; peer?: PeerConfig }
   | { t: 'tasks'; tasks: TaskSpec[] }
   | { t: 'cancel'; ids: number[] }
   /** Results of subtasks this page submitted, by the page's ids. */
@@ -120,7 +158,29 @@ export type ToPage =
   | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
   | { t: 'unshare'; scope: string }
   /** A heartbeat: a page that does not answer in time is dropped. */
-  | { t: 'ping' };
+  | { t: 'ping' }
+  /** Peer work stealing: this page has idle slots; take up to `max` ready
+   * subtasks from page `from` over WebRTC. */
+  | { t: 'steal'; from: string; max: number }
+  /** Hand up to `max` ready subtasks to the grid through the coordinator
+   * (`report.submit`): the fallback when no WebRTC link serves. */
+  | { t: 'release'; max: number }
+  /** Page `peer` left the grid: take back the subtasks offloaded to it, and
+   * drop the tasks taken from it. */
+  | { t: 'peerGone'; peer: string };
+
+// ---- volunteer page <-> volunteer page (WebRTC data channel) ----
+// Peers are other volunteers' browsers: every message is validated.
+export type PeerMessage =
+  /** The sender has idle slots: give it up to `max` ready subtasks. */
+  | { t: 'steal'; max: number }
+  /** Subtasks by the giver's ids (possibly none), with the constants of their
+   * scopes that the taker has not been sent on this link. */
+  | { t: 'tasks'; tasks: TaskSpec[]; shared?: Record<string, Record<string, Uint8Array>> }
+  /** Outcomes of tasks taken, by the giver's ids. */
+  | { t: 'results'; results: TaskOutcome[] }
+  /** The giver no longer wants these tasks. */
+  | { t: 'cancel'; ids: number[] };
 
 export type Hello = ClientHello | PageHello;
 
@@ -273,9 +333,36 @@ export function parsePageMessage(x: unknown): PageMessage {
       ids(o.started, 'report.started');
       for (const r of arr(o.results, 'report.results')) outcome(r);
       ids(o.lost, 'report.lost');
-      for (const t of arr(o.submit, 'report.submit')) taskSpec(t);
+      for (const t of arr(o.submit, 'report.submit')) {
+        // A subtask handed to the grid names the client whose tree it belongs to.
+        str(taskSpec(t).scope, 'report.submit[].scope', 64);
+      }
       ids(o.cancel, 'report.cancel');
       int(o.blocked, 'report.blocked');
+      int(o.ready, 'report.ready');
+      int(o.local, 'report.local');
+      if (o.spawning !== undefined) ids(o.spawning, 'report.spawning');
+      if (o.offload !== undefined) {
+        for (const x of arr(o.offload, 'report.offload')) {
+          const off = obj(x, 'report.offload[]');
+          str(off.to, 'report.offload[].to', 64);
+          ids(off.ids, 'report.offload[].ids');
+        }
+      }
+      if (o.returned !== undefined) ids(o.returned, 'report.returned');
+      if (o.stole !== undefined) {
+        for (const x of arr(o.stole, 'report.stole')) {
+          const st = obj(x, 'report.stole[]');
+          str(st.from, 'report.stole[].from', 64);
+          int(st.got, 'report.stole[].got');
+          if (typeof st.linked !== 'boolean') throw new ProtocolError('report.stole[].linked must be a boolean');
+        }
+      }
+      if (o.links !== undefined) int(o.links, 'report.links');
+      if (o.peerBytes !== undefined) int(o.peerBytes, 'report.peerBytes');
+      break;
+    case 'peer':
+      if (typeof o.open !== 'boolean') throw new ProtocolError('peer.open must be a boolean');
       break;
     default:
       throw new ProtocolError(`unknown page message ${String(o.t).slice(0, 32)}`);
@@ -316,6 +403,28 @@ export function parseToPage(x: unknown): ToPage {
   switch (o.t) {
     case 'welcome':
       str(o.workerId, 'welcome.workerId');
+      if (o.peer !== undefined) {
+        const peer = obj(o.peer, 'welcome.peer');
+        str(peer.path, 'welcome.peer.path', 256);
+        str(peer.key, 'welcome.peer.key', 256);
+        for (const x of arr(peer.iceServers, 'welcome.peer.iceServers', 32)) {
+          const server = obj(x, 'welcome.peer.iceServers[]');
+          if (Array.isArray(server.urls)) for (const u of arr(server.urls, 'iceServers[].urls', 32)) str(u, 'iceServers[].urls[]', 1024);
+          else str(server.urls, 'iceServers[].urls', 1024);
+          if (server.username !== undefined) str(server.username, 'iceServers[].username', 1024);
+          if (server.credential !== undefined) str(server.credential, 'iceServers[].credential', 1024);
+        }
+      }
+      break;
+    case 'steal':
+      str(o.from, 'steal.from', 64);
+      int(o.max, 'steal.max', 1, 1_000_000);
+      break;
+    case 'release':
+      int(o.max, 'release.max', 1, 1_000_000);
+      break;
+    case 'peerGone':
+      str(o.peer, 'peerGone.peer', 64);
       break;
     case 'tasks':
       for (const t of arr(o.tasks, 'tasks.tasks')) taskSpec(t);
@@ -341,8 +450,37 @@ export function parseToPage(x: unknown): ToPage {
   return o as unknown as ToPage;
 }
 
+export function parsePeerMessage(x: unknown): PeerMessage {
+  const o = tag(x);
+  switch (o.t) {
+    case 'steal':
+      int(o.max, 'steal.max', 1, 1_000_000);
+      break;
+    case 'tasks':
+      for (const t of arr(o.tasks, 'tasks.tasks')) str(taskSpec(t).scope, 'tasks.tasks[].scope', 64);
+      if (o.shared !== undefined) {
+        const scopes = obj(o.shared, 'tasks.shared');
+        for (const scope of Object.keys(scopes)) {
+          if (scope === '__proto__') throw new ProtocolError('tasks.shared scope must not be __proto__');
+          str(scope, 'tasks.shared scope', 64);
+          packedValues(scopes[scope], 'tasks.shared values');
+        }
+      }
+      break;
+    case 'results':
+      for (const r of arr(o.results, 'results.results')) outcome(r);
+      break;
+    case 'cancel':
+      ids(o.ids, 'cancel.ids');
+      break;
+    default:
+      throw new ProtocolError(`unknown peer message ${String(o.t).slice(0, 32)}`);
+  }
+  return o as unknown as PeerMessage;
+}
+
 /** Encodes one frame. Typed so each side can only send its own messages. */
-export function encodeFrame(msg: Hello | ClientMessage | ToClient | PageMessage | ToPage): Uint8Array {
+export function encodeFrame(msg: Hello | ClientMessage | ToClient | PageMessage | ToPage | PeerMessage): Uint8Array {
   return pack(msg);
 }
 

@@ -66,8 +66,77 @@ test('tasks blocked on subtasks free their slots', () => {
   s.enqueue(1);
   s.enqueue(2);
   assert.deepEqual(s.dispatch().send.get('a'), [1]);
-  s.setBlocked('a', 1);
+  s.setLoad('a', { blocked: 1, ready: 0, local: 0 });
   assert.deepEqual(s.dispatch().send.get('a'), [2]);
+});
+
+test("a page's own subtasks fill its slots: it is sent nothing while they run", () => {
+  const s = new Scheduler({ prefetch: noPrefetch });
+  s.addPage('a', 2);
+  s.enqueue(1);
+  s.enqueue(2);
+  s.enqueue(3);
+  assert.deepEqual(s.dispatch().send.get('a'), [1, 2]);
+  // Task 1 waits on two subtasks of its own, which run in both slots.
+  s.finish(2, 'a');
+  s.setLoad('a', { blocked: 1, ready: 0, local: 2 });
+  assert.equal(s.dispatch().send.size, 0, 'two slots busy with local subtasks');
+  s.setLoad('a', { blocked: 1, ready: 0, local: 1 });
+  assert.deepEqual(s.dispatch().send.get('a'), [3]);
+});
+
+test('an idle page is told to steal ready subtasks over WebRTC when both ends can link', () => {
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => 0 });
+  s.addPage('a', 1);
+  s.addPage('b', 2);
+  s.setPeer('a', true);
+  s.setPeer('b', true);
+  s.setLoad('a', { blocked: 1, ready: 5, local: 2 });
+  const first = s.dispatch();
+  assert.deepEqual(first.hints.get('b'), { from: 'a', max: 2 });
+  assert.equal(first.releases.size, 0);
+  assert.equal(s.dispatch().hints.size, 0, 'no second hint while the first is unanswered');
+  s.stealAnswered('b', 'a', true);
+  s.setLoad('b', { blocked: 0, ready: 0, local: 2 });
+  assert.equal(s.dispatch().hints.size, 0, 'b is busy with what it stole');
+});
+
+test('without a WebRTC link the busy page releases its subtasks to the grid queue instead', () => {
+  let now = 0;
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => now });
+  s.addPage('a', 1);
+  s.addPage('b', 1);
+  s.setPeer('a', true);
+  s.setLoad('a', { blocked: 1, ready: 3, local: 2 });
+  // b never registered with the PeerServer.
+  const d = s.dispatch();
+  assert.equal(d.hints.size, 0);
+  assert.deepEqual([...d.releases], [['a', 1]]);
+  assert.equal(s.dispatch().releases.size, 0, 'what was asked for is not asked for twice');
+
+  // Both can link, but the link failed once: that pair uses the queue from then on.
+  now += 2000;
+  s.setPeer('b', true);
+  s.setLoad('a', { blocked: 1, ready: 3, local: 2 });
+  assert.deepEqual(s.dispatch().hints.get('b'), { from: 'a', max: 1 });
+  s.stealAnswered('b', 'a', false);
+  s.setLoad('a', { blocked: 1, ready: 3, local: 2 });
+  now += 2000;
+  const after = s.dispatch();
+  assert.equal(after.hints.size, 0);
+  assert.deepEqual([...after.releases], [['a', 1]]);
+});
+
+test('a page with no idle slot steals nothing', () => {
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => 0 });
+  s.addPage('a', 1);
+  s.addPage('b', 1);
+  s.setPeer('a', true);
+  s.setPeer('b', true);
+  s.setLoad('a', { blocked: 0, ready: 4, local: 1 });
+  s.setLoad('b', { blocked: 0, ready: 0, local: 1 });
+  const d = s.dispatch();
+  assert.equal(d.hints.size + d.releases.size, 0);
 });
 
 test('an idle page steals tasks another page holds but has not started', () => {

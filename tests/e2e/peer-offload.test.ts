@@ -1,0 +1,112 @@
+// Peer offloading in real Chromium: pages hand subtasks to each other over
+// WebRTC data channels, signalled through the coordinator's PeerServer. The
+// answers stay right when a peer dies holding subtasks, when a page has no
+// WebRTC at all, and when an argument is megabytes long.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { launchWorkers, joinUrl, describePage } from '../../cli/workers.ts';
+import { launchChromium } from '../../cli/chromium.ts';
+import { startTestGrid, fixture } from '../helpers/grid.ts';
+import { statsUntil } from '../helpers/cli.ts';
+import { browserPid } from '../helpers/processes.ts';
+import { expectedChain } from '../fixtures/offload.ts';
+import type * as Offload from '../fixtures/offload.ts';
+import type * as Scoop from '../fixtures/scoop.ts';
+import type { PeerStats, Stats } from '../../coordinator/hub.ts';
+import type { PeerStatus } from '../../browser-worker/runtime.ts';
+
+const stats = async (url: string): Promise<Stats> => (await fetch(`${url}/api/stats`)).json() as Promise<Stats>;
+const peerOf = (s: Record<string, unknown>) => s.peer as PeerStats;
+type Status = { ladle: { status: { tasksDone: number; peer: PeerStatus } } };
+const pageStatus = (page: Page) => page.evaluate(() => (globalThis as unknown as Status).ladle.status);
+
+test('nested work is offloaded page to page and gives the right answers; a 5 MB argument arrives intact', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 2, threads: 2 });
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    const scoop = await g.grid.module<typeof Scoop>(fixture('scoop.ts'));
+
+    // SCOOP's chain with some computation in each of its 364 leaves.
+    assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
+    const after = (await stats(g.coordinator.url)).peer;
+    assert.ok(after.tasksOffloaded > 0, `subtasks offloaded over WebRTC: ${after.tasksOffloaded}`);
+    assert.ok(after.links >= 1, 'a link is open');
+    assert.ok(after.bytesSent > 0);
+    assert.equal(after.tasksReleased, 0, 'with WebRTC working, nothing went through the coordinator');
+    const [a, b] = await Promise.all(g.workers.pages.map(pageStatus));
+    assert.ok(a.peer.taken + b.peer.taken > 0 && a.peer.given + b.peer.given > 0, 'the pages agree something moved');
+    assert.equal(a.tasksDone + b.tasksDone, 1 + 1 + 12 + 78 + 364, 'each task of the tree ran once');
+
+    // The plain SCOOP chain and recursion, with offloading on.
+    assert.equal(await g.grid.submit(scoop.func0, 12), 7371);
+    assert.equal(await g.grid.submit(scoop.fib, 15), 610);
+
+    // 655,360 doubles = 5 MiB, the argument of each of 6 subtasks.
+    const before = (await stats(g.coordinator.url)).peer;
+    const big = await g.grid.submit(offload.bigArgs, 655_360, 6);
+    assert.deepEqual(big, { matched: 6, lengths: Array(6).fill(655_360) });
+    const moved = (await stats(g.coordinator.url)).peer;
+    assert.ok(moved.tasksOffloaded > before.tasksOffloaded, 'some of the big subtasks went to the other page');
+    assert.ok(moved.bytesSent - before.bytesSent > 5 * 1024 * 1024, `over 5 MiB went page to page: ${moved.bytesSent - before.bytesSent}`);
+  } finally {
+    await g.close();
+  }
+});
+
+test('a peer killed while it holds offloaded subtasks: they run again and every answer is right', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 1, threads: 2 });
+  const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 2 });
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+    const browsers = new Map([
+      [(await describePage(g.workers.pages[0])).workerId, g.workers.browser],
+      [(await describePage(other.pages[0])).workerId, other.browser],
+    ]);
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    // 40 subtasks of about 100 ms: 40 * 1^2 .. 40^2 summed.
+    const result = g.grid.submit(offload.spread, 40, 60);
+    const holding = await statsUntil(g.coordinator.url, (s) => (s as unknown as Stats).perWorker.some((w) => w.peerTasks > 0), 30_000);
+    const holder = (holding as unknown as Stats).perWorker.find((w) => w.peerTasks > 0)!;
+    process.kill(await browserPid(browsers.get(holder.id)!), 'SIGKILL');
+    assert.equal(await result, (40 * 41 * 81) / 6);
+    const end = await statsUntil(g.coordinator.url, (s) => s.workers === 1);
+    assert.equal(peerOf(end).tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
+  } finally {
+    await other.close().catch(() => undefined);
+    await g.close();
+  }
+});
+
+test('a page without WebRTC (RTCPeerConnection removed): subtasks move through the coordinator and all complete', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 1, threads: 2 });
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      // As in a browser with WebRTC turned off by policy.
+      delete (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection;
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(joinUrl(g.coordinator.url, 2));
+    await page.waitForFunction(() => (globalThis as unknown as Status).ladle?.status.peer.state === 'unavailable');
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 1);
+
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
+    assert.equal(await g.grid.submit(offload.spread, 30, 20), (30 * 31 * 61) / 6);
+    const s = await stats(g.coordinator.url);
+    assert.equal(s.peer.tasksOffloaded, 0, 'no WebRTC link was possible');
+    assert.ok(s.peer.tasksReleased > 0, `subtasks released to the grid queue: ${s.peer.tasksReleased}`);
+    const noRtc = await pageStatus(page);
+    const withRtc = await pageStatus(g.workers.pages[0]);
+    assert.ok(noRtc.tasksDone > 0 && withRtc.tasksDone > 0, `both pages worked: ${noRtc.tasksDone} and ${withRtc.tasksDone}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await g.close();
+  }
+});
