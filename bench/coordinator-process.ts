@@ -22,8 +22,10 @@ const send = (msg: CoordinatorReply) => {
   if (process.connected) process.send!(msg);
 };
 
+// Flags: `--no-peer-offload` turns WebRTC peer offloading off (the nested scenario).
+const peerOffload = !process.argv.slice(2).includes('--no-peer-offload');
 const dataDir = await mkdtemp(join(tmpdir(), 'ladle-bench-'));
-const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
+const coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir, peerOffload });
 
 let stopping: Promise<void> | undefined;
 function stop(): Promise<void> {

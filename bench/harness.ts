@@ -95,8 +95,14 @@ export interface CoordinatorProcess {
   stop(): Promise<void>;
 }
 
-export async function forkCoordinator(): Promise<CoordinatorProcess> {
-  const s = await forkService<CoordinatorRequest, CoordinatorReply>('coordinator-process.ts', [], ['--expose-gc', ...profileArgs('coordinator')]);
+export interface CoordinatorFlags {
+  /** WebRTC peer offloading (default on, as startCoordinator's). */
+  peerOffload?: boolean;
+}
+
+export async function forkCoordinator(flags: CoordinatorFlags = {}): Promise<CoordinatorProcess> {
+  const args = flags.peerOffload === false ? ['--no-peer-offload'] : [];
+  const s = await forkService<CoordinatorRequest, CoordinatorReply>('coordinator-process.ts', args, ['--expose-gc', ...profileArgs('coordinator')]);
   return {
     url: s.ready.url,
     token: s.ready.token,

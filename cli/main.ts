@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { networkInterfaces } from 'node:os';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
+import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { coordinatorBanner } from './banner.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
-                    [--join-token J] [--data DIR]
+                    [--join-token J] [--data DIR] [--ice-servers S] [--no-offload]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -25,6 +26,13 @@ const COORDINATOR_OPTIONS = `options:
                     LADLE_TOKENS=name=token,... works too
   --join-token J    a private grid: pages must open the join URL carrying J
   --data DIR        where uploaded task bundles are kept (default .ladle)
+  --ice-servers S   STUN/TURN servers for WebRTC links between pages on
+                    different networks: comma-separated URLs
+                    (stun:stun.example.org:3478), or a JSON array of
+                    {"urls", "username", "credential"}; none by default,
+                    which serves pages on one LAN
+  --no-offload      pages do not hand subtasks to each other over WebRTC;
+                    subtasks move between pages through the coordinator
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -64,6 +72,8 @@ const coordinatorFlags = {
   tokens: { type: 'string' },
   'join-token': { type: 'string' },
   data: { type: 'string', default: '.ladle' },
+  'ice-servers': { type: 'string' },
+  'no-offload': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -104,8 +114,29 @@ function namedTokens(file: string | undefined): Record<string, string> | undefin
   }
 }
 
-async function runCoordinator(values: { host: string; port: string; token?: string; tokens?: string; 'join-token'?: string; data: string }): Promise<Coordinator> {
+interface CoordinatorFlags {
+  host: string;
+  port: string;
+  token?: string;
+  tokens?: string;
+  'join-token'?: string;
+  data: string;
+  'ice-servers'?: string;
+  'no-offload'?: boolean;
+}
+
+function iceServers(value: string | undefined): IceServer[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseIceServers(value);
+  } catch (e) {
+    fail(`--ice-servers: ${(e as Error).message}`);
+  }
+}
+
+async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   const port = int(values.port, 'port', 0);
+  const ice = iceServers(values['ice-servers']);
   try {
     const c = await startCoordinator({
       host: values.host,
@@ -114,6 +145,8 @@ async function runCoordinator(values: { host: string; port: string; token?: stri
       tokens: namedTokens(values.tokens),
       joinToken: values['join-token'],
       dataDir: values.data,
+      peerOffload: !values['no-offload'],
+      iceServers: ice,
     });
     // Join URLs, a QR code of the first, the dashboard, stats and the token.
     console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, ansi: process.stdout.isTTY }));

@@ -73,6 +73,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     deadlineMs: options.deadlineMs,
     maxAttempts: options.maxAttempts,
     peer: peerConfig,
+    onPageGone: (id) => peer?.evict(id),
   });
   const app = createHttpApp({ hub, bundles, assets, tokens });
   const server: Server = createServer(app);

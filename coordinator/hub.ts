@@ -49,6 +49,8 @@ export interface HubOptions {
   deadlineMs?: number;
   /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
   peer?: PeerConfig;
+  /** Called when a page leaves (the PeerServer ends its registration). */
+  onPageGone?: (id: string) => void;
 }
 
 interface PageConn {
@@ -84,6 +86,8 @@ export interface PeerStats {
   bytesSent: number;
   /** Subtasks handed to the grid queue because no link served. */
   tasksReleased: number;
+  /** Links that could not be made (the pair then uses the grid queue). */
+  linksFailed: number;
 }
 
 /** One SDK client's work, for the dashboard. */
@@ -168,11 +172,12 @@ export class Hub {
   private readonly jobs = new Map<string, Job>();
   private nextJobId = 1;
   private readonly peerConfig: PeerConfig | undefined;
+  private readonly onPageGone: (id: string) => void;
   /** The record of offloads: giving page -> its subtask id -> the page holding it. */
   private readonly offloads = new Map<string, Map<number, string>>();
   /** Holding page -> giving page -> how many of its subtasks. */
   private readonly heldFor = new Map<string, Map<string, number>>();
-  private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0 };
+  private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0 };
 
   constructor(options: HubOptions) {
     this.tokens = options.tokens;
@@ -184,6 +189,7 @@ export class Hub {
     // Copying a task that has spawned subtasks would copy its whole tree.
     this.scheduler = new Scheduler({ mayBackup: (id) => this.store.get(id)?.spawned === false });
     this.peerConfig = options.peer;
+    this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 5_000);
@@ -544,7 +550,10 @@ export class Hub {
       this.countHeld(holder, page.id, -1);
     }
     if (given?.size === 0) this.offloads.delete(page.id);
-    for (const { from, linked } of msg.stole ?? []) this.scheduler.stealAnswered(page.id, from, linked);
+    for (const { from, linked } of msg.stole ?? []) {
+      this.scheduler.stealAnswered(page.id, from, linked);
+      if (!linked) this.peerCounts.linksFailed++;
+    }
     if (msg.links !== undefined) page.links = msg.links;
     this.peerCounts.bytesSent += msg.peerBytes ?? 0;
   }
@@ -601,6 +610,7 @@ export class Hub {
     // elsewhere and spawns them anew.
     for (const id of this.store.ofOwner(pageOwner(page.id))) this.drop(id, 'cancelled');
     this.forgetPeer(page.id);
+    this.onPageGone(page.id);
     for (const id of this.scheduler.removePage(page.id)) this.retry(id);
     this.schedule();
   }

@@ -6,12 +6,46 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
 import { ExpressPeerServer } from 'peer';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { PeerConfig } from '../protocol/messages.ts';
 
 /** Where the PeerServer's HTTP API lives; its WebSocket is `${PEER_PATH}/peerjs`. */
 export const PEER_PATH = '/peerjs';
 const PEER_KEY = 'ladle';
+
+export type IceServer = PeerConfig['iceServers'][number];
+
+/** ICE servers from the command line: comma-separated STUN/TURN URLs, or a
+ * JSON array of RTCIceServer objects (for TURN credentials). */
+export function parseIceServers(text: string): IceServer[] {
+  const trimmed = text.trim();
+  const servers: unknown = trimmed.startsWith('[') ? parseJson(trimmed) : trimmed.split(',').filter((u) => u.trim() !== '').map((u) => ({ urls: u.trim() }));
+  if (!Array.isArray(servers)) throw new Error('expected a JSON array of {"urls", "username", "credential"}');
+  return servers.map((x, i) => {
+    const s = x as Record<string, unknown>;
+    const urls = typeof s?.urls === 'string' ? [s.urls] : s?.urls;
+    if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && ICE_URL.test(u))) {
+      throw new Error(`server ${i + 1}: urls must be stun:, stuns:, turn: or turns: URLs`);
+    }
+    for (const key of ['username', 'credential'] as const) {
+      if (s[key] !== undefined && typeof s[key] !== 'string') throw new Error(`server ${i + 1}: ${key} must be a string`);
+    }
+    const server: IceServer = { urls: typeof s.urls === 'string' ? s.urls : (urls as string[]) };
+    if (s.username !== undefined) server.username = s.username as string;
+    if (s.credential !== undefined) server.credential = s.credential as string;
+    return server;
+  });
+}
+
+const ICE_URL = /^(stuns?|turns?):[^\s]+$/;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON: ${(e as Error).message}`);
+  }
+}
 
 /** What pages are told, in their welcome, to reach the PeerServer. */
 export function peerServerConfig(iceServers: PeerConfig['iceServers']): PeerConfig {
@@ -21,6 +55,8 @@ export function peerServerConfig(iceServers: PeerConfig['iceServers']): PeerConf
 export interface MountedPeerServer {
   /** Takes an upgrade request if it is for the PeerServer; false otherwise. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Ends a page's registration (it left the grid). */
+  evict(id: string): void;
   close(): void;
 }
 
@@ -31,6 +67,8 @@ export function mountPeerServer(
   isPage: (id: string) => boolean,
 ): MountedPeerServer {
   let wss: WebSocketServer | undefined;
+  /** Signalling sockets by page id. */
+  const sockets = new Map<string, Set<WebSocket>>();
   const timers = ownTimers();
   const peer = ExpressPeerServer(server, {
     path: '/',
@@ -57,9 +95,22 @@ export function mountPeerServer(
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return true;
       }
+      const id = url.searchParams.get('id')!;
       const target = wss;
-      target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+      target.handleUpgrade(req, socket, head, (ws) => {
+        let mine = sockets.get(id);
+        if (!mine) sockets.set(id, (mine = new Set()));
+        mine.add(ws);
+        ws.once('close', () => {
+          mine.delete(ws);
+          if (mine.size === 0 && sockets.get(id) === mine) sockets.delete(id);
+        });
+        target.emit('connection', ws, req);
+      });
       return true;
+    },
+    evict(id) {
+      for (const ws of sockets.get(id) ?? []) ws.close(1000, 'the page left the grid');
     },
     close() {
       timers.stop();

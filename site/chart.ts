@@ -115,3 +115,17 @@ export function formatDuration(seconds: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ${pad(Math.floor(s / 60) % 60)} min`;
   return `${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
 }
+
+/** 0 -> "0 B"; 1536 -> "1.5 KB"; 5 MiB -> "5.0 MB" (binary multiples, as file sizes are usually shown). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Math.max(0, bytes);
+  let i = 0;
+  // Up a unit once the figure would round to 1,024 (1023.6 KB is "1.0 MB").
+  while (i < units.length - 1 && v >= 1023.5) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 || v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)} ${units[i]}`;
+}

@@ -2,8 +2,8 @@
 // coordinator pushes its stats about once a second over Server-Sent Events
 // (/api/events); this page only draws them. Every string from the wire is
 // set as text, never as HTML: user agents are whatever a page claimed.
-import type { JobStats, Stats, WorkerStats } from '../coordinator/hub.ts';
-import { LineChart, formatDuration, formatNumber } from './chart.ts';
+import type { JobStats, PeerStats, Stats, WorkerStats } from '../coordinator/hub.ts';
+import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -70,8 +70,23 @@ function render(s: Stats): void {
   ];
   for (const [id, n] of totals) byId(id).textContent = formatNumber(n);
 
+  renderPeer(s.peer);
   renderJobs(s.jobs);
   renderWorkers(s.perWorker, t);
+}
+
+function renderPeer(p: PeerStats): void {
+  const figures: [string, string][] = [
+    ['p-pages', formatNumber(p.pages)],
+    ['p-links', formatNumber(p.links)],
+    ['p-offloaded', formatNumber(p.tasksOffloaded)],
+    ['p-on-peers', formatNumber(p.tasksOnPeers)],
+    ['p-bytes', formatBytes(p.bytesSent)],
+    ['p-released', formatNumber(p.tasksReleased)],
+  ];
+  for (const [id, text] of figures) byId(id).textContent = text;
+  // The exact count, for whoever hovers over the rounded one.
+  byId('p-bytes').title = `${formatNumber(p.bytesSent)} bytes`;
 }
 
 function renderJobs(jobs: JobStats[]): void {
@@ -137,6 +152,8 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
       cell('Tasks done', formatNumber(w.tasksDone), 'num'),
       cell('Tasks/s', formatNumber(rate), 'num'),
       badge('State', state),
+      cell('WebRTC', w.peer ? 'yes' : 'no'),
+      cell('Held for peers', formatNumber(w.peerTasks), 'num'),
       cell('Joined for', formatDuration(w.connectedSeconds), 'num'),
     );
     return tr;

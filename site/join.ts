@@ -1,8 +1,8 @@
 // The join page: opening it starts the volunteer runtime, and the page shows
 // what it does and lets the volunteer choose how much to give: threads,
 // pause, and automatic pauses on battery power or while the tab is hidden.
-import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-worker/runtime.ts';
-import { LineChart, formatNumber } from './chart.ts';
+import { Runtime, threadsFromLocation, type PeerStatus, type RuntimeStatus } from '../browser-worker/runtime.ts';
+import { LineChart, formatBytes, formatNumber } from './chart.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----
 
@@ -61,6 +61,9 @@ const els = {
   gridWorkers: byId('grid-workers'),
   gridQueued: byId('grid-queued'),
   gridCompleted: byId('grid-completed'),
+  peer: byId('peer'),
+  peerState: byId('peer-state'),
+  peerCounts: byId('peer-counts'),
 };
 
 const runtime = new Runtime({ threads, paused: false, onStatus: render });
@@ -91,6 +94,34 @@ function render(status: RuntimeStatus): void {
   const why = [reasons.battery && 'this device is on battery power', reasons.hidden && 'this tab is hidden'].filter(Boolean);
   els.pauseReason.hidden = why.length === 0;
   els.pauseReason.textContent = why.length ? `Paused because ${why.join(' and ')} (see the settings below).` : '';
+  renderPeer(status.peer);
+}
+
+const plural = (n: number, one: string, many: string) => `${formatNumber(n)} ${n === 1 ? one : many}`;
+
+/** One quiet line on WebRTC: whether this tab trades tasks with other tabs directly, and how many it traded. */
+function renderPeer(peer: PeerStatus): void {
+  let label: string;
+  switch (peer.state) {
+    case 'open':
+      label = peer.links > 0 ? `WebRTC: connected to ${plural(peer.links, 'peer', 'peers')}` : 'WebRTC: ready, no peer linked yet';
+      break;
+    case 'connecting':
+      label = 'WebRTC: connecting…';
+      break;
+    case 'unavailable':
+      label = 'WebRTC unavailable: work goes through the coordinator';
+      break;
+    default:
+      label = 'WebRTC: off';
+  }
+  const counts =
+    peer.given + peer.taken > 0
+      ? [`handed ${plural(peer.given, 'task', 'tasks')} to peers`, `took ${formatNumber(peer.taken)} from peers`, `sent ${formatBytes(peer.bytesSent)}`]
+      : [];
+  els.peer.dataset.state = peer.state;
+  els.peerState.textContent = label;
+  els.peerCounts.textContent = counts.map((c) => ` · ${c}`).join('');
 }
 
 function applyPause(): void {

@@ -110,3 +110,50 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
     await g.close();
   }
 });
+
+test('WebRTC that cannot connect (no ICE candidates get through): the grid falls back to the coordinator and does not stall', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 1, threads: 2 });
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext();
+    // As behind a firewall that drops every candidate: links are signalled
+    // but never open. (A string: tsx would add helpers to a function's source.)
+    await context.addInitScript({ content: FIREWALLED_RTC });
+    const page = await context.newPage();
+    await page.goto(joinUrl(g.coordinator.url, 2));
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    // About 10 s of work for one thread: longer than a link takes to fail.
+    assert.equal(await g.grid.submit(offload.spread, 40, 150), (40 * 41 * 81) / 6);
+    const s = await stats(g.coordinator.url);
+    assert.equal(s.peer.tasksOffloaded, 0, 'no link ever opened');
+    assert.ok(s.peer.linksFailed >= 1, 'a link was tried and given up');
+    assert.ok(s.peer.tasksReleased > 0, `subtasks went through the coordinator: ${s.peer.tasksReleased}`);
+    const both = [await pageStatus(page), await pageStatus(g.workers.pages[0])];
+    assert.ok(both.every((p) => p.tasksDone > 0), 'both pages worked');
+  } finally {
+    await browser.close();
+    await g.close();
+  }
+});
+
+/** Replaces RTCPeerConnection with one whose ICE candidates never get out or in. */
+const FIREWALLED_RTC = `
+  const Real = RTCPeerConnection;
+  class Firewalled extends Real {
+    constructor(config) {
+      super(config);
+      // First in line, so no later listener or onicecandidate handler hears of a candidate.
+      this.addEventListener('icecandidate', (e) => e.stopImmediatePropagation());
+    }
+    addIceCandidate() {
+      return Promise.resolve();
+    }
+    setRemoteDescription(d) {
+      const sdp = (d.sdp || '').split('\\r\\n').filter((line) => !line.startsWith('a=candidate')).join('\\r\\n');
+      return super.setRemoteDescription({ type: d.type, sdp });
+    }
+  }
+  globalThis.RTCPeerConnection = Firewalled;
+`;

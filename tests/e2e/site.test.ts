@@ -1,6 +1,7 @@
 // The volunteer site and the dashboard in real Chromium: joining and leaving,
 // the task count, pause and resume, the thread slider, the live dashboard,
-// and screenshots at desktop and phone sizes (written to test-results/).
+// WebRTC peer offloading as both pages show it, and screenshots at desktop
+// and phone sizes (written to test-results/).
 // Every page opened here must log no console error and throw nothing.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,10 @@ import { launchChromium } from '../../cli/chromium.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 import { fixture } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
+import type * as Offload from '../fixtures/offload.ts';
+import { expectedChain } from '../fixtures/offload.ts';
 import type { RuntimeStatus } from '../../browser-worker/runtime.ts';
+import { formatBytes, formatNumber } from '../../site/chart.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 const DESKTOP = { width: 1280, height: 800 };
@@ -113,6 +117,41 @@ async function until<T>(what: string, probe: () => T | Promise<T>, ok: (v: T) =>
   }
 }
 
+/** The dashboard's peer offloading tiles, as shown. */
+const shownPeer = (dash: Page) =>
+  dash.evaluate(() =>
+    Object.fromEntries(['p-pages', 'p-links', 'p-offloaded', 'p-on-peers', 'p-bytes', 'p-released'].map((id) => [id, document.getElementById(id)!.textContent])),
+  );
+
+/** Waits until the dashboard's peer tiles show what /api/stats says (the
+ * dashboard is up to a second behind), and returns those stats. */
+async function dashboardShowsPeer(dash: Page): Promise<Stats> {
+  let s!: Stats;
+  await until(
+    'the peer tiles show the /api/stats figures',
+    async () => {
+      s = await stats();
+      const expected = {
+        'p-pages': formatNumber(s.peer.pages),
+        'p-links': formatNumber(s.peer.links),
+        'p-offloaded': formatNumber(s.peer.tasksOffloaded),
+        'p-on-peers': formatNumber(s.peer.tasksOnPeers),
+        'p-bytes': formatBytes(s.peer.bytesSent),
+        'p-released': formatNumber(s.peer.tasksReleased),
+      };
+      return { expected, shown: await shownPeer(dash) };
+    },
+    ({ expected, shown }) => JSON.stringify(expected) === JSON.stringify(shown),
+  );
+  return s;
+}
+
+/** A worker row's WebRTC and held-for-peers cells. */
+const peerCells = (dash: Page, workerId: string) =>
+  Promise.all(
+    ['WebRTC', 'Held for peers'].map((label) => dash.locator(`#workers tr[data-worker="${workerId}"] td[data-label="${label}"]`).innerText()),
+  );
+
 async function workerOf(page: Page): Promise<WorkerStats> {
   const { workerId } = await status(page);
   const w = (await stats()).perWorker.find((p) => p.id === workerId);
@@ -137,6 +176,10 @@ test('after a job the join page shows the tasks this tab completed, and the grid
   const page = await volunteer('/?threads=2');
   assert.equal(await text(page, '#done'), '0');
   assert.equal(await text(page, '#threads-value'), '2');
+  // The coordinator hosts a PeerServer: the tab registers for WebRTC; alone in the grid it has no peer.
+  await page.waitForFunction(() => document.getElementById('peer')?.dataset.state === 'open');
+  assert.equal((await status(page)).peer.state, 'open');
+  assert.equal(await text(page, '#peer'), 'WebRTC: ready, no peer linked yet');
   const xs = Array.from({ length: 250 }, (_, i) => i);
   assert.deepEqual(await grid.map(tasks.square, xs), xs.map((x) => x * x));
   // The only page in the grid did all 250.
@@ -147,6 +190,8 @@ test('after a job the join page shows the tasks this tab completed, and the grid
   await page.waitForFunction((n) => Number(document.getElementById('grid-completed')?.textContent?.replace(/,/g, '')) >= n, completed);
   assert.equal(await text(page, '#grid-workers'), '1');
   assert.match(await text(page, '#state'), /Connected/);
+  // Tasks straight from the coordinator are not peer work: nothing was traded.
+  assert.equal(await text(page, '#peer-counts'), '');
 });
 
 test('pause stops new tasks reaching a tab (they go elsewhere); resume restarts them', { timeout: 90_000 }, async () => {
@@ -301,6 +346,17 @@ test('the dashboard lists the joined workers and shows a job progressing live', 
   }
   assert.equal(await text(dash, '#t-workers'), '2');
   assert.equal(await text(dash, '#live'), 'Live');
+  // Both tabs register for WebRTC; the peer tiles and each row say so, as /api/stats does.
+  await statsUntil((s) => s.peer.pages === 2);
+  const peerStats = await dashboardShowsPeer(dash);
+  assert.equal(await text(dash, '#p-pages'), '2');
+  assert.equal(await text(dash, '#peer-heading'), 'Peer offloading (subtasks moved page to page over WebRTC)');
+  for (const page of pages) {
+    const { workerId } = await status(page);
+    const w = peerStats.perWorker.find((p) => p.id === workerId)!;
+    await until('the row shows WebRTC', () => peerCells(dash, workerId!), ([rtc]) => rtc === 'yes');
+    assert.deepEqual(await peerCells(dash, workerId!), ['yes', formatNumber(w.peerTasks)]);
+  }
 
   // A job (a new SDK connection) appears without a reload, is seen part way, then complete.
   const client = await connect({ url: c.url, token: c.token });
@@ -328,6 +384,66 @@ test('the dashboard lists the joined workers and shows a job progressing live', 
   await until('the job ended', () => jobRow.innerText(), (t) => /ended/.test(t));
   // Nothing on the phone layout is wider than the screen.
   for (const page of [phone, pages[2]]) {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.equal(overflow, 0, 'no sideways scrolling on a phone');
+  }
+});
+
+test('after a nested job the dashboard and both join pages show the WebRTC offloading /api/stats reports', { timeout: 120_000 }, async () => {
+  const a = await volunteer('/?threads=2');
+  const b = await volunteer('/?threads=2', { viewport: PHONE });
+  const dash = await open('/dashboard');
+  await statsUntil((s) => s.workers === 2 && s.peer.pages === 2);
+  const before = await stats();
+
+  // SCOOP's nested chain: subtasks stay on their page, and the idle one takes some over WebRTC.
+  const offload = await grid.module<typeof Offload>(fixture('offload.ts'));
+  assert.equal(await grid.submit(offload.chain, 12, 3), expectedChain(12));
+  const s = await dashboardShowsPeer(dash);
+  assert.ok(s.peer.tasksOffloaded > before.peer.tasksOffloaded, `subtasks went page to page: ${JSON.stringify(s.peer)}`);
+  assert.ok(s.peer.bytesSent > before.peer.bytesSent);
+  assert.notEqual(await text(dash, '#p-offloaded'), '0');
+  assert.match(await text(dash, '#p-bytes'), /^\d[\d,.]* (B|KB|MB)$/);
+
+  // Each worker row: on WebRTC, holding what /api/stats says it holds.
+  for (const page of [a, b]) {
+    const { workerId } = await status(page);
+    await until(
+      'the row shows the stats',
+      async () => ({ shown: await peerCells(dash, workerId!), held: (await stats()).perWorker.find((w) => w.id === workerId)!.peerTasks }),
+      ({ shown, held }) => shown[0] === 'yes' && shown[1] === formatNumber(held),
+    );
+  }
+
+  // Each tab's line: linked to the other, with its own counts (the page re-renders at most every 200 ms).
+  const traded: { given: number; taken: number }[] = [];
+  for (const page of [a, b]) {
+    await page.waitForFunction(() => {
+      const peer = (globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle.status.peer;
+      const line = document.getElementById('peer')!.textContent ?? '';
+      const n = (x: number) => x.toLocaleString('en-US');
+      return peer.given + peer.taken > 0 && line.includes(`handed ${n(peer.given)} task`) && line.includes(`took ${n(peer.taken)} from peers`);
+    });
+    const { peer } = await status(page);
+    traded.push(peer);
+    assert.equal(await page.locator('#peer').getAttribute('data-state'), 'open');
+    assert.match(
+      await text(page, '#peer'),
+      new RegExp(`^WebRTC: connected to 1 peer · handed ${formatNumber(peer.given)} tasks? to peers · took ${formatNumber(peer.taken)} from peers · sent \\d[\\d.,]* (B|KB|MB)$`),
+    );
+  }
+  // What the tabs handed each other is what the dashboard counts (each of them since it joined).
+  const given = traded.reduce((n, t) => n + t.given, 0);
+  assert.equal(given, s.peer.tasksOffloaded - before.peer.tasksOffloaded);
+  assert.equal(traded.reduce((n, t) => n + t.taken, 0), given);
+
+  await dash.screenshot({ path: join(ARTIFACTS, 'dashboard-peer-desktop.png'), fullPage: true });
+  await a.screenshot({ path: join(ARTIFACTS, 'join-peer-desktop.png'), fullPage: true });
+  await b.screenshot({ path: join(ARTIFACTS, 'join-peer-phone.png'), fullPage: true });
+  const phone = await open('/dashboard', { viewport: PHONE });
+  await dashboardShowsPeer(phone);
+  await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-peer-phone.png'), fullPage: true });
+  for (const page of [phone, b]) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, 'no sideways scrolling on a phone');
   }

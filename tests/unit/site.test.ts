@@ -6,7 +6,7 @@ import { Scheduler } from '../../coordinator/scheduler.ts';
 import { ProtocolError, parsePageMessage } from '../../protocol/messages.ts';
 import { describeUserAgent } from '../../site/user-agent.ts';
 import { coordinatorBanner, isLoopback } from '../../cli/banner.ts';
-import { niceCeiling, formatDuration, formatNumber } from '../../site/chart.ts';
+import { niceCeiling, formatBytes, formatDuration, formatNumber } from '../../site/chart.ts';
 
 test('a paused page (0 threads) gets nothing, and its unstarted tasks go to others', () => {
   const s = new Scheduler({ prefetch: () => 2 });
@@ -105,4 +105,9 @@ test('chart scale and number formatting', () => {
   assert.equal(formatDuration(45), '45 s');
   assert.equal(formatDuration(185), '3 min 05 s');
   assert.equal(formatDuration(7440), '2 h 04 min');
+  assert.deepEqual(
+    [0, 1023, 1024, 1536, 100 * 1024, 1023.4 * 1024, 1023.6 * 1024, 5 * 1024 ** 2, 1234 * 1024 ** 2, 3 * 1024 ** 4, 5000 * 1024 ** 4].map(formatBytes),
+    ['0 B', '1,023 B', '1.0 KB', '1.5 KB', '100 KB', '1,023 KB', '1.0 MB', '5.0 MB', '1.2 GB', '3.0 TB', '5,000 TB'],
+  );
+  assert.equal(formatBytes(Number.NaN), '–');
 });
