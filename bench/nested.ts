@@ -1,10 +1,12 @@
 // Nested work with WebRTC peer offloading on and off, in the same run: two
-// grids (a coordinator process and one browser with 2 pages of 1 Web Worker
-// each), one with `peerOffload: false`. One root task, SCOOP's chain, lands
+// grids (each a coordinator process and one browser with 2 pages of 1 Web
+// Worker), one with `peerOffload: false`. One root task, SCOOP's chain, lands
 // on one page and spawns the whole tree there; the other page gets a share
 // only by stealing it over WebRTC (on) or from the grid queue after the
-// coordinator has the busy page release subtasks to it (off). Both grids are
-// up together and take turns, so a load on the machine hits both alike.
+// coordinator has the busy page release subtasks to it (off). A third grid
+// with a single page times the same tree on one thread: the reference.
+// All three are up together and take turns, so a load on the machine hits
+// them alike.
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
 import type { PeerStats, Stats } from '../coordinator/hub.ts';
 import type * as Nested from './nested-kernels.ts';

@@ -13,18 +13,17 @@ import { browserPid } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
 import type * as Offload from '../fixtures/offload.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
-import type { PeerStats, Stats } from '../../coordinator/hub.ts';
+import type { Stats } from '../../coordinator/hub.ts';
 import type { PeerStatus } from '../../browser-worker/runtime.ts';
 
 const stats = async (url: string): Promise<Stats> => (await fetch(`${url}/api/stats`)).json() as Promise<Stats>;
-const peerOf = (s: Record<string, unknown>) => s.peer as PeerStats;
 type Status = { ladle: { status: { tasksDone: number; peer: PeerStatus } } };
 const pageStatus = (page: Page) => page.evaluate(() => (globalThis as unknown as Status).ladle.status);
 
 test('nested work is offloaded page to page and gives the right answers; a 5 MB argument arrives intact', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 2, threads: 2 });
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     const scoop = await g.grid.module<typeof Scoop>(fixture('scoop.ts'));
 
@@ -59,7 +58,7 @@ test('a peer killed while it holds offloaded subtasks: they run again and every 
   const g = await startTestGrid({ pages: 1, threads: 2 });
   const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 2 });
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
     const browsers = new Map([
       [(await describePage(g.workers.pages[0])).workerId, g.workers.browser],
       [(await describePage(other.pages[0])).workerId, other.browser],
@@ -67,12 +66,12 @@ test('a peer killed while it holds offloaded subtasks: they run again and every 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // 40 subtasks of about 100 ms: 40 * 1^2 .. 40^2 summed.
     const result = g.grid.submit(offload.spread, 40, 60);
-    const holding = await statsUntil(g.coordinator.url, (s) => (s as unknown as Stats).perWorker.some((w) => w.peerTasks > 0), 30_000);
-    const holder = (holding as unknown as Stats).perWorker.find((w) => w.peerTasks > 0)!;
+    const holding = await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.peerTasks > 0), 30_000);
+    const holder = holding.perWorker.find((w) => w.peerTasks > 0)!;
     process.kill(await browserPid(browsers.get(holder.id)!), 'SIGKILL');
     assert.equal(await result, (40 * 41 * 81) / 6);
     const end = await statsUntil(g.coordinator.url, (s) => s.workers === 1);
-    assert.equal(peerOf(end).tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
+    assert.equal(end.peer.tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
   } finally {
     await other.close().catch(() => undefined);
     await g.close();
@@ -93,7 +92,7 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(joinUrl(g.coordinator.url, 2));
     await page.waitForFunction(() => (globalThis as unknown as Status).ladle?.status.peer.state === 'unavailable');
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 1);
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 1);
 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
@@ -121,7 +120,7 @@ test('WebRTC that cannot connect (no ICE candidates get through): the grid falls
     await context.addInitScript({ content: FIREWALLED_RTC });
     const page = await context.newPage();
     await page.goto(joinUrl(g.coordinator.url, 2));
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && peerOf(s).pages === 2);
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // About 10 s of work for one thread: longer than a link takes to fail.

@@ -1,6 +1,7 @@
-// The PeerServer in the coordinator, over real sockets: only pages the
-// coordinator knows may register, under the worker id it gave them, and a
-// page that leaves takes its registration with it.
+// The coordinator's side of peer offloading, over real sockets (pages played
+// by plain WebSockets): only pages it knows may register with the PeerServer,
+// under the worker id it gave them; it keeps the record of offloads, and
+// when a page leaves it tells the pages on either side of its offloads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -80,5 +81,51 @@ test('with offloading off (--no-offload) pages are told nothing of peers and the
     assert.equal(welcome.peer, undefined);
     assert.equal((await signal(c, '/peerjs', welcome.workerId)).status, 404);
     ws.close();
+  });
+});
+
+/** The next frame a raw page receives that is not a ping. */
+async function nextFrame(ws: WebSocket): Promise<ToPage> {
+  for (;;) {
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    const msg = decodeFrame(new Uint8Array(data), parseToPage);
+    if (msg.t !== 'ping') return msg;
+  }
+}
+
+const report = (fields: Partial<Extract<Parameters<typeof encodeFrame>[0], { t: 'report' }>>) =>
+  encodeFrame({ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0, ...fields });
+
+test('the record of offloads: when a page leaves, the page whose subtasks it held and the page holding its subtasks are told', { timeout: 30_000 }, async () => {
+  await withCoordinator({}, async (c) => {
+    const a = await joinAsPage(c);
+    const b = await joinAsPage(c);
+    const d = await joinAsPage(c);
+    // a gave subtasks 1 and 2 to b; b gave subtask 7 to d.
+    a.ws.send(report({ offload: [{ to: b.welcome.workerId, ids: [1, 2] }] }));
+    b.ws.send(report({ offload: [{ to: d.welcome.workerId, ids: [7] }], stole: [{ from: a.welcome.workerId, got: 2, linked: true }] }));
+    let s = await statsUntil(c.url, (x) => x.peer.tasksOnPeers === 3);
+    const holding = s.perWorker;
+    assert.equal(holding.find((w) => w.id === b.welcome.workerId)?.peerTasks, 2);
+    assert.equal(holding.find((w) => w.id === d.welcome.workerId)?.peerTasks, 1);
+
+    // Subtask 2's result came back to a: only 1 is out now.
+    a.ws.send(report({ returned: [2] }));
+    await statsUntil(c.url, (x) => x.peer.tasksOnPeers === 2);
+
+    const toA = nextFrame(a.ws);
+    const toD = nextFrame(d.ws);
+    b.ws.terminate();
+    assert.deepEqual(await toA, { t: 'peerGone', peer: b.welcome.workerId }, 'a takes back what b held');
+    assert.deepEqual(await toD, { t: 'peerGone', peer: b.welcome.workerId }, "d drops b's subtask");
+    s = await statsUntil(c.url, (x) => x.workers === 2);
+    assert.equal(s.peer.tasksOnPeers, 0);
+    assert.equal(s.peer.tasksOffloaded, 3);
+
+    // An offload reported to a page that has already left is taken back at once.
+    a.ws.send(report({ offload: [{ to: b.welcome.workerId, ids: [3] }] }));
+    assert.deepEqual(await nextFrame(a.ws), { t: 'peerGone', peer: b.welcome.workerId });
+    a.ws.close();
+    d.ws.close();
   });
 });

@@ -421,8 +421,10 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
     await page.waitForFunction(() => {
       const peer = (globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle.status.peer;
       const line = document.getElementById('peer')!.textContent ?? '';
-      const n = (x: number) => x.toLocaleString('en-US');
-      return peer.given + peer.taken > 0 && line.includes(`handed ${n(peer.given)} task`) && line.includes(`took ${n(peer.taken)} from peers`);
+      // (No named helper in here: tsx would wrap it in a function the page lacks.)
+      const given = `handed ${peer.given.toLocaleString('en-US')} task`;
+      const taken = `took ${peer.taken.toLocaleString('en-US')} from peers`;
+      return peer.given + peer.taken > 0 && line.includes(given) && line.includes(taken);
     });
     const { peer } = await status(page);
     traded.push(peer);

@@ -1,6 +1,7 @@
 // Runs the real `ladle` command as a child process and reads what it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Stats } from '../../coordinator/hub.ts';
 
 const bin = fileURLToPath(new URL('../../bin/ladle.js', import.meta.url));
 
@@ -58,10 +59,10 @@ export function runLadle(args: string[]): LadleProcess {
 }
 
 /** Polls `/api/stats` until `predicate` holds: the stats API has no push channel. */
-export async function statsUntil(url: string, predicate: (s: Record<string, number>) => boolean, timeoutMs = 15_000): Promise<Record<string, number>> {
+export async function statsUntil(url: string, predicate: (s: Stats) => boolean, timeoutMs = 15_000): Promise<Stats> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const stats = (await (await fetch(`${url}/api/stats`)).json()) as Record<string, number>;
+    const stats = (await (await fetch(`${url}/api/stats`)).json()) as Stats;
     if (predicate(stats)) return stats;
     if (Date.now() > deadline) throw new Error(`stats never matched: ${JSON.stringify(stats)}`);
     await new Promise((r) => setTimeout(r, 100));
