@@ -427,7 +427,8 @@ export class Runtime {
     const sub = this.routes.get(pageId);
     if (!sub) return;
     this.routes.delete(pageId);
-    if (sub.at === 'ready') this.ready.splice(this.ready.indexOf(sub), 1);
+    // Withdrawn subtasks are mostly the newest (siblings of a finished parent): search from the end.
+    if (sub.at === 'ready') this.ready.splice(this.ready.lastIndexOf(sub), 1);
     else if (sub.at === 'here') this.jobs.delete(-sub.id);
     else if (sub.at === 'grid') this.out.cancel.push(sub.id);
     else {
