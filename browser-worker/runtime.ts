@@ -376,6 +376,7 @@ export class Runtime {
       this.out.results.push(outcome);
       return;
     }
+    this.out.localDone = (this.out.localDone ?? 0) + 1;
     const job = this.jobs.get(outcome.id);
     if (!job) return; // withdrawn while it ran
     this.jobs.delete(outcome.id);
@@ -956,7 +957,8 @@ function isEmpty(r: Report): boolean {
     r.returned === undefined &&
     r.stole === undefined &&
     r.links === undefined &&
-    r.peerBytes === undefined
+    r.peerBytes === undefined &&
+    r.localDone === undefined
   );
 }
 

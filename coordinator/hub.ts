@@ -70,6 +70,8 @@ interface PageConn {
   peerOpen: boolean;
   /** Open WebRTC links it started. */
   links: number;
+  /** Tasks it finished that the coordinator did not send it (subtasks). */
+  localDone: number;
 }
 
 /** Peer offloading, for /api/stats and the dashboard. */
@@ -212,7 +214,8 @@ export class Hub {
           id: p.id,
           userAgent: p.userAgent,
           threads: p.threads,
-          tasksDone: slots?.done ?? 0,
+          // Subtasks it ran (its own, or taken from peers) count too.
+          tasksDone: (slots?.done ?? 0) + p.localDone,
           rate: Math.round((slots?.rate ?? 0) * 10) / 10,
           currentTasks: slots?.assigned.size ?? 0,
           connectedSeconds: Math.round((now - p.connectedAt) / 1000),
@@ -441,6 +444,7 @@ export class Hub {
       paused: false,
       peerOpen: false,
       links: 0,
+      localDone: 0,
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
@@ -556,6 +560,7 @@ export class Hub {
     }
     if (msg.links !== undefined) page.links = msg.links;
     this.peerCounts.bytesSent += msg.peerBytes ?? 0;
+    page.localDone += msg.localDone ?? 0;
   }
 
   private countHeld(holder: string, giver: string, n: number): void {

@@ -126,6 +126,9 @@ export type PageReport = {
   links?: number;
   /** Bytes sent to peers since the last report. */
   peerBytes?: number;
+  /** Tasks finished here since the last report that the coordinator did not
+   * send (own subtasks, tasks taken from peers), for the page's stats. */
+  localDone?: number;
 };
 export type PageMessage =
   | PageReport
@@ -360,6 +363,7 @@ export function parsePageMessage(x: unknown): PageMessage {
       }
       if (o.links !== undefined) int(o.links, 'report.links');
       if (o.peerBytes !== undefined) int(o.peerBytes, 'report.peerBytes');
+      if (o.localDone !== undefined) int(o.localDone, 'report.localDone');
       break;
     case 'peer':
       if (typeof o.open !== 'boolean') throw new ProtocolError('peer.open must be a boolean');

@@ -37,6 +37,8 @@ test('nested work is offloaded page to page and gives the right answers; a 5 MB 
     const [a, b] = await Promise.all(g.workers.pages.map(pageStatus));
     assert.ok(a.peer.taken + b.peer.taken > 0 && a.peer.given + b.peer.given > 0, 'the pages agree something moved');
     assert.equal(a.tasksDone + b.tasksDone, 1 + 1 + 12 + 78 + 364, 'each task of the tree ran once');
+    const perWorker = (await stats(g.coordinator.url)).perWorker;
+    assert.equal(perWorker.reduce((n, w) => n + w.tasksDone, 0), 456, "the coordinator's per-worker counts include subtasks");
 
     // The plain SCOOP chain and recursion, with offloading on.
     assert.equal(await g.grid.submit(scoop.func0, 12), 7371);
