@@ -4,7 +4,7 @@
 // WebRTC at all, and when an argument is megabytes long.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchWorkers, joinUrl, describePage } from '../../cli/workers.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';
@@ -82,17 +82,9 @@ test('a peer killed while it holds offloaded subtasks: they run again and every 
 
 test('a page without WebRTC (RTCPeerConnection removed): subtasks move through the coordinator and all complete', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
-  const browser = await launchChromium();
+  // As in a browser with WebRTC turned off by policy.
+  const { browser, page, errors } = await joinWith(g.coordinator.url, 'delete globalThis.RTCPeerConnection;');
   try {
-    const context = await browser.newContext();
-    await context.addInitScript(() => {
-      // As in a browser with WebRTC turned off by policy.
-      delete (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection;
-    });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(joinUrl(g.coordinator.url, 2));
     await page.waitForFunction(() => (globalThis as unknown as Status).ladle?.status.peer.state === 'unavailable');
     await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 1);
 
@@ -114,14 +106,9 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
 
 test('WebRTC that cannot connect (no ICE candidates get through): the grid falls back to the coordinator and does not stall', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
-  const browser = await launchChromium();
+  // As behind a firewall that drops every candidate: links are signalled but never open.
+  const { browser, page, errors } = await joinWith(g.coordinator.url, FIREWALLED_RTC);
   try {
-    const context = await browser.newContext();
-    // As behind a firewall that drops every candidate: links are signalled
-    // but never open. (A string: tsx would add helpers to a function's source.)
-    await context.addInitScript({ content: FIREWALLED_RTC });
-    const page = await context.newPage();
-    await page.goto(joinUrl(g.coordinator.url, 2));
     await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
@@ -133,11 +120,29 @@ test('WebRTC that cannot connect (no ICE candidates get through): the grid falls
     assert.ok(s.peer.tasksReleased > 0, `subtasks went through the coordinator: ${s.peer.tasksReleased}`);
     const both = [await pageStatus(page), await pageStatus(g.workers.pages[0])];
     assert.ok(both.every((p) => p.tasksDone > 0), 'both pages worked');
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     await g.close();
   }
 });
+
+/** A page in its own browser that runs `script` before anything else (a
+ * string: tsx would add helpers to a function's source). */
+async function joinWith(url: string, script: string): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+  const browser = await launchChromium();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.context().addInitScript({ content: script });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(joinUrl(url, 2));
+    return { browser, page, errors };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
 
 /** Replaces RTCPeerConnection with one whose ICE candidates never get out or in. */
 const FIREWALLED_RTC = `
