@@ -5,10 +5,18 @@
 import { asCompleted, map, submit } from 'ladle/task';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Computation for about `units` milliseconds-ish (100,000 steps a unit);
- * its result feeds the leaf's answer so that no compiler can drop it. */
+/** A subtree's answer, and the milliseconds its leaves spent computing,
+ * timed by each leaf where it ran (browsers coarsen the clock to about
+ * 0.1 ms; summed over hundreds of leaves of several ms that is noise). */
+export interface Sum {
+  value: number;
+  leafMs: number;
+}
+const add = (xs: Sum[]): Sum => xs.reduce((a, b) => ({ value: a.value + b.value, leafMs: a.leafMs + b.leafMs }), { value: 0, leafMs: 0 });
+
+/** Computation for about `units` x 1.6 ms (100,000 steps a unit); its
+ * result feeds the leaf's answer so that no compiler can drop it. */
 function burn(units: number): number {
   let x = 0;
   const n = units * 100_000;
@@ -17,37 +25,45 @@ function burn(units: number): number {
 }
 
 /** func4: x², after burning `units`. */
-export function leaf(x: number, units: number): number {
-  return burn(units) >= 0 ? x * x : -1;
+export function leaf(x: number, units: number): Sum {
+  const t0 = performance.now();
+  const value = burn(units) >= 0 ? x * x : -1;
+  return { value, leafMs: performance.now() - t0 };
 }
 
 /** func3: maps the leaf over 1..k. */
-export async function level3(k: number, units: number): Promise<number> {
-  return sum(await map(leaf, range(k), Array(k).fill(units)));
+export async function level3(k: number, units: number): Promise<Sum> {
+  return add(await map(leaf, range(k), Array(k).fill(units)));
 }
 
 /** func2: submits level3 over 1..m and collects them as they complete. */
-export async function level2(m: number, units: number): Promise<number> {
-  let total = 0;
-  for await (const f of asCompleted(range(m).map((k) => submit(level3, k, units)))) total += await f.result();
-  return total;
+export async function level2(m: number, units: number): Promise<Sum> {
+  const parts: Sum[] = [];
+  for await (const f of asCompleted(range(m).map((k) => submit(level3, k, units)))) parts.push(await f.result());
+  return add(parts);
 }
 
 /** func1: maps level2 over 1..n. */
-export async function level1(n: number, units: number): Promise<number> {
-  return sum(await map(level2, range(n), Array(n).fill(units)));
+export async function level1(n: number, units: number): Promise<Sum> {
+  return add(await map(level2, range(n), Array(n).fill(units)));
 }
 
 /** func0: the one root task; everything else is its subtasks. chain(n) has
  * n(n+1)(n+2)/6 leaves and 2 + n + n(n+1)/2 tasks above them. */
-export async function chain(n: number, units: number): Promise<number> {
+export async function chain(n: number, units: number): Promise<Sum> {
   return submit(level1, n, units).result();
 }
 
-/** The same total work with no nesting at all, in one task: the one-page
- * reference (no scheduler, no messages, one thread). */
-export function flatChain(n: number, units: number): number {
-  let total = 0;
-  for (let m = 1; m <= n; m++) for (let k = 1; k <= m; k++) for (let x = 1; x <= k; x++) total += leaf(x, units);
-  return total;
+/** The same leaves with no nesting at all, in one task: what the tree costs
+ * on one thread without a scheduler or a message. */
+export function flatChain(n: number, units: number): Sum {
+  const parts: Sum[] = [];
+  for (let m = 1; m <= n; m++) for (let k = 1; k <= m; k++) for (let x = 1; x <= k; x++) parts.push(leaf(x, units));
+  return add(parts);
+}
+
+/** One task mapping n leaves: the flattest tree, where every subtask that
+ * moves is a single leaf. The answer is the sum of x² for x in 1..n. */
+export async function spread(n: number, units: number): Promise<Sum> {
+  return add(await map(leaf, range(n), Array(n).fill(units)));
 }
