@@ -9,7 +9,7 @@ import { ChunkJoiner, chunkSize, toChunks } from '../protocol/chunks.ts';
 import type { Clock } from './clock.ts';
 
 /** A link that is not open by then is given up: the grid never waits on WebRTC. */
-export const CONNECT_TIMEOUT_MS = 4000;
+const CONNECT_TIMEOUT_MS = 4000;
 /** Largest message accepted from a peer. */
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 

@@ -26,6 +26,7 @@ import {
 import { ClientSession } from './client-session.ts';
 import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
+import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 
 export interface HubOptions {
@@ -175,10 +176,7 @@ export class Hub {
   private nextJobId = 1;
   private readonly peerConfig: PeerConfig | undefined;
   private readonly onPageGone: (id: string) => void;
-  /** The record of offloads: giving page -> its subtask id -> the page holding it. */
-  private readonly offloads = new Map<string, Map<number, string>>();
-  /** Holding page -> giving page -> how many of its subtasks. */
-  private readonly heldFor = new Map<string, Map<string, number>>();
+  private readonly offloads = new OffloadRecord();
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0 };
 
   constructor(options: HubOptions) {
@@ -221,7 +219,7 @@ export class Hub {
           connectedSeconds: Math.round((now - p.connectedAt) / 1000),
           paused: p.paused,
           peer: p.peerOpen,
-          peerTasks: sum(this.heldFor.get(p.id)?.values()),
+          peerTasks: this.offloads.heldBy(p.id),
         };
       }),
       jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
@@ -237,9 +235,7 @@ export class Hub {
       if (p.peerOpen) pages++;
       links += p.links;
     }
-    let onPeers = 0;
-    for (const given of this.offloads.values()) onPeers += given.size;
-    return { pages, links, tasksOnPeers: onPeers, ...this.peerCounts };
+    return { pages, links, tasksOnPeers: this.offloads.onPeers, ...this.peerCounts };
   }
 
   /** Whether a page is connected (the PeerServer admits only pages). */
@@ -532,28 +528,18 @@ export class Hub {
     this.schedule();
   }
 
-  /** Keeps the record of which page holds which page's subtasks, so that
-   * when either leaves the other is told. */
+  /** Keeps the record of which page holds which page's subtasks, and the peer counters. */
   private onPeerReport(page: PageConn, msg: PageReport): void {
-    let given = this.offloads.get(page.id);
     for (const { to, ids } of msg.offload ?? []) {
       if (!this.pages.has(to)) {
         // Handed to a page that has already left: take them back at once.
         page.ws.send(encodeFrame({ t: 'peerGone', peer: to } satisfies ToPage));
         continue;
       }
-      if (!given) this.offloads.set(page.id, (given = new Map()));
-      for (const id of ids) given.set(id, to);
-      this.countHeld(to, page.id, ids.length);
+      this.offloads.offloaded(page.id, to, ids);
       this.peerCounts.tasksOffloaded += ids.length;
     }
-    for (const id of msg.returned ?? []) {
-      const holder = given?.get(id);
-      if (holder === undefined) continue;
-      given!.delete(id);
-      this.countHeld(holder, page.id, -1);
-    }
-    if (given?.size === 0) this.offloads.delete(page.id);
+    if (msg.returned) this.offloads.returned(page.id, msg.returned);
     for (const { from, linked } of msg.stole ?? []) {
       this.scheduler.stealAnswered(page.id, from, linked);
       if (!linked) this.peerCounts.linksFailed++;
@@ -561,35 +547,6 @@ export class Hub {
     if (msg.links !== undefined) page.links = msg.links;
     this.peerCounts.bytesSent += msg.peerBytes ?? 0;
     page.localDone += msg.localDone ?? 0;
-  }
-
-  private countHeld(holder: string, giver: string, n: number): void {
-    let of = this.heldFor.get(holder);
-    if (!of) this.heldFor.set(holder, (of = new Map()));
-    const left = (of.get(giver) ?? 0) + n;
-    if (left > 0) of.set(giver, left);
-    else of.delete(giver);
-    if (of.size === 0) this.heldFor.delete(holder);
-  }
-
-  /** A page left: the pages holding its subtasks drop them, and the pages
-   * whose subtasks it held take them back (to run again, at home or on
-   * another peer). */
-  private forgetPeer(id: string): void {
-    const tell = new Set<string>();
-    for (const holder of new Set(this.offloads.get(id)?.values())) {
-      tell.add(holder);
-      this.heldFor.get(holder)?.delete(id);
-    }
-    this.offloads.delete(id);
-    for (const giver of this.heldFor.get(id)?.keys() ?? []) {
-      tell.add(giver);
-      const given = this.offloads.get(giver);
-      for (const [sub, holder] of given ?? []) if (holder === id) given!.delete(sub);
-      if (given?.size === 0) this.offloads.delete(giver);
-    }
-    this.heldFor.delete(id);
-    for (const other of tell) this.pages.get(other)?.ws.send(encodeFrame({ t: 'peerGone', peer: id } satisfies ToPage));
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
@@ -614,7 +571,8 @@ export class Hub {
     // Subtasks this page spawned have lost their parent; the parent reruns
     // elsewhere and spawns them anew.
     for (const id of this.store.ofOwner(pageOwner(page.id))) this.drop(id, 'cancelled');
-    this.forgetPeer(page.id);
+    const peerGone = encodeFrame({ t: 'peerGone', peer: page.id } satisfies ToPage);
+    for (const other of this.offloads.pageGone(page.id)) this.pages.get(other)?.ws.send(peerGone);
     this.onPageGone(page.id);
     for (const id of this.scheduler.removePage(page.id)) this.retry(id);
     this.schedule();
@@ -742,12 +700,6 @@ export class Hub {
       page.ws.send(encodeFrame({ t: 'shared', scope, values } satisfies ToPage));
     }
   }
-}
-
-function sum(xs: Iterable<number> | undefined): number {
-  let n = 0;
-  for (const x of xs ?? []) n += x;
-  return n;
 }
 
 function cancelledOutcome(id: number, message: string): TaskOutcome {

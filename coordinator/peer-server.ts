@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { PeerConfig } from '../protocol/messages.ts';
 
 /** Where the PeerServer's HTTP API lives; its WebSocket is `${PEER_PATH}/peerjs`. */
-export const PEER_PATH = '/peerjs';
+const PEER_PATH = '/peerjs';
 const PEER_KEY = 'ladle';
 
 export type IceServer = PeerConfig['iceServers'][number];

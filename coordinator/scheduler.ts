@@ -49,7 +49,7 @@ const MAX_PREFETCH = 8192;
 const BACKUP_AFTER_MS = 500;
 /** How long a thief may take to answer a steal hint (a WebRTC link may take
  * seconds to fail) before it may get another. */
-export const STEAL_WAIT_MS = 8000;
+const STEAL_WAIT_MS = 8000;
 /** How long a page that was to get released subtasks waits for them before asking again. */
 const RELEASE_WAIT_MS = 1000;
 
