@@ -44,7 +44,7 @@ test('a page slowed to a quarter of the speed gets a fair share: the fast page d
     const n = 160;
     const units = 12; // ~20 ms of computation each
     // The slow page's whole browser gets a quarter of the time: a slow machine.
-    const restore = slowDown(await allPids(slow.browser), 0.25);
+    const restore = await slowDown(await allPids(slow.browser), 0.25);
     const started = performance.now();
     let ys: number[];
     try {
