@@ -16,37 +16,18 @@ import {
   parseToPage,
   type FromWebWorker,
   type PageReport,
-  type PeerConfig,
-  type PeerMessage,
   type TaskOutcome,
   type TaskSpec,
   type ToPage,
   type ToWebWorker,
 } from '../protocol/messages.ts';
-// Loaded when first needed (below): a page without WebRTC never runs
-// peerjs's browser shims, which would otherwise bring back a removed
-// RTCPeerConnection from webkitRTCPeerConnection.
-import type { PeerNetwork, PeerLink } from './peer-links.ts';
+import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from './peer-offload.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
 import { TRANSFER_MIN_BYTES, errorInfo } from './executor.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
-
-/** WebRTC offloading as this page sees it. */
-export interface PeerStatus {
-  /** off: the coordinator has it off; unavailable: this browser has no WebRTC
-   * or the PeerServer cannot be reached (subtasks go through the coordinator). */
-  state: 'off' | 'connecting' | 'open' | 'unavailable';
-  /** Open links to other pages. */
-  links: number;
-  /** Subtasks of this page that peers took. */
-  given: number;
-  /** Tasks this page took from peers. */
-  taken: number;
-  bytesSent: number;
-}
 
 export interface RuntimeStatus {
   state: RuntimeState;
@@ -115,21 +96,8 @@ interface Subtask {
 }
 
 /** A task run here that the coordinator did not send: an own subtask, or
- * one taken from a peer (by the peer's id for it). */
-type Job = { sub: Subtask } | { link: PeerLink; id: number };
-
-/** What this page keeps about one WebRTC link. */
-interface LinkState {
-  /** Own subtasks the peer holds. */
-  given: Map<number, Subtask>;
-  /** Tasks taken from the peer: its id -> the run id here. */
-  taken: Map<number, number>;
-  /** Constants sent on this link: scope -> how many. */
-  sharedSent: Map<string, number>;
-  /** A steal sent on it and not answered. */
-  stealing: boolean;
-  results: TaskOutcome[];
-}
+ * one taken from a peer (its outcome goes back through `done`). */
+type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void };
 
 export class Runtime {
   private ws?: WebSocket;
@@ -155,8 +123,7 @@ export class Runtime {
   private nextLocalId = 1;
   /** Coordinator tasks that spawned subtasks, already reported. */
   private readonly spawning = new Set<number>();
-  private network?: PeerNetwork;
-  private readonly linkStates = new Map<PeerLink, LinkState>();
+  private readonly peers = new PeerOffload(this.offloadHost());
   /** Moving average of each task function's duration here: decides how many
    * of its tasks a worker may hold (several when tiny, so they travel in
    * batches; one when long, so none waits behind another). */
@@ -185,7 +152,7 @@ export class Runtime {
       tasksFailed: 0,
       running: 0,
       queued: 0,
-      peer: { state: 'off', links: 0, given: 0, taken: 0, bytesSent: 0 },
+      peer: this.peers.status,
     };
   }
 
@@ -246,7 +213,7 @@ export class Runtime {
 
   stop(): void {
     this.stopped = true;
-    this.closeNetwork();
+    this.peers.close();
     this.clock.stop();
     this.ws?.close(1000, 'page closed the runtime');
     for (const slot of [...this.slots, ...this.draining]) this.retire(slot);
@@ -271,7 +238,6 @@ export class Runtime {
       this.status.running = running;
       this.status.workers = this.slots.length + this.draining.length;
       this.status.queued = this.queue.length + this.ready.length + this.peerQueue.length;
-      this.status.peer.links = this.linkStates.size;
       this.options.onStatus?.({ ...this.status });
     };
     if (now) {
@@ -380,14 +346,8 @@ export class Runtime {
     const job = this.jobs.get(outcome.id);
     if (!job) return; // withdrawn while it ran
     this.jobs.delete(outcome.id);
-    if ('sub' in job) {
-      this.answer(job.sub, { ...outcome, id: job.sub.id });
-    } else {
-      const state = this.linkStates.get(job.link);
-      if (!state) return;
-      state.taken.delete(job.id);
-      state.results.push({ ...outcome, id: job.id });
-    }
+    if ('sub' in job) this.answer(job.sub, { ...outcome, id: job.sub.id });
+    else job.done(outcome);
   }
 
   /** A subtask spawned by one of this page's tasks: it waits here to run. */
@@ -432,11 +392,7 @@ export class Runtime {
     if (sub.at === 'ready') this.ready.splice(this.ready.lastIndexOf(sub), 1);
     else if (sub.at === 'here') this.jobs.delete(-sub.id);
     else if (sub.at === 'grid') this.out.cancel.push(sub.id);
-    else {
-      sub.at.send({ t: 'cancel', ids: [sub.id] });
-      this.linkStates.get(sub.at)?.given.delete(sub.id);
-      (this.out.returned ??= []).push(sub.id);
-    }
+    else this.peers.withdraw(sub.at, sub.id);
   }
 
   /** A task that was running here goes back to wait for a Web Worker
@@ -507,7 +463,7 @@ export class Runtime {
       this.status.workerId = undefined;
       // The coordinator requeues whatever this page held, and peers are told
       // it left: start clean.
-      this.closeNetwork();
+      this.peers.close();
       this.queue = [];
       this.routes.clear();
       this.ready = [];
@@ -548,7 +504,7 @@ export class Runtime {
       case 'welcome':
         this.status.state = 'connected';
         this.status.workerId = msg.workerId;
-        this.openNetwork(msg.workerId, msg.peer);
+        this.peers.open(msg.workerId, msg.peer);
         this.emit(true);
         break;
       case 'tasks':
@@ -578,7 +534,7 @@ export class Runtime {
         this.send({ t: 'pong' });
         return;
       case 'steal':
-        this.stealFrom(msg.from, msg.max);
+        this.peers.steal(msg.from, msg.max);
         break;
       case 'release':
         // The oldest ready subtasks go to the grid queue, for any page to run.
@@ -589,7 +545,7 @@ export class Runtime {
         this.scheduleFlush();
         break;
       case 'peerGone':
-        this.network?.drop(msg.peer);
+        this.peers.peerGone(msg.peer);
         break;
     }
     this.emit();
@@ -601,183 +557,74 @@ export class Runtime {
     for (const [name, value] of Object.entries(values)) names.set(name, value);
   }
 
-  // ---- peers (WebRTC) ----
+  // ---- peers (WebRTC): what peer-offload.ts asks of the queues ----
 
-  private openNetwork(workerId: string, config: PeerConfig | undefined): void {
-    this.closeNetwork();
-    if (!config) {
-      this.status.peer.state = 'off';
-      return;
-    }
-    if (typeof RTCPeerConnection !== 'function') {
-      // Subtasks still leave this page, through the coordinator.
-      this.status.peer.state = 'unavailable';
-      return;
-    }
-    this.status.peer.state = 'connecting';
-    const ws = this.ws;
-    import('./peer-links.ts').then(
-      ({ PeerNetwork }) => {
-        // The page may have lost its coordinator (and its worker id) meanwhile.
-        if (this.ws !== ws || this.status.workerId !== workerId || this.stopped) return;
-        const network: PeerNetwork = new PeerNetwork(
-          workerId,
-          config,
-          this.url,
-          {
-            onRegistered: (open) => {
-              if (this.network !== network) return;
-              this.status.peer.state = open ? 'open' : 'unavailable';
-              this.send({ t: 'peer', open });
-              this.emit(true);
-            },
-            onMessage: (link, msg) => this.onPeerMessage(link, msg),
-            onClosed: (link) => this.linkClosed(link),
-          },
-          this.clock,
-        );
-        this.network = network;
+  private offloadHost(): OffloadHost {
+    // Getters: this is built while the runtime's own fields are.
+    const runtime = this;
+    return {
+      get clock() {
+        return runtime.clock;
       },
-      (e: Error) => {
-        console.error(`ladle: WebRTC offloading could not start: ${e.message}`);
-        this.status.peer.state = 'unavailable';
+      get url() {
+        return runtime.url;
+      },
+      // The oldest ready subtasks: the biggest pieces of a tree.
+      lend: (link, max) => {
+        const subs = this.ready.splice(0, max);
+        for (const sub of subs) sub.at = link;
+        return subs.map((sub) => sub.spec);
+      },
+      returned: (link, id, outcome) => {
+        const sub = this.routes.get(id);
+        if (sub?.at === link) this.answer(sub, outcome);
+      },
+      reclaim: (link, ids) => {
+        for (const id of ids) {
+          const sub = this.routes.get(id);
+          if (sub?.at === link) this.lost(sub);
+        }
+      },
+      run: (task, done) => {
+        const runId = -this.nextLocalId++;
+        this.jobs.set(runId, { done });
+        this.peerQueue.push({ ...task, id: runId });
+        return runId;
+      },
+      drop: (runIds) => {
+        for (const runId of runIds) this.jobs.delete(runId);
+        this.peerQueue = this.peerQueue.filter((t) => this.jobs.has(t.id));
+      },
+      constants: (scope) => this.shared.get(scope),
+      addConstants: (scope, values) => this.addShared(scope, values),
+      report: () => this.out,
+      registered: (open) => {
+        this.send({ t: 'peer', open });
         this.emit(true);
       },
-    );
-  }
-
-  private closeNetwork(): void {
-    const network = this.network;
-    this.network = undefined;
-    network?.destroy();
-    this.linkStates.clear();
-  }
-
-  private linkState(link: PeerLink): LinkState {
-    let state = this.linkStates.get(link);
-    if (!state) this.linkStates.set(link, (state = { given: new Map(), taken: new Map(), sharedSent: new Map(), stealing: false, results: [] }));
-    return state;
-  }
-
-  /** The coordinator says this page is idle and `from` has ready subtasks. */
-  private stealFrom(from: string, max: number): void {
-    const answer = (got: number, linked: boolean) => {
-      (this.out.stole ??= []).push({ from, got, linked });
-      this.scheduleFlush();
-    };
-    const network = this.network;
-    if (!network) {
-      answer(0, false);
-      return;
-    }
-    network.link(from).then(
-      (link) => {
-        if (this.network !== network || !link.open) return answer(0, true);
-        const state = this.linkState(link);
-        state.stealing = true;
-        link.send({ t: 'steal', max });
-        this.scheduleFlush();
-      },
-      (e: Error) => {
-        if (this.network !== network) return;
-        console.warn(`ladle: ${e.message}; subtasks go through the coordinator instead`);
-        answer(0, false);
-      },
-    );
-  }
-
-  private onPeerMessage(link: PeerLink, msg: PeerMessage): void {
-    const state = this.linkState(link);
-    switch (msg.t) {
-      case 'steal': {
-        // The oldest ready subtasks: the biggest pieces of a tree.
-        const subs = this.ready.splice(0, msg.max);
-        const shared: Record<string, Record<string, Uint8Array>> = {};
-        for (const sub of subs) {
-          sub.at = link;
-          state.given.set(sub.id, sub);
-          const scope = sub.spec.scope!;
-          const names = this.shared.get(scope);
-          if (names && (state.sharedSent.get(scope) ?? 0) < names.size) {
-            shared[scope] = Object.fromEntries(names);
-            state.sharedSent.set(scope, names.size);
-          }
-        }
-        link.send({ t: 'tasks', tasks: subs.map((s) => s.spec), shared });
-        if (subs.length > 0) {
-          (this.out.offload ??= []).push({ to: link.peer, ids: subs.map((s) => s.id) });
-          this.status.peer.given += subs.length;
-        }
-        break;
-      }
-      case 'tasks': {
-        // Only in answer to a steal: a peer cannot push work here unasked.
-        if (!state.stealing) return;
-        state.stealing = false;
-        for (const [scope, values] of Object.entries(msg.shared ?? {})) this.addShared(scope, values);
-        for (const spec of msg.tasks) {
-          if (state.taken.has(spec.id)) continue;
-          const runId = -this.nextLocalId++;
-          this.jobs.set(runId, { link, id: spec.id });
-          state.taken.set(spec.id, runId);
-          this.peerQueue.push({ ...spec, id: runId });
-        }
-        this.status.peer.taken += msg.tasks.length;
-        (this.out.stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
+      changed: () => {
         this.pump();
-        break;
-      }
-      case 'results':
-        for (const outcome of msg.results) {
-          const sub = state.given.get(outcome.id);
-          if (!sub) continue;
-          state.given.delete(outcome.id);
-          (this.out.returned ??= []).push(sub.id);
-          this.answer(sub, outcome);
-        }
-        break;
-      case 'cancel':
-        for (const id of msg.ids) {
-          const runId = state.taken.get(id);
-          if (runId === undefined) continue;
-          state.taken.delete(id);
-          this.jobs.delete(runId);
-          this.peerQueue = this.peerQueue.filter((t) => t.id !== runId);
-        }
-        break;
-    }
-    this.scheduleFlush();
-    this.emit();
+        this.scheduleFlush();
+        this.emit();
+      },
+    };
   }
 
-  /** A link closed (the peer left, crashed or was cut off): subtasks it held
-   * run again here or elsewhere, and its tasks here are dropped. */
-  private linkClosed(link: PeerLink): void {
-    const state = this.linkStates.get(link);
-    if (!state) return;
-    this.linkStates.delete(link);
-    for (const sub of state.given.values()) {
-      (this.out.returned ??= []).push(sub.id);
-      if (this.routes.get(sub.id) !== sub) continue;
-      sub.attempts++;
-      if (sub.attempts >= (sub.spec.attempts ?? DEFAULT_ATTEMPTS)) {
-        this.answer(sub, {
-          id: sub.id,
-          ok: false,
-          kind: 'lost',
-          error: { name: 'TaskLostError', message: `task ${sub.spec.fn} was lost ${sub.attempts} times (the peers running it left); giving up` },
-        });
-      } else {
-        sub.at = 'ready';
-        this.ready.unshift(sub);
-      }
+  /** A subtask whose peer left while holding it runs again, here or
+   * elsewhere, until it has lost as many peers as it has attempts. */
+  private lost(sub: Subtask): void {
+    sub.attempts++;
+    if (sub.attempts >= (sub.spec.attempts ?? DEFAULT_ATTEMPTS)) {
+      this.answer(sub, {
+        id: sub.id,
+        ok: false,
+        kind: 'lost',
+        error: { name: 'TaskLostError', message: `task ${sub.spec.fn} was lost ${sub.attempts} times (the peers running it left); giving up` },
+      });
+    } else {
+      sub.at = 'ready';
+      this.ready.unshift(sub);
     }
-    for (const runId of state.taken.values()) this.jobs.delete(runId);
-    this.peerQueue = this.peerQueue.filter((t) => this.jobs.has(t.id));
-    if (state.stealing) (this.out.stole ??= []).push({ from: link.peer, got: 0, linked: true });
-    this.pump();
-    this.scheduleFlush();
-    this.emit();
   }
 
   // ---- handing tasks to Web Workers ----
@@ -907,23 +754,14 @@ export class Runtime {
         this.post(slot, { t: 'results', results: slot.inbox });
         slot.inbox = [];
       }
-      for (const [link, state] of this.linkStates) {
-        if (state.results.length === 0) continue;
-        link.send({ t: 'results', results: state.results });
-        state.results = [];
-      }
       const out = this.out;
       let blocked = 0;
       for (const s of this.slots) blocked += s.blocked;
       for (const s of this.draining) blocked += s.blocked;
       const load = { blocked, ready: this.ready.length, local: this.jobs.size };
-      const links = this.network?.outgoingLinks ?? 0;
+      const { links, bytes } = this.peers.flush();
       if (links !== this.lastLoad.links) out.links = links;
-      const bytes = this.network?.takeBytesSent() ?? 0;
-      if (bytes > 0) {
-        out.peerBytes = bytes;
-        this.status.peer.bytesSent += bytes;
-      }
+      if (bytes > 0) out.peerBytes = bytes;
       const last = this.lastLoad;
       if (isEmpty(out) && load.blocked === last.blocked && load.ready === last.ready && load.local === last.local) return;
       this.lastLoad = { ...load, links };

@@ -1,7 +1,8 @@
 // The join page: opening it starts the volunteer runtime, and the page shows
 // what it does and lets the volunteer choose how much to give: threads,
 // pause, and automatic pauses on battery power or while the tab is hidden.
-import { Runtime, threadsFromLocation, type PeerStatus, type RuntimeStatus } from '../browser-worker/runtime.ts';
+import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-worker/runtime.ts';
+import type { PeerStatus } from '../browser-worker/peer-offload.ts';
 import { LineChart, formatBytes, formatNumber } from './chart.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----

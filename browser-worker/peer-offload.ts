@@ -1,0 +1,278 @@
+// This page's side of WebRTC offloading: its links to other pages, the
+// subtasks it lent to them and the tasks it took from them. The runtime
+// (runtime.ts) owns the queues and the Web Workers; this module moves tasks
+// and outcomes over the links and tells the runtime what arrived, through
+// the narrow OffloadHost below.
+//
+// Every offload and every return is reported to the coordinator, the
+// record of truth: when a page leaves, it tells both sides (`peerGone`).
+import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
+// Loaded when first needed (below): a page without WebRTC never runs
+// peerjs's browser shims, which would otherwise bring back a removed
+// RTCPeerConnection from webkitRTCPeerConnection.
+import type { PeerNetwork, PeerLink } from './peer-links.ts';
+import type { Clock } from './clock.ts';
+
+export type { PeerLink };
+
+/** WebRTC offloading as this page sees it. */
+export interface PeerStatus {
+  /** off: the coordinator has it off; unavailable: this browser has no WebRTC
+   * or the PeerServer cannot be reached (subtasks go through the coordinator). */
+  state: 'off' | 'connecting' | 'open' | 'unavailable';
+  /** Open links to other pages. */
+  links: number;
+  /** Subtasks of this page that peers took. */
+  given: number;
+  /** Tasks this page took from peers. */
+  taken: number;
+  bytesSent: number;
+}
+
+/** The parts of a report to the coordinator that tell of peers. */
+export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole'>;
+
+/** What the runtime does for offloading. Ids of lent subtasks are the
+ * page's own subtask ids. */
+export interface OffloadHost {
+  readonly clock: Clock;
+  /** The coordinator's WebSocket URL: the PeerServer shares its origin. */
+  readonly url: string;
+  /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
+   * subtasks, now held by `link`. */
+  lend(link: PeerLink, max: number): TaskSpec[];
+  /** The outcome of a subtask lent to `link`. */
+  returned(link: PeerLink, id: number, outcome: TaskOutcome): void;
+  /** Subtasks lent to a peer that is gone: they run again (or fail). */
+  reclaim(link: PeerLink, ids: number[]): void;
+  /** Queues a peer's task to run here; `done` gets its outcome. Returns its run id. */
+  run(task: TaskSpec, done: (outcome: TaskOutcome) => void): number;
+  /** Tasks queued by `run` that are no longer wanted. */
+  drop(runIds: Iterable<number>): void;
+  constants(scope: string): ReadonlyMap<string, Uint8Array> | undefined;
+  addConstants(scope: string, values: Record<string, Uint8Array>): void;
+  /** The report being gathered for the coordinator. */
+  report(): PeerReport;
+  /** The PeerServer took this page's registration, or could not be reached. */
+  registered(open: boolean): void;
+  /** Something changed: pump, flush and show status. */
+  changed(): void;
+}
+
+/** What this page keeps about one link. */
+interface LinkState {
+  /** Own subtasks the peer holds. */
+  given: Set<number>;
+  /** Tasks taken from the peer: its id -> the run id here. */
+  taken: Map<number, number>;
+  /** Constants sent on this link: scope -> how many. */
+  sharedSent: Map<string, number>;
+  /** A steal sent on it and not answered. */
+  stealing: boolean;
+  /** Outcomes to send back at the next flush. */
+  results: TaskOutcome[];
+}
+
+export class PeerOffload {
+  readonly status: PeerStatus = { state: 'off', links: 0, given: 0, taken: 0, bytesSent: 0 };
+  private network?: PeerNetwork;
+  private readonly links = new Map<PeerLink, LinkState>();
+  /** Bumped on every open and close, so a late peerjs import for an old
+   * connection to the coordinator does nothing. */
+  private generation = 0;
+
+  constructor(private readonly host: OffloadHost) {}
+
+  /** Registers with the coordinator's PeerServer under this page's worker
+   * id; without a config the coordinator has offloading off. */
+  open(workerId: string, config: PeerConfig | undefined): void {
+    this.close();
+    const generation = this.generation;
+    if (!config) {
+      this.status.state = 'off';
+      return;
+    }
+    if (typeof RTCPeerConnection !== 'function') {
+      // Subtasks still leave this page, through the coordinator.
+      this.status.state = 'unavailable';
+      return;
+    }
+    this.status.state = 'connecting';
+    import('./peer-links.ts').then(
+      ({ PeerNetwork }) => {
+        if (this.generation !== generation) return;
+        const network: PeerNetwork = new PeerNetwork(
+          workerId,
+          config,
+          this.host.url,
+          {
+            onRegistered: (open) => {
+              if (this.network !== network) return;
+              this.status.state = open ? 'open' : 'unavailable';
+              this.host.registered(open);
+            },
+            onMessage: (link, msg) => this.onMessage(link, msg),
+            onClosed: (link) => this.linkClosed(link),
+          },
+          this.host.clock,
+        );
+        this.network = network;
+      },
+      (e: Error) => {
+        if (this.generation !== generation) return;
+        console.error(`ladle: WebRTC offloading could not start: ${e.message}`);
+        this.status.state = 'unavailable';
+        this.host.changed();
+      },
+    );
+  }
+
+  /** Closes every link and forgets them: the coordinator requeues and
+   * reclaims what they carried. */
+  close(): void {
+    this.generation++;
+    const network = this.network;
+    this.network = undefined;
+    network?.destroy();
+    this.links.clear();
+    this.status.links = 0;
+  }
+
+  /** The coordinator says this page is idle and `from` has ready subtasks. */
+  steal(from: string, max: number): void {
+    const answer = (got: number, linked: boolean) => {
+      (this.host.report().stole ??= []).push({ from, got, linked });
+      this.host.changed();
+    };
+    const network = this.network;
+    if (!network) return answer(0, false);
+    network.link(from).then(
+      (link) => {
+        if (this.network !== network || !link.open) return answer(0, true);
+        this.state(link).stealing = true;
+        link.send({ t: 'steal', max });
+      },
+      (e: Error) => {
+        if (this.network !== network) return;
+        console.warn(`ladle: ${e.message}; subtasks go through the coordinator instead`);
+        answer(0, false);
+      },
+    );
+  }
+
+  /** The coordinator says `peer` left: its link goes, with what it carried. */
+  peerGone(peer: string): void {
+    this.network?.drop(peer);
+  }
+
+  /** A lent subtask is no longer wanted: the peer may stop it. */
+  withdraw(link: PeerLink, id: number): void {
+    link.send({ t: 'cancel', ids: [id] });
+    this.links.get(link)?.given.delete(id);
+    (this.host.report().returned ??= []).push(id);
+  }
+
+  /** Sends the outcomes gathered for each peer; returns what the next report
+   * to the coordinator should say of the links. */
+  flush(): { links: number; bytes: number } {
+    for (const [link, state] of this.links) {
+      if (state.results.length === 0) continue;
+      link.send({ t: 'results', results: state.results });
+      state.results = [];
+    }
+    const bytes = this.network?.takeBytesSent() ?? 0;
+    this.status.bytesSent += bytes;
+    return { links: this.network?.outgoingLinks ?? 0, bytes };
+  }
+
+  private state(link: PeerLink): LinkState {
+    let state = this.links.get(link);
+    if (!state) {
+      this.links.set(link, (state = { given: new Set(), taken: new Map(), sharedSent: new Map(), stealing: false, results: [] }));
+      this.status.links = this.links.size;
+    }
+    return state;
+  }
+
+  private onMessage(link: PeerLink, msg: PeerMessage): void {
+    const state = this.state(link);
+    switch (msg.t) {
+      case 'steal':
+        this.lend(link, state, msg.max);
+        break;
+      case 'tasks': {
+        // Only in answer to a steal: a peer cannot push work here unasked.
+        if (!state.stealing) return;
+        state.stealing = false;
+        for (const [scope, values] of Object.entries(msg.shared ?? {})) this.host.addConstants(scope, values);
+        for (const spec of msg.tasks) {
+          if (state.taken.has(spec.id)) continue;
+          const runId = this.host.run(spec, (outcome) => {
+            if (this.links.get(link) !== state || !state.taken.delete(spec.id)) return;
+            state.results.push({ ...outcome, id: spec.id });
+          });
+          state.taken.set(spec.id, runId);
+        }
+        this.status.taken += msg.tasks.length;
+        (this.host.report().stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
+        break;
+      }
+      case 'results':
+        for (const outcome of msg.results) {
+          if (!state.given.delete(outcome.id)) continue;
+          (this.host.report().returned ??= []).push(outcome.id);
+          this.host.returned(link, outcome.id, outcome);
+        }
+        break;
+      case 'cancel': {
+        const runIds: number[] = [];
+        for (const id of msg.ids) {
+          const runId = state.taken.get(id);
+          if (runId === undefined) continue;
+          state.taken.delete(id);
+          runIds.push(runId);
+        }
+        this.host.drop(runIds);
+        break;
+      }
+    }
+    this.host.changed();
+  }
+
+  /** Answers a peer's steal with ready subtasks and the constants their
+   * scopes need that this link has not carried yet. */
+  private lend(link: PeerLink, state: LinkState, max: number): void {
+    const specs = this.host.lend(link, max);
+    const shared: Record<string, Record<string, Uint8Array>> = {};
+    for (const spec of specs) {
+      state.given.add(spec.id);
+      const scope = spec.scope!;
+      const names = this.host.constants(scope);
+      if (names && (state.sharedSent.get(scope) ?? 0) < names.size) {
+        shared[scope] = Object.fromEntries(names);
+        state.sharedSent.set(scope, names.size);
+      }
+    }
+    link.send({ t: 'tasks', tasks: specs, shared });
+    if (specs.length === 0) return;
+    (this.host.report().offload ??= []).push({ to: link.peer, ids: specs.map((s) => s.id) });
+    this.status.given += specs.length;
+  }
+
+  /** A link closed (the peer left, crashed or was cut off): subtasks it held
+   * run again here or elsewhere, and its tasks here are dropped. */
+  private linkClosed(link: PeerLink): void {
+    const state = this.links.get(link);
+    if (!state) return;
+    this.links.delete(link);
+    this.status.links = this.links.size;
+    const given = [...state.given];
+    if (given.length > 0) {
+      (this.host.report().returned ??= []).push(...given);
+      this.host.reclaim(link, given);
+    }
+    this.host.drop(state.taken.values());
+    if (state.stealing) (this.host.report().stole ??= []).push({ from: link.peer, got: 0, linked: true });
+    this.host.changed();
+  }
+}
