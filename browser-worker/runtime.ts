@@ -537,8 +537,7 @@ export class Runtime {
         this.peers.steal(msg.from, msg.max);
         break;
       case 'release':
-        // The oldest ready subtasks go to the grid queue, for any page to run.
-        for (const sub of this.ready.splice(0, msg.max)) {
+        for (const sub of this.handOver(msg.max)) {
           sub.at = 'grid';
           this.out.submit.push(sub.spec);
         }
@@ -569,9 +568,8 @@ export class Runtime {
       get url() {
         return runtime.url;
       },
-      // The oldest ready subtasks: the biggest pieces of a tree.
       lend: (link, max) => {
-        const subs = this.ready.splice(0, max);
+        const subs = this.handOver(max);
         for (const sub of subs) sub.at = link;
         return subs.map((sub) => sub.spec);
       },
@@ -608,6 +606,18 @@ export class Runtime {
         this.emit();
       },
     };
+  }
+
+  /** The ready subtasks that leave when `max` are asked for: the oldest,
+   * which are the biggest pieces of a tree. Tiny ones leave several to a
+   * thread, about HAND_OVER_MS of work (at most half of those ready): one
+   * round trip each would cost more than running them. */
+  private handOver(max: number): Subtask[] {
+    const oldest = this.ready[0];
+    if (!oldest) return [];
+    const ms = this.taskMs.get(`${oldest.spec.bundle}:${oldest.spec.fn}`) ?? PESSIMISTIC_MS;
+    const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
+    return this.ready.splice(0, Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2))));
   }
 
   /** A subtask whose peer left while holding it runs again, here or
@@ -777,6 +787,9 @@ const COORDINATOR_SILENCE_MS = 30_000;
 
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
+
+/** About how much work leaves in one hand-over of tiny subtasks, per thread asked for. */
+const HAND_OVER_MS = 50;
 
 /** Peers lost while holding a subtask before it fails (as the coordinator's default). */
 const DEFAULT_ATTEMPTS = 3;
