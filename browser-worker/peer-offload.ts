@@ -26,6 +26,8 @@ export interface PeerStatus {
   given: number;
   /** Tasks this page took from peers. */
   taken: number;
+  /** Lent subtasks this page also ran, the peer being slow to answer. */
+  copied: number;
   bytesSent: number;
 }
 
@@ -74,7 +76,7 @@ interface LinkState {
 }
 
 export class PeerOffload {
-  readonly status: PeerStatus = { state: 'off', links: 0, given: 0, taken: 0, bytesSent: 0 };
+  readonly status: PeerStatus = { state: 'off', links: 0, given: 0, taken: 0, copied: 0, bytesSent: 0 };
   private network?: PeerNetwork;
   private readonly links = new Map<PeerLink, LinkState>();
   /** Bumped on every open and close, so a late peerjs import for an old

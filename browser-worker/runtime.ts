@@ -89,7 +89,8 @@ interface Subtask {
   slot: Slot;
   local: number;
   /** ready: waiting here; here: running here; grid: released to the
-   * coordinator; or the link of the peer that took it. */
+   * coordinator; or the link of the peer that took it (a copy may also run
+   * here, as job -id, when the peer is slow to answer: see copyOverdue). */
   at: 'ready' | 'here' | 'grid' | PeerLink;
   /** Peers lost while holding it. */
   attempts: number;
@@ -116,6 +117,11 @@ export class Runtime {
    * first out, which keeps a deep tree's memory small); thieves take the
    * oldest, which are the biggest pieces of work. */
   private ready: Subtask[] = [];
+  /** Subtasks lent to peers, oldest first, and when. */
+  private readonly lent = new Map<Subtask, number>();
+  /** Functions (bundle:fn) seen spawning subtasks here: their lent tasks are never copied. */
+  private readonly spawners = new Set<string>();
+  private copyTimer: number | undefined;
   /** Tasks not from the coordinator, by run id (negative). */
   private readonly jobs = new Map<number, Job>();
   /** Tasks taken from peers, waiting for a Web Worker. */
@@ -346,14 +352,22 @@ export class Runtime {
     const job = this.jobs.get(outcome.id);
     if (!job) return; // withdrawn while it ran
     this.jobs.delete(outcome.id);
-    if ('sub' in job) this.answer(job.sub, { ...outcome, id: job.sub.id });
-    else job.done(outcome);
+    if ('sub' in job) {
+      const sub = job.sub;
+      // A copy answered first: the peer may stop.
+      if (typeof sub.at === 'object' && this.routes.get(sub.id) === sub) this.peers.withdraw(sub.at, sub.id);
+      this.answer(sub, { ...outcome, id: sub.id });
+    } else {
+      job.done(outcome);
+    }
   }
 
   /** A subtask spawned by one of this page's tasks: it waits here to run. */
   private spawned(slot: Slot, spec: TaskSpec): void {
     const id = this.nextLocalId++;
     const parent = spec.parent;
+    const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
+    if (parentTask) this.spawners.add(`${parentTask.bundle}:${parentTask.fn}`);
     const sub: Subtask = {
       id,
       spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope },
@@ -377,6 +391,9 @@ export class Runtime {
   private answer(sub: Subtask, outcome: TaskOutcome): void {
     if (this.routes.get(sub.id) !== sub) return;
     this.routes.delete(sub.id);
+    this.lent.delete(sub);
+    // A copy still running here (the peer answered first) is not wanted.
+    this.jobs.delete(-sub.id);
     sub.slot.subtasks.delete(sub.local);
     sub.slot.inbox.push({ ...outcome, id: sub.local });
     this.scheduleFlush();
@@ -392,7 +409,11 @@ export class Runtime {
     if (sub.at === 'ready') this.ready.splice(this.ready.lastIndexOf(sub), 1);
     else if (sub.at === 'here') this.jobs.delete(-sub.id);
     else if (sub.at === 'grid') this.out.cancel.push(sub.id);
-    else this.peers.withdraw(sub.at, sub.id);
+    else {
+      this.peers.withdraw(sub.at, sub.id);
+      this.lent.delete(sub);
+      this.jobs.delete(-sub.id);
+    }
   }
 
   /** A task that was running here goes back to wait for a Web Worker
@@ -406,6 +427,8 @@ export class Runtime {
     if (!job) return;
     if ('sub' in job) {
       this.jobs.delete(task.id);
+      // A copy is just dropped: the peer still holds the subtask.
+      if (typeof job.sub.at === 'object') return;
       job.sub.at = 'ready';
       this.ready.push(job.sub);
     } else {
@@ -466,6 +489,7 @@ export class Runtime {
       this.peers.close();
       this.queue = [];
       this.routes.clear();
+      this.lent.clear();
       this.ready = [];
       this.jobs.clear();
       this.peerQueue = [];
@@ -570,7 +594,12 @@ export class Runtime {
       },
       lend: (link, max) => {
         const subs = this.handOver(max);
-        for (const sub of subs) sub.at = link;
+        const now = performance.now();
+        for (const sub of subs) {
+          sub.at = link;
+          this.lent.set(sub, now);
+        }
+        this.armCopies();
         return subs.map((sub) => sub.spec);
       },
       returned: (link, id, outcome) => {
@@ -623,6 +652,12 @@ export class Runtime {
   /** A subtask whose peer left while holding it runs again, here or
    * elsewhere, until it has lost as many peers as it has attempts. */
   private lost(sub: Subtask): void {
+    this.lent.delete(sub);
+    if (this.jobs.has(-sub.id)) {
+      // A copy is running here already: it is the run now.
+      sub.at = 'here';
+      return;
+    }
     sub.attempts++;
     if (sub.attempts >= (sub.spec.attempts ?? DEFAULT_ATTEMPTS)) {
       this.answer(sub, {
@@ -646,18 +681,11 @@ export class Runtime {
    * in batches. A paused page still runs subtasks: its started tasks need them. */
   private pump(): void {
     const waiting = this.peerQueue.length + this.ready.length + (this.paused ? 0 : this.queue.length);
-    if (waiting === 0) return;
-    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.slots.length)));
-    this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
-    for (let i = this.ready.length - 1; i >= 0; i--) {
-      const sub = this.ready[i];
-      // Siblings mostly share their function and scope: when one finds no room, neither will the rest.
-      if (!this.place({ ...sub.spec, id: -sub.id }, batch)) break;
-      sub.at = 'here';
-      this.jobs.set(-sub.id, { sub });
-      this.ready.splice(i, 1);
+    if (waiting === 0) {
+      if (this.lent.size > 0) this.copyOverdue();
+    } else {
+      this.placeWaiting(waiting);
     }
-    if (!this.paused) this.queue = this.queue.filter((task) => !this.place(task, batch));
     for (const slot of this.slots) {
       if (slot.batch.length === 0) continue;
       // The args are views into a whole received frame: copy each so only its bytes move.
@@ -669,6 +697,51 @@ export class Runtime {
         tasks.filter((t) => t.args.byteLength >= TRANSFER_MIN_BYTES).map((t) => t.args.buffer),
       );
     }
+  }
+
+  private placeWaiting(waiting: number): void {
+    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.slots.length)));
+    this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const sub = this.ready[i];
+      // Siblings mostly share their function and scope: when one finds no room, neither will the rest.
+      if (!this.place({ ...sub.spec, id: -sub.id }, batch)) break;
+      sub.at = 'here';
+      this.jobs.set(-sub.id, { sub });
+      this.ready.splice(i, 1);
+    }
+    if (!this.paused) this.queue = this.queue.filter((task) => !this.place(task, batch));
+  }
+
+  /** With nothing else to run, a Web Worker runs a copy of a subtask a peer
+   * has held for more than twice its usual time here (and at least
+   * COPY_AFTER_MS), so that a frozen tab or a page that never answers does
+   * not stall the tree until the coordinator gives up on it. The first
+   * outcome wins. As with the coordinator's straggler backups, tasks are
+   * assumed pure, and a task that spawns subtasks is never copied (a copy
+   * would be a whole second tree). */
+  private copyOverdue(): void {
+    const now = performance.now();
+    for (const [sub, since] of this.lent) {
+      const key = `${sub.spec.bundle}:${sub.spec.fn}`;
+      if (this.jobs.has(-sub.id) || this.spawners.has(key)) continue;
+      if (now - since < Math.max(COPY_AFTER_MS, 2 * (this.taskMs.get(key) ?? PESSIMISTIC_MS))) continue;
+      if (!this.place({ ...sub.spec, id: -sub.id }, 1)) return;
+      this.jobs.set(-sub.id, { sub });
+      this.status.peer.copied++;
+    }
+  }
+
+  /** While subtasks are lent, looks now and then for overdue ones. */
+  private armCopies(): void {
+    if (this.copyTimer !== undefined || this.lent.size === 0 || this.stopped) return;
+    this.copyTimer = this.clock.setTimeout(() => {
+      this.copyTimer = undefined;
+      this.pump();
+      this.scheduleFlush();
+      this.emit();
+      this.armCopies();
+    }, COPY_CHECK_MS);
   }
 
   /** Hands a task to a worker with room; false if none has room (or its code is loading). */
@@ -787,6 +860,11 @@ const COORDINATOR_SILENCE_MS = 30_000;
 
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
+
+/** A lent subtask is copied no sooner than this (see copyOverdue)... */
+const COPY_AFTER_MS = 1000;
+/** ...looked for this often while any is lent. */
+const COPY_CHECK_MS = 250;
 
 /** About how much work leaves in one hand-over of tiny subtasks, per thread asked for. */
 const HAND_OVER_MS = 50;

@@ -120,6 +120,8 @@ function renderPeer(peer: PeerStatus): void {
     peer.given + peer.taken > 0
       ? [`handed ${plural(peer.given, 'task', 'tasks')} to peers`, `took ${formatNumber(peer.taken)} from peers`, `sent ${formatBytes(peer.bytesSent)}`]
       : [];
+  // Only when it happened: a peer was too slow and this tab ran its tasks too.
+  if (peer.copied > 0) counts.push(`reran ${formatNumber(peer.copied)} a peer was slow with`);
   els.peer.dataset.state = peer.state;
   els.peerState.textContent = label;
   els.peerCounts.textContent = counts.map((c) => ` · ${c}`).join('');

@@ -9,7 +9,7 @@ import { launchWorkers, joinUrl, describePage } from '../../cli/workers.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';
 import { statsUntil } from '../helpers/cli.ts';
-import { browserPid } from '../helpers/processes.ts';
+import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
 import type * as Offload from '../fixtures/offload.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
@@ -75,6 +75,46 @@ test('a peer killed while it holds offloaded subtasks: they run again and every 
     const end = await statsUntil(g.coordinator.url, (s) => s.workers === 1);
     assert.equal(end.peer.tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
   } finally {
+    await other.close().catch(() => undefined);
+    await g.close();
+  }
+});
+
+test('a peer frozen while it holds offloaded subtasks: the lending page, once idle, runs them itself long before the peer is dropped', { timeout: 120_000 }, async () => {
+  // The coordinator gives up on a silent page only after 2 minutes here: the
+  // answer has to come from the lending page's copies, not from that.
+  const g = await startTestGrid({ pages: 1, threads: 1, coordinator: { deadlineMs: 120_000 } });
+  const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 1 });
+  const frozen: number[] = [];
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    const pages = new Map([
+      [(await describePage(g.workers.pages[0])).workerId, { browser: g.workers.browser, page: g.workers.pages[0] }],
+      [(await describePage(other.pages[0])).workerId, { browser: other.browser, page: other.pages[0] }],
+    ]);
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    // 8 subtasks of 800 ms each on 1-thread pages: the other page steals one at a time.
+    const result = g.grid.submit(offload.naps, 8, 800);
+    const holding = await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.peerTasks > 0), 30_000);
+    const holderId = holding.perWorker.find((w) => w.peerTasks > 0)!.id;
+    const holder = pages.get(holderId)!;
+    const lender = [...pages].find(([id]) => id !== holderId)![1];
+    // SIGSTOP, as a shut laptop lid: its link stays up, it answers nothing.
+    frozen.push(...(await rendererPids(holder.browser)));
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+
+    assert.equal(await result, (8 * 9) / 2);
+    assert.equal((await stats(g.coordinator.url)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
+    const copied = (await pageStatus(lender.page)).peer.copied;
+    assert.ok(copied >= 1, `the lending page ran the frozen peer's subtasks itself: ${copied}`);
+    const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0);
+    assert.equal(settled.peer.tasksOnPeers, 0, 'the record of offloads let go of them');
+
+    // Awake again, the peer finishes its stale copies; they are ignored and the grid works on.
+    for (const pid of frozen.splice(0)) process.kill(pid, 'SIGCONT');
+    assert.equal(await g.grid.submit(offload.naps, 6, 50), 21);
+  } finally {
+    for (const pid of frozen) process.kill(pid, 'SIGCONT');
     await other.close().catch(() => undefined);
     await g.close();
   }
