@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/coordinator.ts';
-import type { Stats } from '../coordinator/hub.ts';
+import type { Stats } from '../coordinator/stats.ts';
 
 export interface Mem {
   rss: number;

@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { Stats } from '../coordinator/hub.ts';
+import type { Stats } from '../coordinator/stats.ts';
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
 import type { CoordinatorReply, CoordinatorRequest, Mem } from './coordinator-process.ts';
 import type { BrowserReply, BrowserRequest } from './browser-process.ts';

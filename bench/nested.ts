@@ -11,7 +11,7 @@
 // that move are mostly whole subtrees, and spread(364), one task mapping
 // every leaf, where each piece that moves is one leaf.
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
-import type { PeerStats, Stats } from '../coordinator/hub.ts';
+import type { PeerStats, Stats } from '../coordinator/stats.ts';
 import type * as Nested from './nested-kernels.ts';
 import type { Sum } from './nested-kernels.ts';
 import { forkBrowser, forkCoordinator, ms, onCleanup, until, type CoordinatorProcess } from './harness.ts';

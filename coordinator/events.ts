@@ -5,7 +5,7 @@
 // per-worker and per-job lists: each join page needs only the grid's totals,
 // and a classroom of them should not each receive every other one's row.
 import type { Request, Response } from 'express';
-import type { Stats } from './hub.ts';
+import type { Stats } from './stats.ts';
 
 export interface StatsEventsOptions {
   /** Milliseconds between events (default 1000). */

@@ -28,6 +28,7 @@ import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
+import type { JobStats, PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -75,40 +76,6 @@ interface PageConn {
   localDone: number;
 }
 
-/** Peer offloading, for /api/stats and the dashboard. */
-export interface PeerStats {
-  /** Pages registered with the PeerServer. */
-  pages: number;
-  /** Open WebRTC links between pages. */
-  links: number;
-  /** Subtasks moved page to page over WebRTC, in all. */
-  tasksOffloaded: number;
-  /** Of those, the ones on a peer now. */
-  tasksOnPeers: number;
-  /** Bytes pages sent each other over WebRTC. */
-  bytesSent: number;
-  /** Subtasks handed to the grid queue because no link served. */
-  tasksReleased: number;
-  /** Links that could not be made (the pair then uses the grid queue). */
-  linksFailed: number;
-}
-
-/** One SDK client's work, for the dashboard. */
-export interface JobStats {
-  /** Numbered in order of first submission. */
-  id: number;
-  /** The name of the submit token it used ("default" for --token). */
-  token: string;
-  submitted: number;
-  done: number;
-  failed: number;
-  cancelled: number;
-  /** False once the client has gone. */
-  active: boolean;
-  /** From its first submission to now, or to when it left. */
-  seconds: number;
-}
-
 interface Job extends Omit<JobStats, 'seconds'> {
   since: number;
   until?: number;
@@ -116,37 +83,6 @@ interface Job extends Omit<JobStats, 'seconds'> {
 
 /** Ended jobs kept for the dashboard. */
 const ENDED_JOBS_KEPT = 20;
-
-export interface WorkerStats {
-  id: string;
-  userAgent: string;
-  threads: number;
-  tasksDone: number;
-  /** Tasks finished per second, smoothed. */
-  rate: number;
-  currentTasks: number;
-  connectedSeconds: number;
-  paused: boolean;
-  /** Registered with the PeerServer (can take and give subtasks over WebRTC). */
-  peer: boolean;
-  /** Subtasks it holds for other pages, taken over WebRTC. */
-  peerTasks: number;
-}
-
-export interface Stats {
-  workers: number;
-  threads: number;
-  clients: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  perWorker: WorkerStats[];
-  /** Per SDK client that submitted, oldest first (ended ones kept a while). */
-  jobs: JobStats[];
-  uptimeSeconds: number;
-  peer: PeerStats;
-}
 
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);

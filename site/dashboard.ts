@@ -2,7 +2,7 @@
 // coordinator pushes its stats about once a second over Server-Sent Events
 // (/api/events); this page only draws them. Every string from the wire is
 // set as text, never as HTML: user agents are whatever a page claimed.
-import type { JobStats, PeerStats, Stats, WorkerStats } from '../coordinator/hub.ts';
+import type { JobStats, PeerStats, Stats, WorkerStats } from '../coordinator/stats.ts';
 import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
 

@@ -13,7 +13,7 @@ import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
 import type * as Offload from '../fixtures/offload.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
-import type { Stats } from '../../coordinator/hub.ts';
+import type { Stats } from '../../coordinator/stats.ts';
 import type { PeerStatus } from '../../browser-worker/peer-offload.ts';
 
 const stats = async (url: string): Promise<Stats> => (await fetch(`${url}/api/stats`)).json() as Promise<Stats>;

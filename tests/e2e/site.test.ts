@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import type { Stats, WorkerStats } from '../../coordinator/hub.ts';
+import type { Stats, WorkerStats } from '../../coordinator/stats.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 import { fixture } from '../helpers/grid.ts';

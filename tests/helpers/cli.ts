@@ -1,7 +1,7 @@
 // Runs the real `ladle` command as a child process and reads what it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Stats } from '../../coordinator/hub.ts';
+import type { Stats } from '../../coordinator/stats.ts';
 
 const bin = fileURLToPath(new URL('../../bin/ladle.js', import.meta.url));
 

@@ -1,0 +1,67 @@
+// The shape of /api/stats, as the hub builds it: what the dashboard, the
+// live events stream, the CLI and the tests read.
+
+/** Peer offloading, for /api/stats and the dashboard. */
+export interface PeerStats {
+  /** Pages registered with the PeerServer. */
+  pages: number;
+  /** Open WebRTC links between pages. */
+  links: number;
+  /** Subtasks moved page to page over WebRTC, in all. */
+  tasksOffloaded: number;
+  /** Of those, the ones on a peer now. */
+  tasksOnPeers: number;
+  /** Bytes pages sent each other over WebRTC. */
+  bytesSent: number;
+  /** Subtasks handed to the grid queue because no link served. */
+  tasksReleased: number;
+  /** Links that could not be made (the pair then uses the grid queue). */
+  linksFailed: number;
+}
+
+/** One SDK client's work, for the dashboard. */
+export interface JobStats {
+  /** Numbered in order of first submission. */
+  id: number;
+  /** The name of the submit token it used ("default" for --token). */
+  token: string;
+  submitted: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  /** False once the client has gone. */
+  active: boolean;
+  /** From its first submission to now, or to when it left. */
+  seconds: number;
+}
+
+export interface WorkerStats {
+  id: string;
+  userAgent: string;
+  threads: number;
+  tasksDone: number;
+  /** Tasks finished per second, smoothed. */
+  rate: number;
+  currentTasks: number;
+  connectedSeconds: number;
+  paused: boolean;
+  /** Registered with the PeerServer (can take and give subtasks over WebRTC). */
+  peer: boolean;
+  /** Subtasks it holds for other pages, taken over WebRTC. */
+  peerTasks: number;
+}
+
+export interface Stats {
+  workers: number;
+  threads: number;
+  clients: number;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  perWorker: WorkerStats[];
+  /** Per SDK client that submitted, oldest first (ended ones kept a while). */
+  jobs: JobStats[];
+  uptimeSeconds: number;
+  peer: PeerStats;
+}
