@@ -28,6 +28,8 @@ export interface PeerStatus {
   taken: number;
   /** Lent subtasks this page also ran, the peer being slow to answer. */
   copied: number;
+  /** Steals from peers the coordinator had not sent, answered with nothing. */
+  refused: number;
   bytesSent: number;
 }
 
@@ -71,14 +73,20 @@ interface LinkState {
   sharedSent: Map<string, number>;
   /** A steal sent on it and not answered. */
   stealing: boolean;
+  /** A steal received on it before the coordinator's word (`lend`) came:
+   * how many it asked for, and the timer that refuses it. */
+  asked?: { max: number; timer: number };
   /** Outcomes to send back at the next flush. */
   results: TaskOutcome[];
 }
 
 export class PeerOffload {
-  readonly status: PeerStatus = { state: 'off', links: 0, given: 0, taken: 0, copied: 0, bytesSent: 0 };
+  readonly status: PeerStatus = { state: 'off', links: 0, given: 0, taken: 0, copied: 0, refused: 0, bytesSent: 0 };
   private network?: PeerNetwork;
   private readonly links = new Map<PeerLink, LinkState>();
+  /** Steals the coordinator announced: the thief's worker id -> how many
+   * subtasks, and until when the word holds. */
+  private readonly grants = new Map<string, { max: number; until: number }>();
   /** Bumped on every open and close, so a late peerjs import for an old
    * connection to the coordinator does nothing. */
   private generation = 0;
@@ -137,6 +145,7 @@ export class PeerOffload {
     this.network = undefined;
     network?.destroy();
     this.links.clear();
+    this.grants.clear();
     this.status.links = 0;
   }
 
@@ -160,6 +169,20 @@ export class PeerOffload {
         answer(0, false);
       },
     );
+  }
+
+  /** The coordinator sent page `to` to steal up to `max` of this page's
+   * ready subtasks: answer its steal, now if it has already asked. */
+  grant(to: string, max: number): void {
+    this.grants.set(to, { max, until: performance.now() + GRANT_MS });
+    for (const [link, state] of this.links) {
+      if (link.peer !== to || !state.asked) continue;
+      this.host.clock.clearTimeout(state.asked.timer);
+      const asked = state.asked.max;
+      state.asked = undefined;
+      this.answerSteal(link, state, asked);
+      this.host.changed();
+    }
   }
 
   /** The coordinator says `peer` left: its link goes, with what it carried. */
@@ -200,7 +223,22 @@ export class PeerOffload {
     const state = this.state(link);
     switch (msg.t) {
       case 'steal':
-        this.lend(link, state, msg.max);
+        if (state.asked) this.host.clock.clearTimeout(state.asked.timer);
+        state.asked = undefined;
+        if (this.grants.has(link.peer)) {
+          this.answerSteal(link, state, msg.max);
+        } else {
+          // Normally the coordinator's word comes first; wait a little for it,
+          // then refuse: a page the coordinator did not send takes nothing.
+          const timer = this.host.clock.setTimeout(() => {
+            if (this.links.get(link) !== state || state.asked?.timer !== timer) return;
+            state.asked = undefined;
+            this.status.refused++;
+            link.send({ t: 'tasks', tasks: [] });
+            this.host.changed();
+          }, GRANT_WAIT_MS);
+          state.asked = { max: msg.max, timer };
+        }
         break;
       case 'tasks': {
         // Only in answer to a steal: a peer cannot push work here unasked.
@@ -241,6 +279,19 @@ export class PeerOffload {
     this.host.changed();
   }
 
+  /** Answers a steal the coordinator announced, within what it announced. */
+  private answerSteal(link: PeerLink, state: LinkState, asked: number): void {
+    const grant = this.grants.get(link.peer);
+    this.grants.delete(link.peer);
+    const max = grant && grant.until >= performance.now() ? Math.min(asked, grant.max) : 0;
+    if (max > 0) {
+      this.lend(link, state, max);
+    } else {
+      this.status.refused++;
+      link.send({ t: 'tasks', tasks: [] });
+    }
+  }
+
   /** Answers a peer's steal with ready subtasks and the constants their
    * scopes need that this link has not carried yet. */
   private lend(link: PeerLink, state: LinkState, max: number): void {
@@ -278,3 +329,9 @@ export class PeerOffload {
     this.host.changed();
   }
 }
+
+/** How long the coordinator's word that a peer may steal holds: as long as
+ * the coordinator waits for the thief (a link may take seconds to open). */
+const GRANT_MS = 10_000;
+/** How long a steal waits for the coordinator's word before it is refused. */
+const GRANT_WAIT_MS = 1000;

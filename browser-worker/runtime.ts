@@ -560,6 +560,9 @@ export class Runtime {
       case 'steal':
         this.peers.steal(msg.from, msg.max);
         break;
+      case 'lend':
+        this.peers.grant(msg.to, msg.max);
+        break;
       case 'release':
         for (const sub of this.handOver(msg.max)) {
           sub.at = 'grid';

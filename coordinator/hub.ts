@@ -598,7 +598,11 @@ export class Hub {
     this.flushQueued = false;
     const { send, revoke, hints, releases } = this.scheduler.dispatch();
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
-    for (const [pageId, { from, max }] of hints) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'steal', from, max } satisfies ToPage));
+    for (const [pageId, { from, max }] of hints) {
+      // The giver first: it answers only steals it has heard of from here.
+      this.pages.get(from)!.ws.send(encodeFrame({ t: 'lend', to: pageId, max } satisfies ToPage));
+      this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'steal', from, max } satisfies ToPage));
+    }
     for (const [pageId, max] of releases) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'release', max } satisfies ToPage));
     for (const [pageId, ids] of send) {
       const page = this.pages.get(pageId)!;

@@ -165,6 +165,9 @@ export type ToPage =
   /** Peer work stealing: this page has idle slots; take up to `max` ready
    * subtasks from page `from` over WebRTC. */
   | { t: 'steal'; from: string; max: number }
+  /** The other half of a `steal`: page `to` was told to take up to `max` of
+   * this page's ready subtasks. A page answers only steals so announced. */
+  | { t: 'lend'; to: string; max: number }
   /** Hand up to `max` ready subtasks to the grid through the coordinator
    * (`report.submit`): the fallback when no WebRTC link serves. */
   | { t: 'release'; max: number }
@@ -175,7 +178,8 @@ export type ToPage =
 // ---- volunteer page <-> volunteer page (WebRTC data channel) ----
 // Peers are other volunteers' browsers: every message is validated.
 export type PeerMessage =
-  /** The sender has idle slots: give it up to `max` ready subtasks. */
+  /** The sender has idle slots and the coordinator sent it (the giver hears
+   * of it as `lend`): give it up to `max` ready subtasks. */
   | { t: 'steal'; max: number }
   /** Subtasks by the giver's ids (possibly none), with the constants of their
    * scopes that the taker has not been sent on this link. */
@@ -423,6 +427,10 @@ export function parseToPage(x: unknown): ToPage {
     case 'steal':
       str(o.from, 'steal.from', 64);
       int(o.max, 'steal.max', 1, 1_000_000);
+      break;
+    case 'lend':
+      str(o.to, 'lend.to', 64);
+      int(o.max, 'lend.max', 1, 1_000_000);
       break;
     case 'release':
       int(o.max, 'release.max', 1, 1_000_000);

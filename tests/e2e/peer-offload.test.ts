@@ -120,6 +120,35 @@ test('a peer frozen while it holds offloaded subtasks: the lending page, once id
   }
 });
 
+test('a page the coordinator did not send to steal gets nothing from a peer, and the work completes where it was', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 1, threads: 1 });
+  const rogue = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 1 });
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    // Paused, it is never sent to steal, nor given grid tasks.
+    await rogue.pages[0].evaluate(() => (globalThis as unknown as { ladle: { setPaused(p: boolean): void } }).ladle.setPaused(true));
+    await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.paused));
+    const victim = g.workers.pages[0];
+    const victimId = (await describePage(victim)).workerId;
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    const result = g.grid.submit(offload.naps, 8, 500);
+    await victim.waitForFunction(() => (globalThis as unknown as { ladle: { status: { queued: number } } }).ladle.status.queued > 0);
+    // It asks anyway, straight over WebRTC, as altered page code could.
+    await rogue.pages[0].evaluate(`globalThis.ladle.peers.steal(${JSON.stringify(victimId)}, 4)`);
+    await victim.waitForFunction(() => (globalThis as unknown as Status).ladle.status.peer.refused >= 1);
+
+    assert.equal(await result, (8 * 9) / 2);
+    const [given, taken] = [await pageStatus(victim), await pageStatus(rogue.pages[0])];
+    assert.equal(given.peer.given, 0, 'the busy page gave nothing');
+    assert.equal(taken.peer.taken, 0, 'the page that asked unannounced got nothing');
+    assert.equal(taken.tasksDone, 0);
+    assert.equal((await stats(g.coordinator.url)).peer.tasksOffloaded, 0);
+  } finally {
+    await rogue.close().catch(() => undefined);
+    await g.close();
+  }
+});
+
 test('a page without WebRTC (RTCPeerConnection removed): subtasks move through the coordinator and all complete', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
   // As in a browser with WebRTC turned off by policy.

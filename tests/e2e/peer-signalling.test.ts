@@ -129,3 +129,20 @@ test('the record of offloads: when a page leaves, the page whose subtasks it hel
     d.ws.close();
   });
 });
+
+test('a steal hint has two halves: the idle page is sent to steal, and the busy page hears whom to lend to (and answers no one else)', { timeout: 30_000 }, async () => {
+  await withCoordinator({}, async (c) => {
+    const busy = await joinAsPage(c);
+    const idle = await joinAsPage(c);
+    for (const p of [busy, idle]) p.ws.send(encodeFrame({ t: 'peer', open: true }));
+    await statsUntil(c.url, (s) => s.peer.pages === 2);
+    const toBusy = nextFrame(busy.ws);
+    const toIdle = nextFrame(idle.ws);
+    // Its one thread runs a task that has spawned 3 subtasks, ready to be taken.
+    busy.ws.send(report({ ready: 3, local: 1 }));
+    assert.deepEqual(await toIdle, { t: 'steal', from: busy.welcome.workerId, max: 1 });
+    assert.deepEqual(await toBusy, { t: 'lend', to: idle.welcome.workerId, max: 1 });
+    busy.ws.close();
+    idle.ws.close();
+  });
+});

@@ -32,7 +32,7 @@ const messageLike = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, field, fc.array(tie('value'), { maxLength: 4 }), tie('object')),
   object: fc.dictionary(
     fc.constantFrom('t', 'seq', 'tasks', 'ids', 'id', 'bundle', 'fn', 'args', 'ok', 'value', 'error', 'role', 'token', 'version', 'threads', 'userAgent', 'results', 'started', 'lost', 'submit', 'cancel', 'blocked', 'req', 'values', '__proto__', 'constructor'),
-    fc.oneof(fc.constantFrom('hello', 'submit', 'cancel', 'share', 'ack', 'report', 'pong', 'tasks', 'results', 'welcome', 'shared', 'ping', 'client', 'worker', 'steal', 'release', 'peerGone', 'peer'), tie('value')),
+    fc.oneof(fc.constantFrom('hello', 'submit', 'cancel', 'share', 'ack', 'report', 'pong', 'tasks', 'results', 'welcome', 'shared', 'ping', 'client', 'worker', 'steal', 'lend', 'release', 'peerGone', 'peer'), tie('value')),
     { maxKeys: 8 },
   ),
 }));
