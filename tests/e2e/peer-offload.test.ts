@@ -56,6 +56,26 @@ test('nested work is offloaded page to page and gives the right answers; a 5 MB 
   }
 });
 
+test('three pages share one tree over WebRTC: each works, each task runs once, and nothing goes through the coordinator', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 3, threads: 1 });
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 3 && s.peer.pages === 3);
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    // One root task: the two other pages get work only by stealing, from it
+    // or from each other's stolen subtrees.
+    assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
+    const s = await stats(g.coordinator.url);
+    assert.ok(s.peer.links >= 2, `both thieves linked: ${s.peer.links} links`);
+    assert.ok(s.peer.tasksOffloaded > 0);
+    assert.equal(s.peer.tasksReleased, 0);
+    const done = await Promise.all(g.workers.pages.map(async (p) => (await pageStatus(p)).tasksDone));
+    assert.ok(done.every((n) => n > 0), `every page ran tasks of the tree: ${done.join(', ')}`);
+    assert.equal(done.reduce((a, b) => a + b, 0), 456, 'each task of the tree ran once');
+  } finally {
+    await g.close();
+  }
+});
+
 test('a peer killed while it holds offloaded subtasks: they run again and every answer is right', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
   const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 2 });
