@@ -185,6 +185,11 @@ export class PeerOffload {
     }
   }
 
+  /** A client left: no link has sent its constants any more. */
+  unshare(scope: string): void {
+    for (const state of this.links.values()) state.sharedSent.delete(scope);
+  }
+
   /** The coordinator says `peer` left: its link goes, with what it carried. */
   peerGone(peer: string): void {
     this.network?.drop(peer);

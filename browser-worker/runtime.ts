@@ -552,7 +552,7 @@ export class Runtime {
         this.addShared(msg.scope, msg.values);
         break;
       case 'unshare':
-        this.shared.delete(msg.scope);
+        this.unshare(msg.scope);
         break;
       case 'ping':
         this.send({ t: 'pong' });
@@ -575,6 +575,16 @@ export class Runtime {
         break;
     }
     this.emit();
+  }
+
+  /** A client left: its constants go from this page, its Web Workers and
+   * what each link has been sent (they can be large, and a page lives long). */
+  private unshare(scope: string): void {
+    this.shared.delete(scope);
+    for (const slot of [...this.slots, ...this.draining]) {
+      if (slot.sharedSent.delete(scope)) this.post(slot, { t: 'unshare', scope });
+    }
+    this.peers.unshare(scope);
   }
 
   private addShared(scope: string, values: Record<string, Uint8Array>): void {

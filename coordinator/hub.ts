@@ -355,7 +355,8 @@ export class Hub {
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.id)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
-      if (page.sharedSent.delete(client.id)) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
+      // A page linked to peers may have its constants from one of them.
+      if (page.sharedSent.delete(client.id) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
     }
   }
 

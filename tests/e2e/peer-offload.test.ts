@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchWorkers, joinUrl, describePage } from '../../cli/workers.ts';
+import { connect } from '../../client-sdk/index.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';
 import { statsUntil } from '../helpers/cli.ts';
@@ -165,6 +166,35 @@ test('a page the coordinator did not send to steal gets nothing from a peer, and
     assert.equal((await stats(g.coordinator.url)).peer.tasksOffloaded, 0);
   } finally {
     await rogue.close().catch(() => undefined);
+    await g.close();
+  }
+});
+
+test("a client's constants reach a peer with its subtasks, and leave every page and Web Worker when the client does", { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 2, threads: 1 });
+  const client = await connect({ url: g.coordinator.url, token: g.coordinator.token });
+  try {
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    const offload = await client.module<typeof Offload>(fixture('offload.ts'));
+    await client.shared.set({ factor: 7 });
+    assert.equal(await client.submit(offload.scaledSpread, 30, 30), (7 * 30 * 31) / 2);
+    assert.ok((await stats(g.coordinator.url)).peer.tasksOffloaded > 0, 'the other page ran some subtasks');
+    // The page the root task ran on had the constants from the coordinator;
+    // the other from its peer, with the subtasks it took.
+    const held = await Promise.all(g.workers.pages.map((p) => p.evaluate(() => (globalThis as unknown as { ladle: { shared: Map<string, unknown> } }).ladle.shared.size)));
+    assert.deepEqual(held, [1, 1], 'both pages hold the constants');
+
+    await client.close();
+    // The runtime's own fields, read as they are: nothing else shows what a page holds.
+    type Held = { ladle: { shared: Map<string, unknown>; slots: { sharedSent: Map<string, number> }[] } };
+    for (const page of g.workers.pages) {
+      await page.waitForFunction(() => {
+        const { shared, slots } = (globalThis as unknown as Held).ladle;
+        return shared.size === 0 && slots.every((slot) => slot.sharedSent.size === 0);
+      });
+    }
+  } finally {
+    await client.close().catch(() => undefined);
     await g.close();
   }
 });
