@@ -34,7 +34,7 @@ export interface PeerStatus {
 }
 
 /** The parts of a report to the coordinator that tell of peers. */
-export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole'>;
+export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole' | 'refused'>;
 
 /** What the runtime does for offloading. Ids of lent subtasks are the
  * page's own subtask ids. */
@@ -238,7 +238,7 @@ export class PeerOffload {
           const timer = this.host.clock.setTimeout(() => {
             if (this.links.get(link) !== state || state.asked?.timer !== timer) return;
             state.asked = undefined;
-            this.status.refused++;
+            this.refuse();
             link.send({ t: 'tasks', tasks: [] });
             this.host.changed();
           }, GRANT_WAIT_MS);
@@ -284,6 +284,12 @@ export class PeerOffload {
     this.host.changed();
   }
 
+  private refuse(): void {
+    this.status.refused++;
+    const report = this.host.report();
+    report.refused = (report.refused ?? 0) + 1;
+  }
+
   /** Answers a steal the coordinator announced, within what it announced. */
   private answerSteal(link: PeerLink, state: LinkState, asked: number): void {
     const grant = this.grants.get(link.peer);
@@ -292,7 +298,7 @@ export class PeerOffload {
     if (max > 0) {
       this.lend(link, state, max);
     } else {
-      this.status.refused++;
+      this.refuse();
       link.send({ t: 'tasks', tasks: [] });
     }
   }

@@ -742,6 +742,7 @@ export class Runtime {
       if (!this.place({ ...sub.spec, id: -sub.id }, 1)) return;
       this.jobs.set(-sub.id, { sub });
       this.status.peer.copied++;
+      this.out.copied = (this.out.copied ?? 0) + 1;
     }
   }
 
@@ -900,7 +901,9 @@ function isEmpty(r: Report): boolean {
     r.stole === undefined &&
     r.links === undefined &&
     r.peerBytes === undefined &&
-    r.localDone === undefined
+    r.localDone === undefined &&
+    r.copied === undefined &&
+    r.refused === undefined
   );
 }
 

@@ -113,7 +113,7 @@ export class Hub {
   private readonly peerConfig: PeerConfig | undefined;
   private readonly onPageGone: (id: string) => void;
   private readonly offloads = new OffloadRecord();
-  private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0 };
+  private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
     this.tokens = options.tokens;
@@ -483,6 +483,8 @@ export class Hub {
     }
     if (msg.links !== undefined) page.links = msg.links;
     this.peerCounts.bytesSent += msg.peerBytes ?? 0;
+    this.peerCounts.tasksCopied += msg.copied ?? 0;
+    this.peerCounts.stealsRefused += msg.refused ?? 0;
     page.localDone += msg.localDone ?? 0;
   }
 

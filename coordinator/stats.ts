@@ -17,6 +17,10 @@ export interface PeerStats {
   tasksReleased: number;
   /** Links that could not be made (the pair then uses the grid queue). */
   linksFailed: number;
+  /** Offloaded subtasks their own page ran too, the peer being slow to answer. */
+  tasksCopied: number;
+  /** Steals between pages that the coordinator had not announced, refused. */
+  stealsRefused: number;
 }
 
 /** One SDK client's work, for the dashboard. */

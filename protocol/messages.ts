@@ -129,6 +129,11 @@ export type PageReport = {
   /** Tasks finished here since the last report that the coordinator did not
    * send (own subtasks, tasks taken from peers), for the page's stats. */
   localDone?: number;
+  /** Subtasks lent to a peer that this page ran itself since the last
+   * report, the peer being too slow to answer. */
+  copied?: number;
+  /** Steals from peers the coordinator had not announced, refused since the last report. */
+  refused?: number;
 };
 export type PageMessage =
   | PageReport
@@ -368,6 +373,8 @@ export function parsePageMessage(x: unknown): PageMessage {
       if (o.links !== undefined) int(o.links, 'report.links');
       if (o.peerBytes !== undefined) int(o.peerBytes, 'report.peerBytes');
       if (o.localDone !== undefined) int(o.localDone, 'report.localDone');
+      if (o.copied !== undefined) int(o.copied, 'report.copied');
+      if (o.refused !== undefined) int(o.refused, 'report.refused');
       break;
     case 'peer':
       if (typeof o.open !== 'boolean') throw new ProtocolError('peer.open must be a boolean');

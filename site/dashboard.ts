@@ -83,6 +83,8 @@ function renderPeer(p: PeerStats): void {
     ['p-on-peers', formatNumber(p.tasksOnPeers)],
     ['p-bytes', formatBytes(p.bytesSent)],
     ['p-released', formatNumber(p.tasksReleased)],
+    ['p-copied', formatNumber(p.tasksCopied)],
+    ['p-refused', formatNumber(p.stealsRefused)],
   ];
   for (const [id, text] of figures) byId(id).textContent = text;
   // The exact count, for whoever hovers over the rounded one.

@@ -128,8 +128,9 @@ test('a peer frozen while it holds offloaded subtasks: the lending page, once id
     assert.equal((await stats(g.coordinator.url)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
     const copied = (await pageStatus(lender.page)).peer.copied;
     assert.ok(copied >= 1, `the lending page ran the frozen peer's subtasks itself: ${copied}`);
-    const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0);
+    const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0 && s.peer.tasksCopied === copied);
     assert.equal(settled.peer.tasksOnPeers, 0, 'the record of offloads let go of them');
+    assert.equal(settled.peer.tasksCopied, copied, 'and counts the copies');
 
     // Awake again, the peer finishes its stale copies; they are ignored and the grid works on.
     for (const pid of frozen.splice(0)) process.kill(pid, 'SIGCONT');
@@ -163,7 +164,8 @@ test('a page the coordinator did not send to steal gets nothing from a peer, and
     assert.equal(given.peer.given, 0, 'the busy page gave nothing');
     assert.equal(taken.peer.taken, 0, 'the page that asked unannounced got nothing');
     assert.equal(taken.tasksDone, 0);
-    assert.equal((await stats(g.coordinator.url)).peer.tasksOffloaded, 0);
+    const s = await statsUntil(g.coordinator.url, (x) => x.peer.stealsRefused >= 1);
+    assert.equal(s.peer.tasksOffloaded, 0);
   } finally {
     await rogue.close().catch(() => undefined);
     await g.close();

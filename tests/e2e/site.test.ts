@@ -120,7 +120,7 @@ async function until<T>(what: string, probe: () => T | Promise<T>, ok: (v: T) =>
 /** The dashboard's peer offloading tiles, as shown. */
 const shownPeer = (dash: Page) =>
   dash.evaluate(() =>
-    Object.fromEntries(['p-pages', 'p-links', 'p-offloaded', 'p-on-peers', 'p-bytes', 'p-released'].map((id) => [id, document.getElementById(id)!.textContent])),
+    Object.fromEntries(['p-pages', 'p-links', 'p-offloaded', 'p-on-peers', 'p-bytes', 'p-released', 'p-copied', 'p-refused'].map((id) => [id, document.getElementById(id)!.textContent])),
   );
 
 /** Waits until the dashboard's peer tiles show what /api/stats says (the
@@ -138,6 +138,8 @@ async function dashboardShowsPeer(dash: Page): Promise<Stats> {
         'p-on-peers': formatNumber(s.peer.tasksOnPeers),
         'p-bytes': formatBytes(s.peer.bytesSent),
         'p-released': formatNumber(s.peer.tasksReleased),
+        'p-copied': formatNumber(s.peer.tasksCopied),
+        'p-refused': formatNumber(s.peer.stealsRefused),
       };
       return { expected, shown: await shownPeer(dash) };
     },

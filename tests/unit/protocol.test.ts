@@ -30,7 +30,7 @@ test('every message type round-trips through a frame', () => {
     [
       {
         t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 1,
-        spawning: [5], offload: [{ to: 'peer-b', ids: [1, 2] }], returned: [1], stole: [{ from: 'peer-a', got: 2, linked: true }], links: 1, peerBytes: 4096, localDone: 12,
+        spawning: [5], offload: [{ to: 'peer-b', ids: [1, 2] }], returned: [1], stole: [{ from: 'peer-a', got: 2, linked: true }], links: 1, peerBytes: 4096, localDone: 12, copied: 1, refused: 2,
       },
       parsePageMessage,
     ],
