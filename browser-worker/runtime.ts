@@ -19,13 +19,13 @@ import {
   type TaskOutcome,
   type TaskSpec,
   type ToPage,
-  type ToWebWorker,
 } from '../protocol/messages.ts';
 import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from './peer-offload.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
-import { TRANSFER_MIN_BYTES, errorInfo } from './executor.ts';
+import { errorInfo } from './executor.ts';
+import { WorkerPool, type Slot } from './worker-pool.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -57,28 +57,6 @@ export interface RuntimeOptions {
   onStatus?: (status: RuntimeStatus) => void;
 }
 
-/** One Web Worker and what the page knows of it. */
-interface Slot {
-  worker: Worker;
-  bundles: Set<string>;
-  /** How many of each scope's constants it has been sent. */
-  sharedSent: Map<string, number>;
-  /** The client whose tasks it runs now: `shared.get` in a worker is unambiguous. */
-  scope?: string;
-  /** Tasks given to it and not finished, by grid id. */
-  tasks: Map<number, TaskSpec>;
-  blocked: number;
-  timers: Map<number, number>;
-  /** Its subtasks in flight: worker id -> page id. */
-  subtasks: Map<number, number>;
-  /** Outcomes of its subtasks, posted at the end of the turn. */
-  inbox: TaskOutcome[];
-  /** Tasks to post at the end of this pump. */
-  batch: TaskSpec[];
-  /** When each started task started, for timeouts and the duration estimate. */
-  startedAt: Map<number, number>;
-}
-
 /** A subtask spawned on this page, wherever it runs. */
 interface Subtask {
   /** This page's id for it (positive; it runs here as `-id`). */
@@ -102,9 +80,7 @@ type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void };
 
 export class Runtime {
   private ws?: WebSocket;
-  private slots: Slot[] = [];
-  /** Web Workers retired by a lower thread setting, finishing the tasks they hold. */
-  private draining: Slot[] = [];
+  private readonly pool: WorkerPool;
   private threads: number;
   private paused: boolean;
   private queue: TaskSpec[] = [];
@@ -149,6 +125,10 @@ export class Runtime {
   constructor(private readonly options: RuntimeOptions) {
     this.threads = clampThreads(options.threads);
     this.paused = options.paused ?? false;
+    this.pool = new WorkerPool(options.workerUrl ?? '/worker.js', {
+      report: (slot, msg) => this.onWorkerReport(slot, msg),
+      ended: (slot) => this.ended(slot),
+    });
     this.status = {
       state: 'connecting',
       threads: this.threads,
@@ -168,28 +148,19 @@ export class Runtime {
   }
 
   start(): void {
-    this.slots = Array.from({ length: this.threads }, (_, i) => this.spawn(i));
+    this.pool.start(this.threads);
     this.connect();
   }
 
-  /** Sets how many Web Workers run tasks, and tells the coordinator. New
-   * workers start at once; a retired worker takes no new task and ends when
-   * the tasks it holds are done (so nothing is lost or run twice). */
+  /** Sets how many Web Workers run tasks, and tells the coordinator (see
+   * WorkerPool.resize: nothing is lost or run twice). */
   setThreads(n: number): void {
     const threads = clampThreads(n);
     if (threads === this.threads) return;
     this.threads = threads;
     this.status.threads = threads;
-    if (!this.stopped && (this.slots.length > 0 || this.draining.length > 0)) {
-      while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn(this.slots.length));
-      while (this.slots.length > threads) {
-        // Retire the least busy worker.
-        let idle = 0;
-        for (let i = 1; i < this.slots.length; i++) if (this.slots[i].tasks.size < this.slots[idle].tasks.size) idle = i;
-        const [slot] = this.slots.splice(idle, 1);
-        if (slot.tasks.size === 0) this.retire(slot);
-        else this.draining.push(slot);
-      }
+    if (!this.stopped && this.pool.all.length > 0) {
+      this.pool.resize(threads);
       this.pump();
     }
     this.sendCapacity();
@@ -212,19 +183,12 @@ export class Runtime {
     if (this.ws?.readyState === WebSocket.OPEN) this.send({ t: 'capacity', threads: this.threads, paused: this.paused });
   }
 
-  /** A Web Worker of this page, active or draining (not one replaced or retired). */
-  private owns(slot: Slot): boolean {
-    return this.slots.includes(slot) || this.draining.includes(slot);
-  }
-
   stop(): void {
     this.stopped = true;
     this.peers.close();
     this.clock.stop();
     this.ws?.close(1000, 'page closed the runtime');
-    for (const slot of [...this.slots, ...this.draining]) this.retire(slot);
-    this.slots = [];
-    this.draining = [];
+    this.pool.stop();
   }
 
   private get url(): string {
@@ -238,11 +202,8 @@ export class Runtime {
     if (this.emitTimer !== undefined && !now) return;
     const fire = () => {
       this.emitTimer = undefined;
-      let running = 0;
-      for (const s of this.slots) running += s.tasks.size;
-      for (const s of this.draining) running += s.tasks.size;
-      this.status.running = running;
-      this.status.workers = this.slots.length + this.draining.length;
+      this.status.running = this.pool.running;
+      this.status.workers = this.pool.all.length;
       this.status.queued = this.queue.length + this.ready.length + this.peerQueue.length;
       this.options.onStatus?.({ ...this.status });
     };
@@ -256,47 +217,16 @@ export class Runtime {
 
   // ---- Web Workers ----
 
-  private spawn(index: number): Slot {
-    const worker = new Worker(this.options.workerUrl ?? '/worker.js', { type: 'module', name: `ladle-${index}` });
-    const slot: Slot = {
-      worker,
-      bundles: new Set(),
-      sharedSent: new Map(),
-      tasks: new Map(),
-      blocked: 0,
-      timers: new Map(),
-      subtasks: new Map(),
-      inbox: [],
-      batch: [],
-      startedAt: new Map(),
-    };
-    worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.onWorkerReport(slot, e.data);
-    worker.onerror = (e) => console.error('ladle: a Web Worker failed:', e.message);
-    return slot;
-  }
-
-  /** Ends a Web Worker; the subtasks its tasks spawned are no longer wanted. */
-  private retire(slot: Slot): void {
-    slot.worker.terminate();
+  /** A Web Worker ended: its timers stop, and the subtasks its tasks
+   * spawned are no longer wanted. */
+  private ended(slot: Slot): void {
     for (const t of slot.timers.values()) this.clock.clearTimeout(t);
     for (const pageId of slot.subtasks.values()) this.withdraw(pageId);
     slot.subtasks.clear();
   }
 
-  /** Replaces a Web Worker: the only way to stop a task stuck in a loop. */
-  private replace(slot: Slot): void {
-    this.retire(slot);
-    const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots[i] = this.spawn(i);
-    else this.draining = this.draining.filter((s) => s !== slot);
-  }
-
-  private post(slot: Slot, msg: ToWebWorker, transfer: Transferable[] = []): void {
-    slot.worker.postMessage(msg, transfer);
-  }
-
   private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
-    if (!this.owns(slot)) return; // a replaced worker's last words
+    if (!this.pool.owns(slot)) return; // a replaced worker's last words
     const now = performance.now();
     for (const id of msg.started) {
       if (id > 0) this.out.started.push(id);
@@ -329,11 +259,7 @@ export class Runtime {
     }
     slot.blocked = msg.blocked;
     if (slot.tasks.size === 0) slot.scope = undefined;
-    if (slot.tasks.size === 0 && this.draining.includes(slot)) {
-      // A retired worker that finished its last task ends here.
-      this.retire(slot);
-      this.draining = this.draining.filter((s) => s !== slot);
-    }
+    this.pool.settled(slot);
     this.pump();
     this.scheduleFlush();
     this.emit();
@@ -438,7 +364,7 @@ export class Runtime {
 
   private timedOut(slot: Slot, id: number): void {
     const task = slot.tasks.get(id);
-    if (!task || !this.owns(slot)) return;
+    if (!task || !this.pool.owns(slot)) return;
     slot.tasks.delete(id);
     this.settle({
       id,
@@ -451,7 +377,7 @@ export class Runtime {
     });
     // Everything else in that worker dies with it: it runs again.
     for (const other of slot.tasks.values()) this.requeue(other);
-    this.replace(slot);
+    this.pool.replace(slot);
     this.pump();
     this.scheduleFlush();
     this.emit();
@@ -496,9 +422,7 @@ export class Runtime {
       this.spawning.clear();
       this.out = emptyReport();
       this.shared.clear();
-      for (const slot of [...this.slots]) if (slot.tasks.size > 0 || slot.sharedSent.size > 0) this.replace(slot);
-      for (const slot of this.draining) this.retire(slot);
-      this.draining = [];
+      this.pool.reset();
       this.emit(true);
       if (e.code === 1008) console.error(`ladle: the coordinator refused this page: ${e.reason}`);
       if (this.stopped) return;
@@ -581,9 +505,7 @@ export class Runtime {
    * what each link has been sent (they can be large, and a page lives long). */
   private unshare(scope: string): void {
     this.shared.delete(scope);
-    for (const slot of [...this.slots, ...this.draining]) {
-      if (slot.sharedSent.delete(scope)) this.post(slot, { t: 'unshare', scope });
-    }
+    this.pool.unshare(scope);
     this.peers.unshare(scope);
   }
 
@@ -699,21 +621,11 @@ export class Runtime {
     } else {
       this.placeWaiting(waiting);
     }
-    for (const slot of this.slots) {
-      if (slot.batch.length === 0) continue;
-      // The args are views into a whole received frame: copy each so only its bytes move.
-      const tasks = slot.batch.map((t) => ({ ...t, args: t.args.slice() }));
-      slot.batch = [];
-      this.post(
-        slot,
-        { t: 'run', tasks },
-        tasks.filter((t) => t.args.byteLength >= TRANSFER_MIN_BYTES).map((t) => t.args.buffer),
-      );
-    }
+    this.pool.sendBatches();
   }
 
   private placeWaiting(waiting: number): void {
-    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.slots.length)));
+    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.pool.slots.length)));
     this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
     for (let i = this.ready.length - 1; i >= 0; i--) {
       const sub = this.ready[i];
@@ -766,46 +678,10 @@ export class Runtime {
       return false;
     }
     const tiny = (this.taskMs.get(`${task.bundle}:${task.fn}`) ?? PESSIMISTIC_MS) < 2;
-    const slot = this.pickSlot(task.scope, tiny ? batch : 1);
+    const slot = this.pool.pick(task.scope, tiny ? batch : 1);
     if (!slot) return false;
-    this.give(slot, task, code);
+    this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
     return true;
-  }
-
-  private pickSlot(scope: string | undefined, target: number): Slot | undefined {
-    let best: Slot | undefined;
-    let bestLoad = Infinity;
-    for (const slot of this.slots) {
-      if (slot.scope !== undefined && slot.scope !== scope) continue;
-      const load = slot.tasks.size - slot.blocked;
-      if (load < target && load < bestLoad) {
-        best = slot;
-        bestLoad = load;
-      }
-    }
-    return best;
-  }
-
-  private give(slot: Slot, task: TaskSpec, code: string): void {
-    if (!slot.bundles.has(task.bundle)) {
-      slot.bundles.add(task.bundle);
-      this.post(slot, { t: 'bundle', hash: task.bundle, code });
-    }
-    const scope = task.scope;
-    if (scope !== undefined) {
-      const names = this.shared.get(scope);
-      if (names && (slot.sharedSent.get(scope) ?? 0) < names.size) {
-        const values: Record<string, Uint8Array> = {};
-        let i = 0;
-        const from = slot.sharedSent.get(scope) ?? 0;
-        for (const [name, value] of names) if (i++ >= from) values[name] = value;
-        slot.sharedSent.set(scope, names.size);
-        this.post(slot, { t: 'shared', scope, values });
-      }
-    }
-    slot.scope = scope;
-    slot.tasks.set(task.id, task);
-    slot.batch.push(task);
   }
 
   private fetchBundle(hash: string): void {
@@ -846,16 +722,9 @@ export class Runtime {
     this.flushQueued = true;
     nextTurn(() => {
       this.flushQueued = false;
-      for (const slot of [...this.slots, ...this.draining]) {
-        if (slot.inbox.length === 0) continue;
-        this.post(slot, { t: 'results', results: slot.inbox });
-        slot.inbox = [];
-      }
+      this.pool.sendInboxes();
       const out = this.out;
-      let blocked = 0;
-      for (const s of this.slots) blocked += s.blocked;
-      for (const s of this.draining) blocked += s.blocked;
-      const load = { blocked, ready: this.ready.length, local: this.jobs.size };
+      const load = { blocked: this.pool.blocked, ready: this.ready.length, local: this.jobs.size };
       const { links, bytes } = this.peers.flush();
       if (links !== this.lastLoad.links) out.links = links;
       if (bytes > 0) out.peerBytes = bytes;

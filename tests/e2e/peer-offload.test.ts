@@ -188,11 +188,11 @@ test("a client's constants reach a peer with its subtasks, and leave every page 
 
     await client.close();
     // The runtime's own fields, read as they are: nothing else shows what a page holds.
-    type Held = { ladle: { shared: Map<string, unknown>; slots: { sharedSent: Map<string, number> }[] } };
+    type Held = { ladle: { shared: Map<string, unknown>; pool: { all: { sharedSent: Map<string, number> }[] } } };
     for (const page of g.workers.pages) {
       await page.waitForFunction(() => {
-        const { shared, slots } = (globalThis as unknown as Held).ladle;
-        return shared.size === 0 && slots.every((slot) => slot.sharedSent.size === 0);
+        const { shared, pool } = (globalThis as unknown as Held).ladle;
+        return shared.size === 0 && pool.all.every((slot) => slot.sharedSent.size === 0);
       });
     }
   } finally {
