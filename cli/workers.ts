@@ -19,7 +19,7 @@ export interface LocalWorkers {
   browser: Browser;
   /** The live pages; a crashed page is replaced in place. */
   pages: Page[];
-  /** How many crashed pages were replaced. */
+  /** How many times a crashed page was replaced (counted as its replacement starts to open). */
   relaunched: number;
   close(): Promise<void>;
 }
@@ -38,10 +38,14 @@ export interface JoinedPage {
   threads: number;
 }
 
-async function openPage(browser: Browser, url: string): Promise<Page> {
+/** Opens a volunteer page and resolves once it is connected. `onCrash` is
+ * watching from the first moment: a page can get a task, and crash on it,
+ * before it is seen to be connected. */
+async function openPage(browser: Browser, url: string, onCrash: (page: Page) => void): Promise<Page> {
   // One context per page: each is its own volunteer, with its own storage.
   const context = await browser.newContext();
   const page = await context.newPage();
+  page.once('crash', () => onCrash(page));
   await page.goto(url);
   await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
   return page;
@@ -75,30 +79,37 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
     },
   };
 
-  const watch = (page: Page, n: number) => {
-    page.on('pageerror', (e) => log(`page ${n}: ${e.message}`));
-    page.once('crash', () => {
+  /** Opens page `n` (from 1), and opens it again whenever it crashes.
+   * Resolves with the page, or undefined when it crashed while opening (its
+   * replacement is then on the way). */
+  const open = async (n: number): Promise<Page | undefined> => {
+    let crashed = false;
+    const replace = (page: Page) => {
+      crashed = true;
       if (closing) return;
       log(`page ${n} crashed; opening a new one`);
+      workers.relaunched++;
       void page.context().close().catch(() => undefined);
-      openPage(browser, url).then(
-        (fresh) => {
-          workers.pages[workers.pages.indexOf(page)] = fresh;
-          workers.relaunched++;
-          watch(fresh, n);
-          return joinedLine(fresh, n, options.url, 'rejoined').then(log, () => log(`page ${n} rejoined ${options.url}`));
-        },
-        (e: Error) => log(`page ${n} could not be reopened: ${e.message}`),
+      open(n).then(
+        (fresh) => fresh && joinedLine(fresh, n, options.url, 'rejoined').then(log, () => log(`page ${n} rejoined ${options.url}`)),
+        (e: Error) => closing || log(`page ${n} could not be reopened: ${e.message}`),
       );
-    });
+    };
+    try {
+      const page = await openPage(browser, url, replace);
+      page.on('pageerror', (e) => log(`page ${n}: ${e.message}`));
+      workers.pages[n - 1] = page;
+      return page;
+    } catch (e) {
+      if (crashed) return undefined;
+      throw e;
+    }
   };
 
   try {
     for (let i = 1; i <= (options.count ?? 1); i++) {
-      const page = await openPage(browser, url);
-      workers.pages.push(page);
-      watch(page, i);
-      log(await joinedLine(page, i, options.url));
+      const page = await open(i);
+      if (page) log(await joinedLine(page, i, options.url));
     }
   } catch (e) {
     await browser.close();
