@@ -5,8 +5,8 @@
 import { launchWorkers } from '../cli/workers.ts';
 import { profilePage } from './profile.ts';
 
-export type BrowserRequest = { id: number; t: 'stop' };
-export type BrowserReply = { t: 'ready'; version: string } | { id: number; t: 'stopped' };
+export type BrowserRequest = { id: number; t: 'stop' } | { id: number; t: 'echo'; url: string; batches: number; size: number };
+export type BrowserReply = { t: 'ready'; version: string } | { id: number; t: 'stopped' } | { id: number; t: 'echoed'; msPerEcho: number[] };
 
 const [url, count, threads] = process.argv.slice(2);
 // After a stop the channel may already be gone: a late reply is dropped, not thrown.
@@ -22,7 +22,37 @@ const stopProfiles = process.env.BENCH_PROFILE === '1' ? await Promise.all(worke
 let stopping: Promise<void> | undefined;
 const stop = () => (stopping ??= Promise.all(stopProfiles.map((s) => s())).then(() => workers.close()));
 
+/** Sequential 40-byte echoes from a blank page of this browser to a
+ * WebSocket echo server: the floor under any round trip through a page.
+ * Timed in batches (a page's clock is coarse); returns ms per echo of each. */
+async function echo(url: string, batches: number, size: number): Promise<number[]> {
+  const page = await workers.browser.newPage();
+  try {
+    return (await page.evaluate(`(async () => {
+      const ws = new WebSocket(${JSON.stringify(url)});
+      ws.binaryType = 'arraybuffer';
+      await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+      const once = () => new Promise((resolve) => { ws.onmessage = resolve; ws.send(new Uint8Array(40)); });
+      for (let i = 0; i < 200; i++) await once();
+      const out = [];
+      for (let b = 0; b < ${batches}; b++) {
+        const t = performance.now();
+        for (let i = 0; i < ${size}; i++) await once();
+        out.push((performance.now() - t) / ${size});
+      }
+      ws.close();
+      return out;
+    })()`)) as number[];
+  } finally {
+    await page.close();
+  }
+}
+
 process.on('message', (req: BrowserRequest) => {
+  if (req.t === 'echo') {
+    void echo(req.url, req.batches, req.size).then((msPerEcho) => send({ id: req.id, t: 'echoed', msPerEcho }));
+    return;
+  }
   if (req.t === 'stop') {
     void stop().then(() => {
       send({ id: req.id, t: 'stopped' });

@@ -2,8 +2,11 @@
 // own process, an SDK client, a Piscina pool, child processes for figures
 // that need their own RSS, and cleanup that runs even on Ctrl-C.
 import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { WebSocketServer } from 'ws';
 import type { Stats } from '../coordinator/stats.ts';
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
 import type { CoordinatorReply, CoordinatorRequest, Mem } from './coordinator-process.ts';
@@ -116,11 +119,26 @@ export async function forkCoordinator(flags: CoordinatorFlags = {}): Promise<Coo
 export let chromiumVersion: string | undefined;
 
 /** Headless Chromium pages (in their own process) joined to `c`; resolves once they count. */
-export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number): Promise<{ stop(): Promise<void> }> {
+export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number): Promise<{ stop(): Promise<void>; echoFloor(): Promise<number[]> }> {
   const s = await forkService<BrowserRequest, BrowserReply>('browser-process.ts', [c.url, String(pages), String(threads)], []);
   chromiumVersion ??= s.ready.version;
   await until('the pages to join', async () => (await c.stats()).threads === pages * threads);
-  return { stop: s.stop };
+  return {
+    stop: s.stop,
+    /** ms per echo, in 20 batches of 100, of a page of this browser and a
+     * WebSocket echo server in this process. */
+    async echoFloor() {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await once(server, 'listening');
+      server.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+      try {
+        const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        return (await s.ask<Extract<BrowserReply, { t: 'echoed' }>>({ t: 'echo', url, batches: 20, size: 100 })).msPerEcho;
+      } finally {
+        server.close();
+      }
+    },
+  };
 }
 
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -134,6 +152,8 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 // ---- a whole grid: coordinator process + one Chromium page + SDK here ----
 export interface BenchGrid {
   coordinator: CoordinatorProcess;
+  /** See forkBrowser. */
+  echoFloor(): Promise<number[]>;
   grid: Grid;
   kernels: ModuleHandles<typeof Kernels>;
   close(): Promise<void>;
@@ -147,6 +167,7 @@ export async function startGrid(threads = 2): Promise<BenchGrid> {
     const kernels = await grid.module<typeof Kernels>(new URL('./kernels.mjs', import.meta.url));
     return {
       coordinator,
+      echoFloor: browser.echoFloor,
       grid,
       kernels,
       async close() {

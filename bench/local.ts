@@ -176,7 +176,8 @@ async function simulatedRoundTrips(count: number): Promise<number[]> {
 export async function rtt(): Promise<ScenarioResult> {
   const count = 2_000;
   const chunk = 100;
-  const { ladle, piscina } = await withBoth(async ({ grid, kernels }, pool) => {
+  const { ladle, piscina, floor } = await withBoth(async (g, pool) => {
+    const { grid, kernels } = g;
     const ladleOnce = async (i: number) => {
       if ((await grid.submit(kernels.identity, i)) !== i) throw new Error('round trip: wrong result');
     };
@@ -190,7 +191,7 @@ export async function rtt(): Promise<ScenarioResult> {
       await trips(ladleOnce, ladle, chunk);
       await trips(piscinaOnce, piscina, chunk);
     }
-    return { ladle: ladle.sort((a, b) => a - b), piscina: piscina.sort((a, b) => a - b) };
+    return { ladle: ladle.sort((a, b) => a - b), piscina: piscina.sort((a, b) => a - b), floor: (await g.echoFloor()).sort((a, b) => a - b) };
   });
   const simulated = await simulatedRoundTrips(count);
   const p50 = percentile(ladle, 50);
@@ -198,6 +199,8 @@ export async function rtt(): Promise<ScenarioResult> {
     rate('round trip p50', 'ms', p50, percentile(piscina, 50), { target: '<= 0.5 ms', met: p50 <= 0.5 }),
     rate('round trip p99', 'ms', percentile(ladle, 99), percentile(piscina, 99)),
     rate('round trip p50, simulated page (no browser)', 'ms', percentile(simulated, 50), percentile(piscina, 50)),
+    // The floor: one page <-> Node WebSocket echo, which every round trip through a page contains.
+    rate('round trip p50 vs a bare page <-> Node WebSocket echo', 'ms', p50, percentile(floor, 50)),
   ];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
@@ -208,6 +211,7 @@ export async function rtt(): Promise<ScenarioResult> {
       piscinaMeanMs: mean(piscina),
       simulatedMeanMs: mean(simulated),
       simulatedP99Ms: percentile(simulated, 99),
+      echoFloorMsPerBatch: floor,
       ladleMaxMs: ladle[ladle.length - 1],
       piscinaMaxMs: piscina[piscina.length - 1],
     },
