@@ -3,7 +3,13 @@
 // Worker's, so the timers run there and post back when they fire.
 import type { ClockReply, ClockRequest } from '../protocol/messages.ts';
 
-export class Clock {
+/** What a user of timers needs of a Clock. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number): void;
+}
+
+export class Clock implements Timers {
   private readonly worker: Worker;
   private readonly callbacks = new Map<number, () => void>();
   private nextId = 1;

@@ -6,7 +6,7 @@
 import { Peer, type DataConnection } from 'peerjs';
 import { decodeFrame, encodeFrame, parsePeerMessage, type PeerConfig, type PeerMessage } from '../protocol/messages.ts';
 import { ChunkJoiner, chunkSize, toChunks } from '../protocol/chunks.ts';
-import type { Clock } from './clock.ts';
+import type { Timers } from './clock.ts';
 
 /** A link that is not open by then is given up: the grid never waits on WebRTC. */
 const CONNECT_TIMEOUT_MS = 4000;
@@ -91,7 +91,7 @@ export class PeerNetwork {
     config: PeerConfig,
     coordinatorUrl: string,
     readonly events: PeerNetworkEvents,
-    private readonly clock: Clock,
+    private readonly clock: Timers,
   ) {
     const url = new URL(coordinatorUrl);
     const secure = url.protocol === 'wss:' || url.protocol === 'https:';

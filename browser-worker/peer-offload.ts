@@ -11,7 +11,7 @@ import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskSpec } from 
 // peerjs's browser shims, which would otherwise bring back a removed
 // RTCPeerConnection from webkitRTCPeerConnection.
 import type { PeerNetwork, PeerLink } from './peer-links.ts';
-import type { Clock } from './clock.ts';
+import type { Timers } from './clock.ts';
 
 export type { PeerLink };
 
@@ -39,7 +39,7 @@ export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole' | 're
 /** What the runtime does for offloading. Ids of lent subtasks are the
  * page's own subtask ids. */
 export interface OffloadHost {
-  readonly clock: Clock;
+  readonly clock: Timers;
   /** The coordinator's WebSocket URL: the PeerServer shares its origin. */
   readonly url: string;
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
@@ -122,7 +122,7 @@ export class PeerOffload {
               this.host.registered(open);
             },
             onMessage: (link, msg) => this.onMessage(link, msg),
-            onClosed: (link) => this.linkClosed(link),
+            onClosed: (link) => this.onClosed(link),
           },
           this.host.clock,
         );
@@ -224,7 +224,8 @@ export class PeerOffload {
     return state;
   }
 
-  private onMessage(link: PeerLink, msg: PeerMessage): void {
+  /** A message from a linked peer (validated by the network). */
+  onMessage(link: PeerLink, msg: PeerMessage): void {
     const state = this.state(link);
     switch (msg.t) {
       case 'steal':
@@ -325,7 +326,7 @@ export class PeerOffload {
 
   /** A link closed (the peer left, crashed or was cut off): subtasks it held
    * run again here or elsewhere, and its tasks here are dropped. */
-  private linkClosed(link: PeerLink): void {
+  onClosed(link: PeerLink): void {
     const state = this.links.get(link);
     if (!state) return;
     this.links.delete(link);

@@ -1,0 +1,153 @@
+// A page's side of peer offloading, driven message by message: what it
+// lends, to whom, and what it does when a link closes. The browser tests
+// (tests/e2e/peer-offload.test.ts) run the same code over real WebRTC.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PeerOffload, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
+import type { PeerMessage, TaskOutcome, TaskSpec } from '../../protocol/messages.ts';
+
+class FakeLink implements PeerLink {
+  readonly outgoing = false;
+  readonly open = true;
+  readonly sent: PeerMessage[] = [];
+  constructor(readonly peer: string) {}
+  send(msg: PeerMessage): void {
+    this.sent.push(msg);
+  }
+  close(): void {}
+}
+
+const spec = (id: number, scope = 'client-1'): TaskSpec => ({ id, bundle: 'b'.repeat(64), fn: 'leaf', args: new Uint8Array([id]), scope });
+
+/** The runtime's side, recorded: ready subtasks 1..n, timers fired by hand. */
+function harness(ready: number) {
+  const timers = new Map<number, () => void>();
+  let nextTimer = 1;
+  const calls = { returned: [] as [string, number][], reclaimed: [] as [string, number[]][], ran: [] as TaskSpec[], dropped: [] as number[] };
+  let report: PeerReport = {};
+  const queue = Array.from({ length: ready }, (_, i) => spec(i + 1));
+  const host: OffloadHost = {
+    clock: {
+      setTimeout: (fn) => {
+        timers.set(nextTimer, fn);
+        return nextTimer++;
+      },
+      clearTimeout: (id) => void timers.delete(id),
+    },
+    url: 'ws://127.0.0.1:1/ws',
+    lend: (_link, max) => queue.splice(0, max),
+    returned: (link, id) => void calls.returned.push([link.peer, id]),
+    reclaim: (link, ids) => void calls.reclaimed.push([link.peer, ids]),
+    run: (task) => {
+      calls.ran.push(task);
+      return -calls.ran.length;
+    },
+    drop: (runIds) => void calls.dropped.push(...runIds),
+    constants: (scope) => (scope === 'client-1' ? new Map([['factor', new Uint8Array([7])]]) : undefined),
+    addConstants: () => undefined,
+    report: () => report,
+    registered: () => undefined,
+    changed: () => undefined,
+  };
+  const fire = () => {
+    const all = [...timers.values()];
+    timers.clear();
+    for (const fn of all) fn();
+  };
+  const takeReport = () => {
+    const r = report;
+    report = {};
+    return r;
+  };
+  return { offload: new PeerOffload(host), calls, timers, fire, takeReport, queue };
+}
+
+const tasksSent = (link: FakeLink) => link.sent.filter((m): m is Extract<PeerMessage, { t: 'tasks' }> => m.t === 'tasks');
+
+test('a steal the coordinator announced gets at most what it announced, and the constants once per link', () => {
+  const h = harness(6);
+  const thief = new FakeLink('thief');
+  h.offload.grant('thief', 2);
+  h.offload.onMessage(thief, { t: 'steal', max: 4 });
+  let [answer] = tasksSent(thief);
+  assert.deepEqual(answer.tasks.map((t) => t.id), [1, 2], 'the announced 2, not the asked 4');
+  assert.deepEqual(answer.shared, { 'client-1': { factor: new Uint8Array([7]) } });
+  assert.deepEqual(h.takeReport().offload, [{ to: 'thief', ids: [1, 2] }]);
+
+  h.offload.grant('thief', 3);
+  h.offload.onMessage(thief, { t: 'steal', max: 3 });
+  answer = tasksSent(thief)[1];
+  assert.deepEqual(answer.tasks.map((t) => t.id), [3, 4, 5]);
+  assert.deepEqual(answer.shared, {}, 'constants already sent on this link');
+  assert.equal(h.offload.status.given, 5);
+
+  // The word is used up: a third steal waits for a new one.
+  h.offload.onMessage(thief, { t: 'steal', max: 1 });
+  assert.equal(tasksSent(thief).length, 2);
+  assert.equal(h.timers.size, 1);
+});
+
+test('a steal that comes before the announcement is answered when it comes; one never announced is refused', () => {
+  const h = harness(4);
+  const early = new FakeLink('early');
+  h.offload.onMessage(early, { t: 'steal', max: 2 });
+  assert.equal(early.sent.length, 0, 'it waits for the coordinator');
+  h.offload.grant('early', 1);
+  assert.deepEqual(tasksSent(early)[0].tasks.map((t) => t.id), [1]);
+  assert.equal(h.timers.size, 0, 'its refusal timer is gone');
+
+  const rogue = new FakeLink('rogue');
+  h.offload.onMessage(rogue, { t: 'steal', max: 3 });
+  h.fire();
+  assert.deepEqual(rogue.sent, [{ t: 'tasks', tasks: [] }]);
+  assert.equal(h.offload.status.refused, 1);
+  const report = h.takeReport();
+  assert.equal(report.refused, 1);
+  assert.deepEqual(report.offload, [{ to: 'early', ids: [1] }], 'nothing was lent to the rogue page');
+  assert.equal(h.queue.length, 3);
+
+  // An announcement for another page does not open the door to this one.
+  h.offload.grant('someone-else', 3);
+  h.offload.onMessage(rogue, { t: 'steal', max: 3 });
+  h.fire();
+  assert.deepEqual(rogue.sent.at(-1), { t: 'tasks', tasks: [] });
+  assert.equal(h.queue.length, 3);
+});
+
+test('tasks a peer sends unasked are not run', () => {
+  const h = harness(0);
+  h.offload.onMessage(new FakeLink('pusher'), { t: 'tasks', tasks: [spec(1)] });
+  assert.deepEqual(h.calls.ran, []);
+  assert.equal(h.offload.status.taken, 0);
+});
+
+test('results settle what was lent on that link; other ids are ignored', () => {
+  const h = harness(3);
+  const thief = new FakeLink('thief');
+  h.offload.grant('thief', 2);
+  h.offload.onMessage(thief, { t: 'steal', max: 2 });
+  h.takeReport();
+  const ok = (id: number): TaskOutcome => ({ id, ok: true, value: new Uint8Array([id]) });
+  h.offload.onMessage(thief, { t: 'results', results: [ok(2), ok(3), ok(99)] });
+  assert.deepEqual(h.calls.returned, [['thief', 2]], 'subtask 3 was never lent, 99 never existed');
+  assert.deepEqual(h.takeReport().returned, [2]);
+  // From another link, the same id settles nothing.
+  h.offload.onMessage(new FakeLink('other'), { t: 'results', results: [ok(1)] });
+  assert.deepEqual(h.calls.returned, [['thief', 2]]);
+});
+
+test('a closed link gives back what it held, and a withdrawn subtask is cancelled on it', () => {
+  const h = harness(4);
+  const thief = new FakeLink('thief');
+  h.offload.grant('thief', 3);
+  h.offload.onMessage(thief, { t: 'steal', max: 3 });
+  h.takeReport();
+  h.offload.withdraw(thief, 2);
+  assert.deepEqual(thief.sent.at(-1), { t: 'cancel', ids: [2] });
+  assert.deepEqual(h.takeReport().returned, [2]);
+  h.offload.onClosed(thief);
+  assert.deepEqual(h.calls.reclaimed, [['thief', [1, 3]]]);
+  assert.deepEqual(h.takeReport().returned, [1, 3]);
+  h.offload.onClosed(thief);
+  assert.equal(h.calls.reclaimed.length, 1, 'once');
+});
