@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchWorkers, joinUrl, describePage } from '../../cli/workers.ts';
+import { launchWorkers, joinUrl, describePage, type LocalWorkers } from '../../cli/workers.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { launchChromium } from '../../cli/chromium.ts';
-import { startTestGrid, fixture } from '../helpers/grid.ts';
+import { startTestGrid, fixture, type TestGrid, type TestGridOptions } from '../helpers/grid.ts';
 import { statsUntil } from '../helpers/cli.ts';
 import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
@@ -77,100 +77,68 @@ test('three pages share one tree over WebRTC: each works, each task runs once, a
   }
 });
 
-test('a peer killed while it holds offloaded subtasks: they run again and every answer is right', { timeout: 120_000 }, async () => {
-  const g = await startTestGrid({ pages: 1, threads: 2 });
-  const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 2 });
-  try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
-    const browsers = new Map([
-      [(await describePage(g.workers.pages[0])).workerId, g.workers.browser],
-      [(await describePage(other.pages[0])).workerId, other.browser],
-    ]);
+test('a peer killed while it holds offloaded subtasks: they run again and every answer is right', { timeout: 120_000 }, () =>
+  withTwoBrowsers({ threads: 2 }, async (g, pages) => {
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // 40 subtasks of about 100 ms: 40 * 1^2 .. 40^2 summed.
     const result = g.grid.submit(offload.spread, 40, 60);
-    const holding = await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.peerTasks > 0), 30_000);
-    const holder = holding.perWorker.find((w) => w.peerTasks > 0)!;
-    process.kill(await browserPid(browsers.get(holder.id)!), 'SIGKILL');
+    const holder = await holdingPeer(g, pages);
+    process.kill(await browserPid(holder.browser), 'SIGKILL');
     assert.equal(await result, (40 * 41 * 81) / 6);
     const end = await statsUntil(g.coordinator.url, (s) => s.workers === 1);
     assert.equal(end.peer.tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
-  } finally {
-    await other.close().catch(() => undefined);
-    await g.close();
-  }
-});
+  }),
+);
 
-test('a peer frozen while it holds offloaded subtasks: the lending page, once idle, runs them itself long before the peer is dropped', { timeout: 120_000 }, async () => {
+test('a peer frozen while it holds offloaded subtasks: the lending page, once idle, runs them itself long before the peer is dropped', { timeout: 120_000 }, () =>
   // The coordinator gives up on a silent page only after 2 minutes here: the
   // answer has to come from the lending page's copies, not from that.
-  const g = await startTestGrid({ pages: 1, threads: 1, coordinator: { deadlineMs: 120_000 } });
-  const other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 1 });
-  const frozen: number[] = [];
-  try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
-    const pages = new Map([
-      [(await describePage(g.workers.pages[0])).workerId, { browser: g.workers.browser, page: g.workers.pages[0] }],
-      [(await describePage(other.pages[0])).workerId, { browser: other.browser, page: other.pages[0] }],
-    ]);
+  withTwoBrowsers({ threads: 1, coordinator: { deadlineMs: 120_000 } }, async (g, pages) => {
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // 8 subtasks of 800 ms each on 1-thread pages: the other page steals one at a time.
     const result = g.grid.submit(offload.naps, 8, 800);
-    const holding = await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.peerTasks > 0), 30_000);
-    const holderId = holding.perWorker.find((w) => w.peerTasks > 0)!.id;
-    const holder = pages.get(holderId)!;
-    const lender = [...pages].find(([id]) => id !== holderId)![1];
+    const holder = await holdingPeer(g, pages);
+    const lender = pages.find((p) => p !== holder)!;
     // SIGSTOP, as a shut laptop lid: its link stays up, it answers nothing.
-    frozen.push(...(await rendererPids(holder.browser)));
+    const frozen = await rendererPids(holder.browser);
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
-
-    assert.equal(await result, (8 * 9) / 2);
-    assert.equal((await stats(g.coordinator.url)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
-    const copied = (await pageStatus(lender.page)).peer.copied;
-    assert.ok(copied >= 1, `the lending page ran the frozen peer's subtasks itself: ${copied}`);
-    const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0 && s.peer.tasksCopied === copied);
-    assert.equal(settled.peer.tasksOnPeers, 0, 'the record of offloads let go of them');
-    assert.equal(settled.peer.tasksCopied, copied, 'and counts the copies');
-
+    try {
+      assert.equal(await result, (8 * 9) / 2);
+      assert.equal((await stats(g.coordinator.url)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
+      const copied = (await pageStatus(lender.page)).peer.copied;
+      assert.ok(copied >= 1, `the lending page ran the frozen peer's subtasks itself: ${copied}`);
+      const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0 && s.peer.tasksCopied === copied);
+      assert.equal(settled.peer.tasksOnPeers, 0, 'the record of offloads let go of them');
+      assert.equal(settled.peer.tasksCopied, copied, 'and counts the copies');
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
     // Awake again, the peer finishes its stale copies; they are ignored and the grid works on.
-    for (const pid of frozen.splice(0)) process.kill(pid, 'SIGCONT');
     assert.equal(await g.grid.submit(offload.naps, 6, 50), 21);
-  } finally {
-    for (const pid of frozen) process.kill(pid, 'SIGCONT');
-    await other.close().catch(() => undefined);
-    await g.close();
-  }
-});
+  }),
+);
 
-test('a page the coordinator did not send to steal gets nothing from a peer, and the work completes where it was', { timeout: 120_000 }, async () => {
-  const g = await startTestGrid({ pages: 1, threads: 1 });
-  const rogue = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 1 });
-  try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+test('a page the coordinator did not send to steal gets nothing from a peer, and the work completes where it was', { timeout: 120_000 }, () =>
+  withTwoBrowsers({ threads: 1 }, async (g, [victim, rogue]) => {
     // Paused, it is never sent to steal, nor given grid tasks.
-    await rogue.pages[0].evaluate(() => (globalThis as unknown as { ladle: { setPaused(p: boolean): void } }).ladle.setPaused(true));
+    await rogue.page.evaluate(() => (globalThis as unknown as { ladle: { setPaused(p: boolean): void } }).ladle.setPaused(true));
     await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.paused));
-    const victim = g.workers.pages[0];
-    const victimId = (await describePage(victim)).workerId;
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     const result = g.grid.submit(offload.naps, 8, 500);
-    await victim.waitForFunction(() => (globalThis as unknown as { ladle: { status: { queued: number } } }).ladle.status.queued > 0);
+    await victim.page.waitForFunction(() => (globalThis as unknown as { ladle: { status: { queued: number } } }).ladle.status.queued > 0);
     // It asks anyway, straight over WebRTC, as altered page code could.
-    await rogue.pages[0].evaluate(`globalThis.ladle.peers.steal(${JSON.stringify(victimId)}, 4)`);
-    await victim.waitForFunction(() => (globalThis as unknown as Status).ladle.status.peer.refused >= 1);
+    await rogue.page.evaluate(`globalThis.ladle.peers.steal(${JSON.stringify(victim.id)}, 4)`);
+    await victim.page.waitForFunction(() => (globalThis as unknown as Status).ladle.status.peer.refused >= 1);
 
     assert.equal(await result, (8 * 9) / 2);
-    const [given, taken] = [await pageStatus(victim), await pageStatus(rogue.pages[0])];
+    const [given, taken] = [await pageStatus(victim.page), await pageStatus(rogue.page)];
     assert.equal(given.peer.given, 0, 'the busy page gave nothing');
     assert.equal(taken.peer.taken, 0, 'the page that asked unannounced got nothing');
     assert.equal(taken.tasksDone, 0);
     const s = await statsUntil(g.coordinator.url, (x) => x.peer.stealsRefused >= 1);
     assert.equal(s.peer.tasksOffloaded, 0);
-  } finally {
-    await rogue.close().catch(() => undefined);
-    await g.close();
-  }
-});
+  }),
+);
 
 test("a client's constants reach a peer with its subtasks, and leave every page and Web Worker when the client does", { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 2, threads: 1 });
@@ -263,6 +231,40 @@ async function joinWith(url: string, script: string): Promise<{ browser: Browser
     await browser.close();
     throw e;
   }
+}
+
+/** A page of a two-browser grid, by its worker id. */
+interface Volunteer {
+  id: string;
+  browser: Browser;
+  page: Page;
+}
+
+/** A grid of two pages, each in a browser of its own (so that one can be
+ * killed or frozen alone), both registered with the PeerServer. */
+async function withTwoBrowsers(
+  options: { threads: number; coordinator?: TestGridOptions['coordinator'] },
+  body: (g: TestGrid, pages: Volunteer[]) => Promise<void>,
+): Promise<void> {
+  const g = await startTestGrid({ pages: 1, threads: options.threads, coordinator: options.coordinator });
+  let other: LocalWorkers | undefined;
+  try {
+    other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: options.threads });
+    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    const pages: Volunteer[] = [];
+    for (const { browser, pages: [page] } of [g.workers, other]) pages.push({ id: (await describePage(page)).workerId, browser, page });
+    await body(g, pages);
+  } finally {
+    await other?.close().catch(() => undefined);
+    await g.close();
+  }
+}
+
+/** The page the coordinator's record shows holding offloaded subtasks, as soon as one does. */
+async function holdingPeer(g: TestGrid, pages: Volunteer[]): Promise<Volunteer> {
+  const s = await statsUntil(g.coordinator.url, (x) => x.perWorker.some((w) => w.peerTasks > 0), 30_000);
+  const id = s.perWorker.find((w) => w.peerTasks > 0)!.id;
+  return pages.find((p) => p.id === id)!;
 }
 
 /** Replaces RTCPeerConnection with one whose ICE candidates never get out or in. */

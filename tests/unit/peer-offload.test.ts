@@ -62,6 +62,15 @@ function harness(ready: number) {
   return { offload: new PeerOffload(host), calls, timers, fire, takeReport, queue };
 }
 
+/** An announced steal of `n` from a new link to `peer`, answered; the report is taken. */
+function lendTo(h: ReturnType<typeof harness>, peer: string, n: number): FakeLink {
+  const link = new FakeLink(peer);
+  h.offload.grant(peer, n);
+  h.offload.onMessage(link, { t: 'steal', max: n });
+  h.takeReport();
+  return link;
+}
+
 const tasksSent = (link: FakeLink) => link.sent.filter((m): m is Extract<PeerMessage, { t: 'tasks' }> => m.t === 'tasks');
 
 test('a steal the coordinator announced gets at most what it announced, and the constants once per link', () => {
@@ -123,10 +132,7 @@ test('tasks a peer sends unasked are not run', () => {
 
 test('results settle what was lent on that link; other ids are ignored', () => {
   const h = harness(3);
-  const thief = new FakeLink('thief');
-  h.offload.grant('thief', 2);
-  h.offload.onMessage(thief, { t: 'steal', max: 2 });
-  h.takeReport();
+  const thief = lendTo(h, 'thief', 2);
   const ok = (id: number): TaskOutcome => ({ id, ok: true, value: new Uint8Array([id]) });
   h.offload.onMessage(thief, { t: 'results', results: [ok(2), ok(3), ok(99)] });
   assert.deepEqual(h.calls.returned, [['thief', 2]], 'subtask 3 was never lent, 99 never existed');
@@ -138,10 +144,7 @@ test('results settle what was lent on that link; other ids are ignored', () => {
 
 test('a closed link gives back what it held, and a withdrawn subtask is cancelled on it', () => {
   const h = harness(4);
-  const thief = new FakeLink('thief');
-  h.offload.grant('thief', 3);
-  h.offload.onMessage(thief, { t: 'steal', max: 3 });
-  h.takeReport();
+  const thief = lendTo(h, 'thief', 3);
   h.offload.withdraw(thief, 2);
   assert.deepEqual(thief.sent.at(-1), { t: 'cancel', ids: [2] });
   assert.deepEqual(h.takeReport().returned, [2]);
