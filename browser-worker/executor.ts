@@ -17,6 +17,7 @@ export type AnyFn = (...args: never[]) => unknown;
 
 interface Active {
   spec: TaskSpec;
+  startedAt: number;
   /** Subtasks spawned and not yet settled, by this worker's subtask id. */
   children: Map<number, Future<unknown>>;
   /** Subtask results waiting for this task's turn. */
@@ -30,6 +31,7 @@ export const TRANSFER_MIN_BYTES = 64 * 1024;
 export interface ExecutorOutput {
   started: number[];
   done: TaskOutcome[];
+  took: number[];
   submit: TaskSpec[];
   cancel: number[];
   transfer: Transferable[];
@@ -57,7 +59,7 @@ export class Executor {
   private nextSubtaskId = 1;
   private checkQueued = false;
   private pumping = false;
-  private out: ExecutorOutput = { started: [], done: [], submit: [], cancel: [], transfer: [] };
+  private out: ExecutorOutput = { started: [], done: [], took: [], submit: [], cancel: [], transfer: [] };
 
   constructor(
     /** Runs `fn` on the next turn of the event loop (after all microtasks). */
@@ -114,7 +116,7 @@ export class Executor {
 
   take(): ExecutorOutput {
     const out = this.out;
-    this.out = { started: [], done: [], submit: [], cancel: [], transfer: [] };
+    this.out = { started: [], done: [], took: [], submit: [], cancel: [], transfer: [] };
     return out;
   }
 
@@ -217,7 +219,7 @@ export class Executor {
   }
 
   private start(spec: TaskSpec): void {
-    const a: Active = { spec, children: new Map(), inbox: [] };
+    const a: Active = { spec, startedAt: performance.now(), children: new Map(), inbox: [] };
     this.active.set(spec.id, a);
     this.busy = this.last = a;
     this.out.started.push(spec.id);
@@ -286,6 +288,7 @@ export class Executor {
     }
     a.children.clear();
     this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
+    this.out.took.push(performance.now() - a.startedAt);
     this.onOutput();
     if (this.busy === a) this.busy = undefined;
     this.pump();

@@ -26,6 +26,7 @@ import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
 import { errorInfo } from './executor.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
+import { Durations, fnKey } from './durations.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -106,10 +107,8 @@ export class Runtime {
   /** Coordinator tasks that spawned subtasks, already reported. */
   private readonly spawning = new Set<number>();
   private readonly peers = new PeerOffload(this.offloadHost());
-  /** Moving average of each task function's duration here: decides how many
-   * of its tasks a worker may hold (several when tiny, so they travel in
-   * batches; one when long, so none waits behind another). */
-  private readonly taskMs = new Map<string, number>();
+  /** How long each task function takes here (see durations.ts). */
+  private readonly durations = new Durations();
   private out = emptyReport();
   private flushQueued = false;
   private emitTimer: ReturnType<typeof setTimeout> | undefined;
@@ -227,10 +226,8 @@ export class Runtime {
 
   private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
     if (!this.pool.owns(slot)) return; // a replaced worker's last words
-    const now = performance.now();
     for (const id of msg.started) {
       if (id > 0) this.out.started.push(id);
-      slot.startedAt.set(id, now);
       const timeout = slot.tasks.get(id)?.timeout;
       if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
     }
@@ -241,22 +238,16 @@ export class Runtime {
       slot.subtasks.delete(local);
       this.withdraw(pageId);
     }
-    for (const outcome of msg.done) {
+    msg.done.forEach((outcome, i) => {
       const task = slot.tasks.get(outcome.id);
-      if (!task) continue;
+      if (!task) return;
       slot.tasks.delete(outcome.id);
-      const started = slot.startedAt.get(outcome.id);
-      slot.startedAt.delete(outcome.id);
-      if (started !== undefined) {
-        const key = `${task.bundle}:${task.fn}`;
-        const avg = this.taskMs.get(key) ?? PESSIMISTIC_MS;
-        this.taskMs.set(key, avg + 0.1 * (now - started - avg));
-      }
+      this.durations.add(fnKey(task), msg.took[i]);
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
       this.settle(outcome);
-    }
+    });
     slot.blocked = msg.blocked;
     if (slot.tasks.size === 0) slot.scope = undefined;
     this.pool.settled(slot);
@@ -293,7 +284,7 @@ export class Runtime {
     const id = this.nextLocalId++;
     const parent = spec.parent;
     const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
-    if (parentTask) this.spawners.add(`${parentTask.bundle}:${parentTask.fn}`);
+    if (parentTask) this.spawners.add(fnKey(parentTask));
     const sub: Subtask = {
       id,
       spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope },
@@ -579,7 +570,7 @@ export class Runtime {
   private handOver(max: number): Subtask[] {
     const oldest = this.ready[0];
     if (!oldest) return [];
-    const ms = this.taskMs.get(`${oldest.spec.bundle}:${oldest.spec.fn}`) ?? PESSIMISTIC_MS;
+    const ms = this.durations.get(fnKey(oldest.spec), PESSIMISTIC_MS);
     const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
     return this.ready.splice(0, Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2))));
   }
@@ -611,9 +602,11 @@ export class Runtime {
 
   /** Gives waiting tasks to workers: tasks taken from peers first, then this
    * page's own subtasks (newest first), then the coordinator's. A worker
-   * takes more while its tasks that are not waiting on subtasks are under a
-   * target: one, or for tiny tasks a share of the queue, so that they travel
-   * in batches. A paused page still runs subtasks: its started tasks need them. */
+   * holds, besides tasks waiting on subtasks, about HOLD_MS of work (at least
+   * one task, at most its share of the queue): the next task is there when
+   * one ends, with no wait for this thread, which on a busy machine can take
+   * milliseconds to be scheduled, and tiny tasks travel in batches. A paused
+   * page still runs subtasks: its started tasks need them. */
   private pump(): void {
     const waiting = this.peerQueue.length + this.ready.length + (this.paused ? 0 : this.queue.length);
     if (waiting === 0) {
@@ -648,9 +641,9 @@ export class Runtime {
   private copyOverdue(): void {
     const now = performance.now();
     for (const [sub, since] of this.lent) {
-      const key = `${sub.spec.bundle}:${sub.spec.fn}`;
+      const key = fnKey(sub.spec);
       if (this.jobs.has(-sub.id) || this.spawners.has(key)) continue;
-      if (now - since < Math.max(COPY_AFTER_MS, 2 * (this.taskMs.get(key) ?? PESSIMISTIC_MS))) continue;
+      if (now - since < Math.max(COPY_AFTER_MS, 2 * this.durations.get(key, PESSIMISTIC_MS))) continue;
       if (!this.place({ ...sub.spec, id: -sub.id }, 1)) return;
       this.jobs.set(-sub.id, { sub });
       this.status.peer.copied++;
@@ -677,8 +670,8 @@ export class Runtime {
       this.fetchBundle(task.bundle);
       return false;
     }
-    const tiny = (this.taskMs.get(`${task.bundle}:${task.fn}`) ?? PESSIMISTIC_MS) < 2;
-    const slot = this.pool.pick(task.scope, tiny ? batch : 1);
+    const hold = Math.floor(HOLD_MS / Math.max(this.durations.get(fnKey(task), PESSIMISTIC_MS), 0.01));
+    const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
     if (!slot) return false;
     this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
     return true;
@@ -744,13 +737,16 @@ const COORDINATOR_SILENCE_MS = 30_000;
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
 
+/** About how much work a Web Worker holds (see pump). */
+const HOLD_MS = 50;
+
 /** A lent subtask is copied no sooner than this (see copyOverdue)... */
 const COPY_AFTER_MS = 1000;
 /** ...looked for this often while any is lent. */
 const COPY_CHECK_MS = 250;
 
 /** About how much work leaves in one hand-over of tiny subtasks, per thread asked for. */
-const HAND_OVER_MS = 50;
+const HAND_OVER_MS = 200;
 
 /** Peers lost while holding a subtask before it fails (as the coordinator's default). */
 const DEFAULT_ATTEMPTS = 3;

@@ -25,8 +25,6 @@ export interface Slot {
   inbox: TaskOutcome[];
   /** Tasks to post at the end of this pump. */
   batch: TaskSpec[];
-  /** When each started task started, for timeouts and the duration estimate. */
-  startedAt: Map<number, number>;
 }
 
 export interface PoolEvents {
@@ -195,7 +193,6 @@ export class WorkerPool {
       subtasks: new Map(),
       inbox: [],
       batch: [],
-      startedAt: new Map(),
     };
     worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.events.report(slot, e.data);
     worker.onerror = (e) => console.error('ladle: a Web Worker failed:', e.message);

@@ -528,6 +528,10 @@ export type FromWebWorker = {
   t: 'report';
   started: number[];
   done: TaskOutcome[];
+  /** Milliseconds each task in `done` took from its start, by the worker's
+   * clock (the page cannot tell: synchronous tasks start and end within one
+   * report). */
+  took: number[];
   /** Subtasks spawned, `id` numbered by the worker, `parent` the spawning task. */
   submit: TaskSpec[];
   /** Subtasks (worker ids) no longer wanted: their parent finished first. */

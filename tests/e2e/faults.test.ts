@@ -35,7 +35,7 @@ test('a browser killed mid-map: all 120 results correct, each once, and workers 
   }
 });
 
-test('a page slowed to a quarter of the speed gets a fair share: the fast page does at least 2x the tasks', { timeout: 120_000 }, async (t) => {
+test('a page slowed to an eighth of the speed gets a fair share: the fast page does at least 2x the tasks', { timeout: 120_000 }, async (t) => {
   const g = await startTestGrid({ pages: 1, threads: 1 });
   const slow = await launchWorkers({ url: g.coordinator.url, count: 1, threads: 1 });
   try {
@@ -43,8 +43,10 @@ test('a page slowed to a quarter of the speed gets a fair share: the fast page d
     const tasks = await g.grid.module<typeof Faults>(fixture('faults.ts'));
     const n = 160;
     const units = 12; // ~20 ms of computation each
-    // The slow page's whole browser gets a quarter of the time: a slow machine.
-    const restore = await slowDown(await allPids(slow.browser), 0.25);
+    // The slow page's whole browser gets an eighth of the time: a slow
+    // machine. (At a quarter, a loaded 2-core machine that also slows the
+    // "fast" page brought the real ratio down to about 2.2.)
+    const restore = await slowDown(await allPids(slow.browser), 0.125);
     const started = performance.now();
     let ys: number[];
     try {
@@ -56,8 +58,8 @@ test('a page slowed to a quarter of the speed gets a fair share: the fast page d
     assert.deepEqual(ys, Array.from({ length: n }, (_, i) => i));
     const fast = await tasksDone(g.workers.pages[0]);
     const slowDone = await tasksDone(slow.pages[0]);
-    // Ideal: the work split in proportion to speed (1 + 0.25). Reported, not asserted: timing lives in the benchmark.
-    t.diagnostic(`fast page ${fast} tasks, slow page ${slowDone}; makespan ${makespan.toFixed(0)} ms, ideal ~${((n * units * 1.6) / 1.25).toFixed(0)} ms`);
+    // Ideal: the work split in proportion to speed (1 + 0.125). Reported, not asserted: timing lives in the benchmark.
+    t.diagnostic(`fast page ${fast} tasks, slow page ${slowDone}; makespan ${makespan.toFixed(0)} ms, ideal ~${((n * units * 1.6) / 1.125).toFixed(0)} ms`);
     assert.ok(fast >= 2 * slowDone, `fast ${fast} vs slow ${slowDone}`);
     assert.ok(fast + slowDone >= n, 'every task ran (backups may add copies)');
   } finally {

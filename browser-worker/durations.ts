@@ -1,0 +1,30 @@
+// How long each task function takes on this page, from the Web Workers' own
+// timings. It decides how many of a function's tasks a worker holds, how many
+// ready subtasks leave in one hand-over, and when a lent one is overdue.
+
+/** A task function, as its tasks name it. */
+export const fnKey = (task: { bundle: string; fn: string }): string => `${task.bundle}:${task.fn}`;
+
+export class Durations {
+  private readonly byFn = new Map<string, { ms: number; n: number }>();
+
+  /** A plain mean over the first WINDOW timings (the first one, which
+   * includes loading the bundle, must not weigh for long), then a moving
+   * average that follows change. */
+  add(key: string, ms: number): void {
+    const d = this.byFn.get(key);
+    if (!d) {
+      this.byFn.set(key, { ms, n: 1 });
+      return;
+    }
+    d.n = Math.min(d.n + 1, WINDOW);
+    d.ms += (ms - d.ms) / d.n;
+  }
+
+  /** The estimate in ms, or `unknown` for a function never timed here. */
+  get(key: string, unknown: number): number {
+    return this.byFn.get(key)?.ms ?? unknown;
+  }
+}
+
+const WINDOW = 10;
