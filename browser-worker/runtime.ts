@@ -738,7 +738,7 @@ const COORDINATOR_SILENCE_MS = 30_000;
 const PESSIMISTIC_MS = 1000;
 
 /** About how much work a Web Worker holds (see pump). */
-const HOLD_MS = 50;
+const HOLD_MS = 200;
 
 /** A lent subtask is copied no sooner than this (see copyOverdue)... */
 const COPY_AFTER_MS = 1000;
