@@ -6,19 +6,25 @@
 export const fnKey = (task: { bundle: string; fn: string }): string => `${task.bundle}:${task.fn}`;
 
 export class Durations {
-  private readonly byFn = new Map<string, { ms: number; n: number }>();
+  private readonly byFn = new Map<string, { ms: number; n: number; awaits: boolean }>();
 
   /** A plain mean over the first WINDOW timings (the first one, which
    * includes loading the bundle, must not weigh for long), then a moving
    * average that follows change. */
-  add(key: string, ms: number): void {
+  add(key: string, ms: number, awaited = false): void {
     const d = this.byFn.get(key);
     if (!d) {
-      this.byFn.set(key, { ms, n: 1 });
+      this.byFn.set(key, { ms, n: 1, awaits: awaited });
       return;
     }
     d.n = Math.min(d.n + 1, WINDOW);
     d.ms += (ms - d.ms) / d.n;
+    d.awaits ||= awaited;
+  }
+
+  /** Whether the function has been seen awaiting (returning a promise). */
+  awaits(key: string): boolean {
+    return this.byFn.get(key)?.awaits ?? false;
   }
 
   /** The estimate in ms, or `unknown` for a function never timed here. */

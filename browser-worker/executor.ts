@@ -18,6 +18,8 @@ export type AnyFn = (...args: never[]) => unknown;
 interface Active {
   spec: TaskSpec;
   startedAt: number;
+  /** It returned a promise. */
+  awaited?: boolean;
   /** Subtasks spawned and not yet settled, by this worker's subtask id. */
   children: Map<number, Future<unknown>>;
   /** Subtask results waiting for this task's turn. */
@@ -32,6 +34,7 @@ export interface ExecutorOutput {
   started: number[];
   done: TaskOutcome[];
   took: number[];
+  awaited: boolean[];
   submit: TaskSpec[];
   cancel: number[];
   transfer: Transferable[];
@@ -59,7 +62,7 @@ export class Executor {
   private nextSubtaskId = 1;
   private checkQueued = false;
   private pumping = false;
-  private out: ExecutorOutput = { started: [], done: [], took: [], submit: [], cancel: [], transfer: [] };
+  private out: ExecutorOutput = { started: [], done: [], took: [], awaited: [], submit: [], cancel: [], transfer: [] };
 
   constructor(
     /** Runs `fn` on the next turn of the event loop (after all microtasks). */
@@ -116,7 +119,7 @@ export class Executor {
 
   take(): ExecutorOutput {
     const out = this.out;
-    this.out = { started: [], done: [], took: [], submit: [], cancel: [], transfer: [] };
+    this.out = { started: [], done: [], took: [], awaited: [], submit: [], cancel: [], transfer: [] };
     return out;
   }
 
@@ -256,6 +259,7 @@ export class Executor {
       return;
     }
     if (isThenable(value)) {
+      a.awaited = true;
       value.then(
         (v) => this.succeed(a, v),
         (e) => this.finish(a, { ok: false, error: errorInfo(e) }),
@@ -289,6 +293,7 @@ export class Executor {
     a.children.clear();
     this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
     this.out.took.push(performance.now() - a.startedAt);
+    this.out.awaited.push(a.awaited === true);
     this.onOutput();
     if (this.busy === a) this.busy = undefined;
     this.pump();

@@ -242,7 +242,7 @@ export class Runtime {
       const task = slot.tasks.get(outcome.id);
       if (!task) return;
       slot.tasks.delete(outcome.id);
-      this.durations.add(fnKey(task), msg.took[i]);
+      this.durations.add(fnKey(task), msg.took[i], msg.awaited[i]);
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
@@ -602,11 +602,12 @@ export class Runtime {
 
   /** Gives waiting tasks to workers: tasks taken from peers first, then this
    * page's own subtasks (newest first), then the coordinator's. A worker
-   * holds, besides tasks waiting on subtasks, about HOLD_MS of work (at least
-   * one task, at most its share of the queue): the next task is there when
-   * one ends, with no wait for this thread, which on a busy machine can take
-   * milliseconds to be scheduled, and tiny tasks travel in batches. A paused
-   * page still runs subtasks: its started tasks need them. */
+   * holds, besides tasks waiting on subtasks, one task of a function that
+   * awaits, or about HOLD_MS of a synchronous one (at most its share of the
+   * queue): it runs those back to back, with no wait for this thread, which
+   * on a busy machine can take milliseconds to be scheduled, and tiny tasks
+   * travel in batches. A paused page still runs subtasks: its started tasks
+   * need them. */
   private pump(): void {
     const waiting = this.peerQueue.length + this.ready.length + (this.paused ? 0 : this.queue.length);
     if (waiting === 0) {
@@ -670,7 +671,10 @@ export class Runtime {
       this.fetchBundle(task.bundle);
       return false;
     }
-    const hold = Math.floor(HOLD_MS / Math.max(this.durations.get(fnKey(task), PESSIMISTIC_MS), 0.01));
+    const key = fnKey(task);
+    // A task that awaits keeps its worker's turn until it ends (unless it
+    // waits on subtasks): holding several would only queue them there.
+    const hold = this.durations.awaits(key) ? 1 : Math.floor(HOLD_MS / Math.max(this.durations.get(key, PESSIMISTIC_MS), 0.01));
     const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
     if (!slot) return false;
     this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));

@@ -21,7 +21,7 @@ function report(): void {
   const out = executor.take();
   if (out.started.length + out.done.length + out.submit.length + out.cancel.length === 0 && executor.blocked === lastBlocked) return;
   lastBlocked = executor.blocked;
-  const msg: FromWebWorker = { t: 'report', started: out.started, done: out.done, took: out.took, submit: out.submit, cancel: out.cancel, blocked: executor.blocked };
+  const msg: FromWebWorker = { t: 'report', started: out.started, done: out.done, took: out.took, awaited: out.awaited, submit: out.submit, cancel: out.cancel, blocked: executor.blocked };
   (self as unknown as Worker).postMessage(msg, out.transfer);
 }
 

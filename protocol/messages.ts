@@ -532,6 +532,9 @@ export type FromWebWorker = {
    * clock (the page cannot tell: synchronous tasks start and end within one
    * report). */
   took: number[];
+  /** Whether each task in `done` awaited something (returned a promise):
+   * only synchronous tasks are worth holding several of in a worker. */
+  awaited: boolean[];
   /** Subtasks spawned, `id` numbered by the worker, `parent` the spawning task. */
   submit: TaskSpec[];
   /** Subtasks (worker ids) no longer wanted: their parent finished first. */

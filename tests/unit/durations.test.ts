@@ -16,3 +16,13 @@ test('task durations: unknown until timed, a plain mean at first, then a moving 
   assert.ok(Math.abs(d.get(key, 1000) - 6) < 0.01, 'then each new timing weighs a tenth');
   assert.equal(d.get(fnKey({ bundle: 'b', fn: 'other' }), 7), 7, 'each function on its own');
 });
+
+test('a function seen awaiting once is known to await', () => {
+  const d = new Durations();
+  d.add('f', 3);
+  assert.equal(d.awaits('f'), false);
+  d.add('f', 40, true);
+  d.add('f', 3);
+  assert.equal(d.awaits('f'), true);
+  assert.equal(d.awaits('never-timed'), false);
+});
