@@ -564,9 +564,9 @@ export class Runtime {
   }
 
   /** The ready subtasks that leave when `max` are asked for: the oldest,
-   * which are the biggest pieces of a tree. Tiny ones leave several to a
-   * thread, about HAND_OVER_MS of work (at most half of those ready): one
-   * round trip each would cost more than running them. */
+   * which are the biggest pieces of a tree. Small ones leave several to a
+   * thread, about HAND_OVER_MS of work (at most half of those ready): a
+   * round trip each would cost the thief more idle time than it saves. */
   private handOver(max: number): Subtask[] {
     const oldest = this.ready[0];
     if (!oldest) return [];
