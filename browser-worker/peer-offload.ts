@@ -239,8 +239,7 @@ export class PeerOffload {
           const timer = this.host.clock.setTimeout(() => {
             if (this.links.get(link) !== state || state.asked?.timer !== timer) return;
             state.asked = undefined;
-            this.refuse();
-            link.send({ t: 'tasks', tasks: [] });
+            this.answerSteal(link, state, msg.max); // no word came: refused
             this.host.changed();
           }, GRANT_WAIT_MS);
           state.asked = { max: msg.max, timer };
@@ -285,23 +284,20 @@ export class PeerOffload {
     this.host.changed();
   }
 
-  private refuse(): void {
-    this.status.refused++;
-    const report = this.host.report();
-    report.refused = (report.refused ?? 0) + 1;
-  }
-
-  /** Answers a steal the coordinator announced, within what it announced. */
+  /** Answers a steal within what the coordinator announced; without its
+   * word (or once the word has expired), with nothing. */
   private answerSteal(link: PeerLink, state: LinkState, asked: number): void {
     const grant = this.grants.get(link.peer);
     this.grants.delete(link.peer);
     const max = grant && grant.until >= performance.now() ? Math.min(asked, grant.max) : 0;
     if (max > 0) {
       this.lend(link, state, max);
-    } else {
-      this.refuse();
-      link.send({ t: 'tasks', tasks: [] });
+      return;
     }
+    this.status.refused++;
+    const report = this.host.report();
+    report.refused = (report.refused ?? 0) + 1;
+    link.send({ t: 'tasks', tasks: [] });
   }
 
   /** Answers a peer's steal with ready subtasks and the constants their
