@@ -11,9 +11,6 @@
 import {
   PROTOCOL_VERSION,
   WS_PATH,
-  decodeFrame,
-  encodeFrame,
-  parseToPage,
   type FromWebWorker,
   type PageReport,
   type TaskOutcome,
@@ -27,6 +24,7 @@ import { Clock } from './clock.ts';
 import { errorInfo } from './executor.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
+import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -80,7 +78,7 @@ interface Subtask {
 type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void };
 
 export class Runtime {
-  private ws?: WebSocket;
+  private readonly link: CoordinatorLink;
   private readonly pool: WorkerPool;
   private threads: number;
   private paused: boolean;
@@ -112,18 +110,16 @@ export class Runtime {
   private out = emptyReport();
   private flushQueued = false;
   private emitTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryMs = 500;
   private stopped = false;
   /** Timers in a Web Worker: background tabs throttle the page's own timers
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
-  private watchdog: number | undefined;
-  private lastFrameAt = 0;
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
     this.threads = clampThreads(options.threads);
     this.paused = options.paused ?? false;
+    this.link = this.coordinatorLink();
     this.pool = new WorkerPool(options.workerUrl ?? '/worker.js', {
       report: (slot, msg) => this.onWorkerReport(slot, msg),
       ended: (slot) => this.ended(slot),
@@ -148,7 +144,7 @@ export class Runtime {
 
   start(): void {
     this.pool.start(this.threads);
-    this.connect();
+    this.link.connect();
   }
 
   /** Sets how many Web Workers run tasks, and tells the coordinator (see
@@ -179,21 +175,15 @@ export class Runtime {
   }
 
   private sendCapacity(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.send({ t: 'capacity', threads: this.threads, paused: this.paused });
+    if (this.link.open) this.send({ t: 'capacity', threads: this.threads, paused: this.paused });
   }
 
   stop(): void {
     this.stopped = true;
     this.peers.close();
     this.clock.stop();
-    this.ws?.close(1000, 'page closed the runtime');
+    this.link.stop();
     this.pool.stop();
-  }
-
-  private get url(): string {
-    if (this.options.url) return this.options.url;
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${proto}//${location.host}${WS_PATH}`;
   }
 
   /** Status goes out at most every 200 ms: a DOM update per task would cost more than the task. */
@@ -376,66 +366,46 @@ export class Runtime {
 
   // ---- the coordinator ----
 
-  private connect(): void {
-    this.status.state = 'connecting';
+  private coordinatorLink(): CoordinatorLink {
+    const url = this.options.url ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${WS_PATH}`;
+    return new CoordinatorLink(url, this.clock, {
+      connecting: () => {
+        this.status.state = 'connecting';
+        this.emit(true);
+      },
+      opened: () => {
+        // A private grid's join URL carries its join token.
+        const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
+        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken });
+        if (this.paused) this.sendCapacity();
+      },
+      frame: (msg) => this.onFrame(msg),
+      closed: (code, reason) => this.disconnected(code, reason),
+    });
+  }
+
+  /** The coordinator requeues whatever this page held, and peers are told
+   * it left: start clean. */
+  private disconnected(code: number, reason: string): void {
+    this.status.state = 'disconnected';
+    this.status.workerId = undefined;
+    this.peers.close();
+    this.queue = [];
+    this.routes.clear();
+    this.lent.clear();
+    this.ready = [];
+    this.jobs.clear();
+    this.peerQueue = [];
+    this.spawning.clear();
+    this.out = emptyReport();
+    this.shared.clear();
+    this.pool.reset();
     this.emit(true);
-    const ws = new WebSocket(this.url);
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    ws.onopen = () => {
-      this.retryMs = 500;
-      // A private grid's join URL carries its join token.
-      const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
-      this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken });
-      if (this.paused) this.sendCapacity();
-    };
-    ws.onmessage = (e: MessageEvent<ArrayBuffer>) => {
-      this.lastFrameAt = performance.now();
-      this.onFrame(decodeFrame(new Uint8Array(e.data), parseToPage));
-    };
-    this.lastFrameAt = performance.now();
-    this.watch(ws);
-    ws.onclose = (e) => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
-      this.status.state = 'disconnected';
-      this.status.workerId = undefined;
-      // The coordinator requeues whatever this page held, and peers are told
-      // it left: start clean.
-      this.peers.close();
-      this.queue = [];
-      this.routes.clear();
-      this.lent.clear();
-      this.ready = [];
-      this.jobs.clear();
-      this.peerQueue = [];
-      this.spawning.clear();
-      this.out = emptyReport();
-      this.shared.clear();
-      this.pool.reset();
-      this.emit(true);
-      if (e.code === 1008) console.error(`ladle: the coordinator refused this page: ${e.reason}`);
-      if (this.stopped) return;
-      this.clock.setTimeout(() => this.connect(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 10_000);
-    };
+    if (code === 1008) console.error(`ladle: the coordinator refused this page: ${reason}`);
   }
 
-  /** The coordinator pings every few seconds: silence this long means the
-   * connection is dead even if the browser has not noticed. Checked now and
-   * then rather than re-armed per frame, which would cost two messages to
-   * the clock worker on every frame. */
-  private watch(ws: WebSocket): void {
-    this.watchdog = this.clock.setTimeout(() => {
-      if (this.ws !== ws) return;
-      if (performance.now() - this.lastFrameAt > COORDINATOR_SILENCE_MS) ws.close(4000, 'no word from the coordinator');
-      else this.watch(ws);
-    }, COORDINATOR_SILENCE_MS / 4);
-  }
-
-  private send(msg: Parameters<typeof encodeFrame>[0]): void {
-    this.ws?.send(encodeFrame(msg));
+  private send(msg: PageFrame): void {
+    this.link.send(msg);
   }
 
   private onFrame(msg: ToPage): void {
@@ -516,7 +486,7 @@ export class Runtime {
         return runtime.clock;
       },
       get url() {
-        return runtime.url;
+        return runtime.link.url;
       },
       lend: (link, max) => {
         const subs = this.handOver(max);
@@ -734,9 +704,6 @@ export class Runtime {
   }
   private lastLoad = { blocked: 0, ready: 0, local: 0, links: 0 };
 }
-
-/** A WebSocket that has carried nothing this long (pings come every 5 s) is dead. */
-const COORDINATOR_SILENCE_MS = 30_000;
 
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
