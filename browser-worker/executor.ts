@@ -45,8 +45,8 @@ export function errorInfo(e: unknown): RemoteErrorInfo {
   return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
 }
 
-/** Imports a bundle's code as an ES module. */
-export type ImportCode = (code: string) => Promise<TaskModule>;
+/** Imports a bundle's code (named by its hash) as an ES module. */
+export type ImportCode = (code: string, hash: string) => Promise<TaskModule>;
 
 /** A browser imports code from a blob: URL (Node cannot: local mode passes its own). */
 const importFromBlob: ImportCode = (code) => import(URL.createObjectURL(new Blob([code], { type: 'text/javascript' }))) as Promise<TaskModule>;
@@ -80,7 +80,7 @@ export class Executor {
   ) {}
 
   loadBundle(hash: string, code: string): void {
-    const loading = this.importCode(code).then((mod) => {
+    const loading = this.importCode(code, hash).then((mod) => {
       for (const [name, value] of Object.entries(mod)) {
         if (typeof value === 'function' && !this.exportsOf.has(value as AnyFn)) this.exportsOf.set(value as AnyFn, { bundle: hash, fn: name });
       }

@@ -9,9 +9,13 @@ import { installTaskHost } from '../../browser-worker/task-host.ts';
 const port = parentPort;
 if (!port) throw new Error('worker-entry.ts runs in a worker thread started by a local grid');
 
-/** Node cannot import blob: URLs; a data: URL carries the bundle instead. */
-const importCode = (code: string): Promise<TaskModule> =>
-  import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`) as Promise<TaskModule>;
+/** Node cannot import blob: URLs; a data: URL carries the bundle instead.
+ * Its sourceURL names the bundle in stack traces and the debugger, which
+ * would otherwise show the whole data: URL. */
+const importCode = (code: string, hash: string): Promise<TaskModule> => {
+  const named = `${code}\n//# sourceURL=ladle-task-${hash.slice(0, 12)}.js\n`;
+  return import(`data:text/javascript;base64,${Buffer.from(named).toString('base64')}`) as Promise<TaskModule>;
+};
 
 let reportQueued = false;
 let lastBlocked = 0;

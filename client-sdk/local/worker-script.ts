@@ -6,9 +6,10 @@ import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** worker-entry.ts beside this file (sources), or under the package root (dist/sdk.js). */
+/** worker-entry beside this file (sources, or a per-file build), or under
+ * the package root (this file bundled into dist/sdk.js). */
 function entryPath(): string {
-  for (const rel of ['./worker-entry.ts', '../client-sdk/local/worker-entry.ts']) {
+  for (const rel of ['./worker-entry.ts', './worker-entry.js', '../client-sdk/local/worker-entry.ts']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }
@@ -26,6 +27,10 @@ export function workerScript(): Promise<URL> {
     target: 'node20',
     write: false,
     logLevel: 'silent',
+    // msgpackr tries its optional native addon in a try block: without it, it runs in plain JavaScript.
+    external: ['msgpackr-extract'],
+    // Stack traces name the script, not a data: URL of the whole of it.
+    footer: { js: '//# sourceURL=ladle-local-worker.js' },
   }).then((result) => new URL(`data:text/javascript;base64,${Buffer.from(result.outputFiles[0].contents).toString('base64')}`));
   script.catch(() => (script = undefined)); // a later connect() tries again
   return script;

@@ -137,6 +137,9 @@ test('a task that throws rejects with RemoteError carrying the remote name, mess
   assert.equal(err.remoteName, 'RangeError');
   assert.equal(err.remoteMessage, 'out of range');
   assert.match(err.remoteStack ?? '', /fail/);
+  // Stack frames name the bundle, not a data: URL the size of the bundle.
+  assert.match(err.remoteStack ?? '', /ladle-task-[0-9a-f]{12}\.js:\d+:\d+/);
+  assert.doesNotMatch(err.remoteStack ?? '', /data:/);
   assert.equal(await grid.submit(tasks.square, 3), 9, 'the grid keeps serving');
 });
 
@@ -181,9 +184,10 @@ test('tasks run in Node: Node globals, no DOM', async () => {
   assert.deepEqual(await grid.submit(local.environment), { node: process.versions.node, window: 'undefined', document: 'undefined' });
 });
 
-test('close() cancels pending futures; the closed grid refuses new work', async () => {
+test('one thread runs a recursion of its own tasks; close() cancels pending futures and the closed grid refuses new work', { timeout: 60_000 }, async () => {
   const other = await connect({ url: 'local', threads: 1 });
   const otherTasks = await other.module<typeof Scoop>(fixture('scoop.ts'));
+  assert.equal(await other.submit(otherTasks.fib, 10), 55);
   const running = other.submit(otherTasks.slowValue, 5000, 1);
   const queued = other.submit(otherTasks.square, 2);
   await until(() => running.running(), 'the task runs');
