@@ -4,6 +4,9 @@
 // coordinator.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
 import { submit as submitFromTask } from '../../browser-worker/task-api.ts';
 import { fixture } from '../helpers/grid.ts';
@@ -215,6 +218,15 @@ test('LADLE_URL=local needs no token; bad thread counts are clear errors', async
   }
   for (const threads of [0, 1.5, 1000]) await assert.rejects(connect({ url: 'local', threads }), /threads is a whole number from 1 to 256/);
   await assert.rejects(connect({ url: 'http://127.0.0.1:9', token: 'x', threads: 2 }), /threads applies to local mode/);
+});
+
+test('a plain JavaScript program on the built package runs locally with LADLE_URL=local and no token', { timeout: 60_000 }, async () => {
+  // Needs dist/ built (npm test builds it): the worker threads start from the package's sources.
+  const script = fileURLToPath(new URL('../fixtures/plain-client.mjs', import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, LADLE_URL: 'local' };
+  delete env.LADLE_TOKEN;
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { env });
+  assert.equal(stdout.trim(), '144 [1,4,9]');
 });
 
 test('ladle/task outside a task says how to run task code without a browser', () => {
