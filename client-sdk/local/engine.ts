@@ -42,6 +42,8 @@ export class LocalEngine {
   private out = { started: [] as number[], results: [] as TaskOutcome[] };
   private flushQueued = false;
   private stopped = false;
+  /** Why no task can run any more: every thread failed to start. */
+  private broken: string | undefined;
   private readonly pool: ThreadPool;
 
   private constructor(script: URL, private readonly events: EngineEvents) {
@@ -51,9 +53,15 @@ export class LocalEngine {
     });
   }
 
-  static async start(threads: number, events: EngineEvents): Promise<LocalEngine> {
-    const engine = new LocalEngine(await workerScript(), events);
-    engine.pool.start(threads);
+  /** `script` is the worker threads' script (tests give a broken one). */
+  static async start(threads: number, events: EngineEvents, script?: URL): Promise<LocalEngine> {
+    const engine = new LocalEngine(script ?? (await workerScript()), events);
+    try {
+      await engine.pool.start(threads);
+    } catch (e) {
+      await engine.stop();
+      throw new Error(`local mode could not start its worker threads: ${(e as Error).message}`);
+    }
     return engine;
   }
 
@@ -151,6 +159,15 @@ export class LocalEngine {
   /** A thread exited on its own: its tasks run again elsewhere, up to their attempts. */
   private died(thread: Thread, reason: string): void {
     if (this.stopped) return;
+    if (!thread.up && thread.runs.size === 0) {
+      // It died starting, not of a task: a new one would too, over and over.
+      // (One holding tasks is replaced: their attempts bound the retries.)
+      console.error(`ladle: a worker thread of the local grid failed to start (${reason}); running on ${this.pool.threads.length - 1}`);
+      this.pool.remove(thread);
+      if (this.pool.threads.length === 0) this.broken = `no worker thread is left (${reason})`;
+      this.pump();
+      return;
+    }
     this.replace(thread, (run) => {
       if (this.runs.get(run.spec.id) !== run) return;
       run.lost++;
@@ -180,6 +197,14 @@ export class LocalEngine {
   /** Gives waiting tasks to free threads: subtasks first, newest first. */
   private pump(): void {
     if (this.stopped) return;
+    if (this.broken !== undefined) {
+      const lost = (run: Run): TaskOutcome => ({ id: run.spec.id, ok: false, kind: 'lost', error: { name: 'TaskLostError', message: `task ${run.spec.fn} cannot run: ${this.broken}` } });
+      for (const run of [...this.runs.values()]) this.settle(run, lost(run));
+      this.queue = [];
+      this.ready = [];
+      this.scheduleFlush();
+      return;
+    }
     for (;;) {
       const thread = this.pool.free();
       if (!thread) return;

@@ -19,6 +19,10 @@ export interface Thread {
   timers: Map<number, ReturnType<typeof setTimeout>>;
   /** Subtasks its tasks spawned and that are not settled: thread's id -> run id. */
   subtasks: Map<number, number>;
+  /** It has said it is up (its first report). */
+  up: boolean;
+  /** Settles when it is up, or rejects when it exits before. */
+  started: Promise<void>;
   /** Ended by the pool (replaced or closed), as opposed to dying on its own. */
   ended: boolean;
 }
@@ -37,8 +41,10 @@ export class ThreadPool {
     private readonly events: ThreadEvents,
   ) {}
 
-  start(count: number): void {
+  /** Starts the threads; rejects if one exits before it is up (its script cannot run here). */
+  async start(count: number): Promise<void> {
     this.threads = Array.from({ length: count }, () => this.spawn());
+    await Promise.all(this.threads.map((t) => t.started));
   }
 
   /** The least loaded thread running no task that is not waiting on subtasks. */
@@ -82,6 +88,12 @@ export class ThreadPool {
     return fresh;
   }
 
+  /** Drops a thread that died, with no replacement. */
+  remove(thread: Thread): void {
+    void this.end(thread);
+    this.threads = this.threads.filter((t) => t !== thread);
+  }
+
   async stop(): Promise<void> {
     const threads = this.threads;
     this.threads = [];
@@ -97,16 +109,29 @@ export class ThreadPool {
 
   private spawn(): Thread {
     const worker = new Worker(this.script, { name: 'ladle-local' });
-    const thread: Thread = { worker, bundles: new Set(), sharedSent: 0, runs: new Map(), blocked: 0, timers: new Map(), subtasks: new Map(), ended: false };
+    let up = () => {};
+    let failed: (e: Error) => void = () => {};
+    const started = new Promise<void>((resolve, reject) => {
+      up = resolve;
+      failed = reject;
+    });
+    started.catch(() => undefined); // awaited by start() only
+    const thread: Thread = { worker, bundles: new Set(), sharedSent: 0, runs: new Map(), blocked: 0, timers: new Map(), subtasks: new Map(), up: false, started, ended: false };
     let error = '';
     worker.on('message', (msg: FromWebWorker) => {
+      if (!thread.up) {
+        thread.up = true;
+        up();
+      }
       if (!thread.ended) this.events.report(thread, msg);
     });
     worker.on('error', (e) => (error = `: ${e.message}`));
     worker.on('exit', (code) => {
+      const reason = `its worker thread exited with code ${code}${error}`;
+      failed(new Error(reason));
       if (thread.ended) return;
       thread.ended = true;
-      this.events.died(thread, `its worker thread exited with code ${code}${error}`);
+      this.events.died(thread, reason);
     });
     return thread;
   }

@@ -45,6 +45,9 @@ function report(): void {
   port!.postMessage(msg, out.transfer as ArrayBuffer[]);
 }
 
+// An empty report says the thread is up: the engine knows it can start.
+port.postMessage({ t: 'report', started: [], done: [], took: [], awaited: [], submit: [], cancel: [], blocked: 0 } satisfies FromWebWorker);
+
 port.on('message', (msg: ToWebWorker) => {
   switch (msg.t) {
     case 'bundle':

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
 import { submit as submitFromTask } from '../../browser-worker/task-api.ts';
 import { fixture } from '../helpers/grid.ts';
+import { LocalEngine } from '../../client-sdk/local/engine.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 import type * as Local from '../fixtures/local.ts';
@@ -227,6 +228,14 @@ test('a plain JavaScript program on the built package runs locally with LADLE_UR
   delete env.LADLE_TOKEN;
   const { stdout } = await promisify(execFile)(process.execPath, [script], { env });
   assert.equal(stdout.trim(), '144 [1,4,9]');
+});
+
+test('worker threads that cannot start fail the start with a clear error', async () => {
+  const broken = new URL(`data:text/javascript,${encodeURIComponent('throw new Error("no threads here")')}`);
+  await assert.rejects(
+    LocalEngine.start(2, { output: () => assert.fail('no output expected') }, broken),
+    /local mode could not start its worker threads: .*exited with code 1: no threads here/,
+  );
 });
 
 test('ladle/task outside a task says how to run task code without a browser', () => {
