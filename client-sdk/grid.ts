@@ -1,5 +1,6 @@
-// The SDK's entry: a Grid is one authenticated connection to a coordinator,
-// through which futures are submitted and their results come back.
+// The SDK's entry: a Grid is one authenticated connection to a coordinator
+// (or, in local mode, to worker threads of this process), through which
+// futures are submitted and their results come back.
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
