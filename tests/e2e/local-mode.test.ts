@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
 import { submit as submitFromTask } from '../../browser-worker/task-api.ts';
 import { fixture } from '../helpers/grid.ts';
@@ -157,17 +161,31 @@ test('an endless loop past its timeout rejects with TimeoutError; its thread is 
   assert.equal(await grid.submit(scoop.func3, 5), 55, 'nested work still runs');
 });
 
-test('cancel: true while queued (CancelledError, done), false once running', { timeout: 30_000 }, async () => {
-  const blockers = [grid.submit(scoop.slowValue, 1000, 1), grid.submit(scoop.slowValue, 1000, 2)];
-  await until(() => blockers.every((f) => f.running()), 'both threads run');
-  const queued = grid.submit(scoop.square, 5);
-  assert.equal(queued.running(), false);
-  assert.equal(queued.cancel(), true);
-  assert.equal(queued.cancelled(), true);
-  assert.equal(queued.done(), true);
-  await assert.rejects(queued.result(), CancelledError);
-  assert.equal(blockers[0].cancel(), false);
-  assert.deepEqual(await Promise.all(blockers.map((f) => f.result())), [1, 2]);
+test('cancel: true while queued (CancelledError, done, and it never runs), false once running', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-local-'));
+  try {
+    const blockers = [grid.submit(scoop.slowValue, 1000, 1), grid.submit(scoop.slowValue, 1000, 2)];
+    await until(() => blockers.every((f) => f.running()), 'both threads run');
+    const unsent = grid.submit(local.touch, join(dir, 'unsent'));
+    assert.equal(unsent.cancel(), true, 'cancelled in the turn it was submitted: the engine never hears of it');
+    const queued = grid.submit(local.touch, join(dir, 'cancelled'));
+    // The SDK sends submissions at the end of the turn (setImmediate): after this one, the engine holds the task.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(queued.running(), false);
+    assert.equal(queued.cancel(), true);
+    assert.equal(queued.cancelled(), true);
+    assert.equal(queued.done(), true);
+    await assert.rejects(queued.result(), CancelledError);
+    assert.equal(blockers[0].cancel(), false);
+    assert.deepEqual(await Promise.all(blockers.map((f) => f.result())), [1, 2]);
+    // Tasks submitted after it have run: had it not been withdrawn, it would have too.
+    await grid.submit(local.touch, join(dir, 'later'));
+    assert.equal(existsSync(join(dir, 'later')), true);
+    assert.equal(existsSync(join(dir, 'cancelled')), false, 'the cancelled task never ran');
+    assert.equal(existsSync(join(dir, 'unsent')), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('grid.fn runs inline functions', async () => {
@@ -182,6 +200,10 @@ test('a task whose thread exits is run again up to its attempts, then fails with
   assert.match(err.message, /lost 2 times/);
   assert.match(err.message, /exited with code 7/);
   assert.equal(await grid.submit(tasks.square, 5), 25, 'the grid keeps serving');
+});
+
+test('an error left uncaught in a timer of a task is logged; the thread lives on and the task returns', async () => {
+  assert.equal(await grid.submit(local.strayErrorThenReturn.with({ attempts: 1 })), 'survived');
 });
 
 test('tasks run in Node: Node globals, no DOM', async () => {
