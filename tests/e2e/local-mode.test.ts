@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
@@ -183,6 +183,21 @@ test('cancel: true while queued (CancelledError, done, and it never runs), false
     assert.equal(existsSync(join(dir, 'later')), true);
     assert.equal(existsSync(join(dir, 'cancelled')), false, 'the cancelled task never ran');
     assert.equal(existsSync(join(dir, 'unsent')), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a failing parent cancels its unfinished children', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-local-'));
+  try {
+    const err = await grid.submit(local.failAfterSpawningWriters, dir, 50).exception();
+    assert.ok(err instanceof RemoteError && /parent failed on purpose/.test(err.message));
+    // Children still running when it failed run on: once both threads are free again, they are done.
+    await grid.map(scoop.slowValue, [50, 50], [0, 0]);
+    const ran = (await readdir(dir)).length;
+    assert.ok(ran > 0, 'some children ran before the parent failed');
+    assert.ok(ran < 50, `only ${ran} of 50 children ran before the parent failed`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
