@@ -71,6 +71,8 @@ export class ThreadPool {
       this.post(thread, { t: 'shared', scope: run.spec.scope!, values });
     }
     thread.runs.set(run.spec.id, run);
+    // The args may be a view into the SDK's packing buffer, and postMessage
+    // copies a view's whole buffer: copy out just these bytes.
     const spec: TaskSpec = { ...run.spec, args: run.spec.args.slice() };
     this.post(thread, { t: 'run', tasks: [spec] });
   }
