@@ -45,6 +45,12 @@ export function errorInfo(e: unknown): RemoteErrorInfo {
   return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
 }
 
+/** Imports a bundle's code (named by its hash) as an ES module. */
+export type ImportCode = (code: string, hash: string) => Promise<TaskModule>;
+
+/** A browser imports code from a blob: URL (Node cannot: local mode passes its own). */
+const importFromBlob: ImportCode = (code) => import(URL.createObjectURL(new Blob([code], { type: 'text/javascript' }))) as Promise<TaskModule>;
+
 export class Executor {
   private readonly modules = new Map<string, Promise<TaskModule>>();
   /** Modules already imported, so a task can start without a microtask hop. */
@@ -70,11 +76,11 @@ export class Executor {
     /** Asks for `take()` to be called at the end of this turn, or at once
      * when `urgent` (the page must know before task code can block). */
     private readonly onOutput: (urgent?: boolean) => void,
+    private readonly importCode: ImportCode = importFromBlob,
   ) {}
 
   loadBundle(hash: string, code: string): void {
-    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
-    const loading = (import(url) as Promise<TaskModule>).then((mod) => {
+    const loading = this.importCode(code, hash).then((mod) => {
       for (const [name, value] of Object.entries(mod)) {
         if (typeof value === 'function' && !this.exportsOf.has(value as AnyFn)) this.exportsOf.set(value as AnyFn, { bundle: hash, fn: name });
       }

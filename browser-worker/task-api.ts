@@ -32,7 +32,11 @@ export const TASK_HOST = Symbol.for('ladle.task.host');
 
 function host(): TaskHost {
   const h = (globalThis as { [TASK_HOST]?: TaskHost })[TASK_HOST];
-  if (!h) throw new Error('ladle/task is only usable inside a task run by a Ladle page');
+  if (!h) {
+    throw new Error(
+      "ladle/task is only usable inside a task run by a Ladle page or a local grid; to run task code without a browser (unit tests, debugging), submit it through connect({ url: 'local' })",
+    );
+  }
   return h;
 }
 

@@ -1,11 +1,15 @@
-// The SDK's entry: a Grid is one authenticated connection to a coordinator,
-// through which futures are submitted and their results come back.
+// The SDK's entry: a Grid is one authenticated connection to a coordinator
+// (or, in local mode, to worker threads of this process), through which
+// futures are submitted and their results come back.
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pack, unpack } from '../protocol/codec.ts';
 import type { TaskOutcome, TaskSpec, ToClientData } from '../protocol/messages.ts';
 import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
-import { Channel, endpoints, type Endpoints } from './channel.ts';
+import { Channel, endpoints } from './channel.ts';
+import { remoteTransport, type Transport } from './transport.ts';
+import { LocalChannel } from './local/local-channel.ts';
 import { CancelledError, ConnectionError, outcomeError } from './errors.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
@@ -56,10 +60,13 @@ export type ModuleHandles<M> = {
 export type ResultOf<F extends TaskFn> = Awaited<ReturnType<F>>;
 
 export interface ConnectOptions {
-  /** Coordinator URL (http:// or ws://); defaults to LADLE_URL, then http://127.0.0.1:8080. */
+  /** Coordinator URL (http:// or ws://), or `local` to run tasks in this
+   * process's worker threads; defaults to LADLE_URL, then http://127.0.0.1:8080. */
   url?: string;
-  /** Submit token; defaults to LADLE_TOKEN. */
+  /** Submit token; defaults to LADLE_TOKEN (local mode needs none). */
   token?: string;
+  /** Local mode only: how many worker threads run tasks (default os.availableParallelism()). */
+  threads?: number;
   /** How long connecting may take before it fails, in ms (default 10 s). */
   connectTimeout?: number;
   /** How long a dropped connection may take to come back, in ms, before
@@ -95,6 +102,8 @@ function targetOf(handle: unknown): HandleTarget {
 
 export async function connect(options: ConnectOptions = {}): Promise<Grid> {
   const url = options.url ?? process.env.LADLE_URL ?? 'http://127.0.0.1:8080';
+  if (url === 'local') return connectLocal(options.threads ?? availableParallelism());
+  if (options.threads !== undefined) throw new TypeError(`threads applies to local mode ({ url: 'local' }); a coordinator's pages choose their own`);
   const token = options.token ?? process.env.LADLE_TOKEN;
   if (!token) throw new ConnectionError('no submit token: pass { token } to connect() or set LADLE_TOKEN (the coordinator prints it at start)');
   const ends = endpoints(url);
@@ -107,7 +116,17 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
     onData: (msg) => grid!.onData(msg),
     onLost: (e) => grid!.onLost(e),
   });
-  grid = new Grid(channel, ends, token);
+  grid = new Grid(remoteTransport(channel, ends, token));
+  return grid;
+}
+
+async function connectLocal(threads: number): Promise<Grid> {
+  if (!(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new TypeError(`threads is a whole number from 1 to 256; got ${String(threads)}`);
+  }
+  let grid: Grid | undefined;
+  const channel = await LocalChannel.open(threads, (msg) => grid?.onData(msg));
+  grid = new Grid(channel);
   return grid;
 }
 
@@ -138,13 +157,9 @@ export class Grid {
   };
 
   /** @internal use connect() */
-  constructor(
-    private readonly channel: Channel,
-    private readonly ends: Endpoints,
-    private readonly token: string,
-  ) {}
+  constructor(private readonly channel: Transport) {}
 
-  /** This client's session id at the coordinator. */
+  /** This client's session id at the coordinator (`local` in local mode). */
   get clientId(): string {
     return this.channel.clientId;
   }
@@ -252,23 +267,11 @@ export class Grid {
   async #upload(bundle: Bundle): Promise<void> {
     let pending = this.#uploads.get(bundle.hash);
     if (!pending) {
-      pending = this.#putBundle(bundle);
+      pending = this.channel.putBundle(bundle);
       this.#uploads.set(bundle.hash, pending);
       pending.catch(() => this.#uploads.delete(bundle.hash));
     }
     return pending;
-  }
-
-  async #putBundle(bundle: Bundle): Promise<void> {
-    const url = `${this.ends.http}/bundles/${bundle.hash}`;
-    const head = await fetch(url, { method: 'HEAD' });
-    if (head.ok) return; // uploaded before, by us or anyone
-    const res = await fetch(`${this.ends.http}/api/bundles/${bundle.hash}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'text/javascript' },
-      body: bundle.code,
-    });
-    if (!res.ok) throw new ConnectionError(`uploading a task bundle failed: HTTP ${res.status} ${await res.text()}`);
   }
 
   async #share(values: Record<string, unknown>): Promise<void> {

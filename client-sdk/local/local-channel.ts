@@ -1,0 +1,50 @@
+// A local grid's transport: the frames a Grid would send the coordinator go
+// to an in-process engine instead, and its replies come back the same way,
+// a turn later, as they would over a socket.
+import type { ToClientData } from '../../protocol/messages.ts';
+import type { Bundle } from '../bundler.ts';
+import type { ClientFrame, Transport } from '../transport.ts';
+import { LocalEngine } from './engine.ts';
+
+export class LocalChannel implements Transport {
+  readonly clientId = 'local';
+  private seq = 0;
+
+  private constructor(
+    private readonly engine: LocalEngine,
+    private readonly onData: (msg: ToClientData) => void,
+  ) {}
+
+  static async open(threads: number, onData: (msg: ToClientData) => void): Promise<LocalChannel> {
+    let channel: LocalChannel | undefined;
+    const engine = await LocalEngine.start(threads, {
+      output: (started, results) => channel?.onData({ t: 'results', seq: ++channel.seq, started, results }),
+    });
+    channel = new LocalChannel(engine, onData);
+    return channel;
+  }
+
+  send(msg: ClientFrame): void {
+    switch (msg.t) {
+      case 'submit':
+        this.engine.submit(msg.tasks);
+        break;
+      case 'cancel':
+        this.engine.cancel(msg.ids);
+        break;
+      case 'share': {
+        const error = this.engine.share(msg.values);
+        setImmediate(() => this.onData({ t: 'shared', seq: ++this.seq, req: msg.req, ...(error === undefined ? {} : { error }) }));
+        break;
+      }
+    }
+  }
+
+  async putBundle(bundle: Bundle): Promise<void> {
+    this.engine.addBundle(bundle.hash, bundle.code);
+  }
+
+  close(): Promise<void> {
+    return this.engine.stop();
+  }
+}
