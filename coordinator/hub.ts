@@ -27,7 +27,8 @@ import { ClientSession } from './client-session.ts';
 import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
-import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
+import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
+import type { ClientId, PageId, TaskId } from './ids.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
@@ -52,17 +53,17 @@ export interface HubOptions {
   /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
   peer?: PeerConfig;
   /** Called when a page leaves (the PeerServer ends its registration). */
-  onPageGone?: (id: string) => void;
+  onPageGone?: (id: PageId) => void;
 }
 
 interface PageConn {
-  id: string;
+  id: PageId;
   ws: WebSocket;
   threads: number;
   userAgent: string;
   connectedAt: number;
   lastSeen: number;
-  cancels: number[];
+  cancels: TaskId[];
   results: TaskOutcome[];
   /** Names of each scope's constants this page has been sent. */
   sharedSent: Map<string, Set<string>>;
@@ -90,7 +91,7 @@ function toBytes(data: RawData): Uint8Array {
 }
 
 export class Hub {
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<PageId, TaskId>;
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
@@ -111,7 +112,7 @@ export class Hub {
   private readonly jobs = new Map<string, Job>();
   private nextJobId = 1;
   private readonly peerConfig: PeerConfig | undefined;
-  private readonly onPageGone: (id: string) => void;
+  private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
@@ -123,7 +124,7 @@ export class Hub {
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
     this.store = new TaskStore(options.maxAttempts ?? 3);
     // Copying a task that has spawned subtasks would copy its whole tree.
-    this.scheduler = new Scheduler({ mayBackup: (id) => this.store.get(id)?.spawned === false });
+    this.scheduler = new Scheduler<PageId, TaskId>({ mayBackup: (id) => this.store.get(id)?.spawned === false });
     this.peerConfig = options.peer;
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
@@ -334,7 +335,7 @@ export class Hub {
     }
   }
 
-  private enqueue(owner: string, scope: string, spec: TaskSpec): void {
+  private enqueue(owner: Owner, scope: ClientId, spec: TaskSpec): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
     this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
   }
@@ -365,7 +366,7 @@ export class Hub {
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
     const now = Date.now();
     const page: PageConn = {
-      id: randomUUID(),
+      id: randomUUID() as PageId,
       ws,
       threads,
       userAgent,
@@ -425,20 +426,21 @@ export class Hub {
   }
 
   private onReport(page: PageConn, msg: PageReport): void {
-    for (const id of msg.started) {
+    // Ids a page reports name grid tasks; unknown ones match nothing.
+    for (const id of msg.started as TaskId[]) {
       this.scheduler.started(id, page.id);
       const record = this.store.get(id);
       if (!record || record.started) continue;
       record.started = true;
-      if (record.owner === clientOwner(record.scope)) {
-        const client = this.clients.get(record.scope);
+      if (record.owner.kind === 'client') {
+        const client = this.clients.get(record.owner.id);
         if (client) {
           client.started.push(record.ownerTaskId);
           this.markClient(client);
         }
       }
     }
-    for (const id of msg.spawning ?? []) {
+    for (const id of (msg.spawning ?? []) as TaskId[]) {
       const record = this.store.get(id);
       if (record && this.scheduler.holdersOf(id).includes(page.id)) record.spawned = true;
     }
@@ -449,7 +451,7 @@ export class Hub {
         this.markPage(page);
         continue;
       }
-      this.enqueue(pageOwner(page.id), spec.scope!, spec);
+      this.enqueue(pageOwner(page.id), spec.scope as ClientId, spec);
       this.peerCounts.tasksReleased++;
     }
     for (const pageTaskId of msg.cancel) {
@@ -457,7 +459,7 @@ export class Hub {
       if (id !== undefined) this.drop(id, 'cancelled');
     }
     for (const outcome of msg.results) this.onResult(page, outcome);
-    for (const id of msg.lost) {
+    for (const id of msg.lost as TaskId[]) {
       if (this.scheduler.release(id, page.id)) this.retry(id);
     }
     this.onPeerReport(page, msg);
@@ -478,7 +480,7 @@ export class Hub {
     }
     if (msg.returned) this.offloads.returned(page.id, msg.returned);
     for (const { from, linked } of msg.stole ?? []) {
-      this.scheduler.stealAnswered(page.id, from, linked);
+      this.scheduler.stealAnswered(page.id, from as PageId, linked);
       if (!linked) this.peerCounts.linksFailed++;
     }
     if (msg.links !== undefined) page.links = msg.links;
@@ -498,10 +500,11 @@ export class Hub {
     }
     // A result from a page that no longer holds the task (cancelled, stolen,
     // or beaten by a backup copy) is a duplicate: drop it.
-    const others = this.scheduler.finish(outcome.id, page.id);
+    const id = outcome.id as TaskId;
+    const others = this.scheduler.finish(id, page.id);
     if (!others) return;
-    for (const other of others) this.tellCancel(other, outcome.id);
-    this.drop(outcome.id, outcome.ok ? 'completed' : 'failed', outcome);
+    for (const other of others) this.tellCancel(other, id);
+    this.drop(id, outcome.ok ? 'completed' : 'failed', outcome);
   }
 
   private removePage(page: PageConn): void {
@@ -518,7 +521,7 @@ export class Hub {
   }
 
   /** A task whose page (or Web Worker) was lost runs again, up to its attempts. */
-  private retry(id: number): void {
+  private retry(id: TaskId): void {
     const record = this.store.get(id);
     if (!record) return;
     record.attempts++;
@@ -541,23 +544,23 @@ export class Hub {
 
   /** Ends a task: unschedules it, cancels its subtree, and tells its owner
    * (a cancelled task's owner already knows). */
-  private drop(id: number, how: Outcome, outcome?: TaskOutcome): void {
+  private drop(id: TaskId, how: Outcome, outcome?: TaskOutcome): void {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
-    const job = record.owner === clientOwner(record.scope) ? this.jobs.get(record.scope) : undefined;
+    const job = record.owner.kind === 'client' ? this.jobs.get(record.owner.id) : undefined;
     if (job) job[how === 'completed' ? 'done' : how]++;
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     if (outcome) {
       outcome.id = record.ownerTaskId;
       this.deliver(record, outcome);
-    } else if (how === 'cancelled' && record.owner === pageOwner(record.owner.slice(2))) {
+    } else if (how === 'cancelled' && record.owner.kind === 'page') {
       // A page's task awaits its subtask's future: settle it.
       this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
     }
   }
 
-  private tellCancel(pageId: string, id: number): void {
+  private tellCancel(pageId: PageId, id: TaskId): void {
     const page = this.pages.get(pageId);
     if (!page) return;
     page.cancels.push(id);
@@ -565,14 +568,13 @@ export class Hub {
   }
 
   private deliver(record: TaskRecord, outcome: TaskOutcome): void {
-    const key = record.owner.slice(2);
-    if (record.owner === clientOwner(key)) {
-      const client = this.clients.get(key);
+    if (record.owner.kind === 'client') {
+      const client = this.clients.get(record.owner.id);
       if (!client) return;
       client.results.push(outcome);
       this.markClient(client);
     } else {
-      const page = this.pages.get(key);
+      const page = this.pages.get(record.owner.id);
       if (!page) return;
       page.results.push(outcome);
       this.markPage(page);
