@@ -28,7 +28,7 @@ import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
-import type { ClientId, PageId, TaskId } from './ids.ts';
+import type { PageId, ScopeId, TaskId } from './ids.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
@@ -94,6 +94,8 @@ export class Hub {
   readonly scheduler: Scheduler<PageId, TaskId>;
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
+  /** Clients by the scope id pages know their trees by. */
+  private readonly scopes = new Map<ScopeId, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
   private readonly tokens: TokenSet;
   private readonly joinToken: string | undefined;
@@ -284,6 +286,7 @@ export class Hub {
     } else {
       client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate));
       this.clients.set(client.id, client);
+      this.scopes.set(client.scope, client);
     }
     this.listen(
       ws,
@@ -310,10 +313,10 @@ export class Hub {
       case 'submit':
         // A flood closes the connection: the limits are far above what the SDK sends.
         if (!client.submits.take(msg.tasks.length + 1)) throw new ProtocolError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
-        if (this.store.scopeSize(client.id) + msg.tasks.length > this.maxTasksPerClient) {
+        if (this.store.scopeSize(client.scope) + msg.tasks.length > this.maxTasksPerClient) {
           throw new ProtocolError(`too many unfinished tasks (limit ${this.maxTasksPerClient} per client)`);
         }
-        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.id, spec);
+        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.scope, spec);
         this.jobOf(client).submitted += msg.tasks.length;
         break;
       case 'cancel':
@@ -335,7 +338,7 @@ export class Hub {
     }
   }
 
-  private enqueue(owner: Owner, scope: ClientId, spec: TaskSpec): void {
+  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
     this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
   }
@@ -352,12 +355,13 @@ export class Hub {
       for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) this.jobs.delete(id);
     }
     this.clients.delete(client.id);
+    this.scopes.delete(client.scope);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
-    for (const id of this.store.ofScope(client.id)) this.drop(id, 'cancelled');
+    for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
       // A page linked to peers may have its constants from one of them.
-      if (page.sharedSent.delete(client.id) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
+      if (page.sharedSent.delete(client.scope) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.scope } satisfies ToPage));
     }
   }
 
@@ -446,12 +450,12 @@ export class Hub {
     }
     for (const spec of msg.submit) {
       // Subtasks released to the grid: they belong to a live client's tree.
-      if (!this.clients.has(spec.scope!)) {
+      if (!this.scopes.has(spec.scope as ScopeId)) {
         page.results.push(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
         this.markPage(page);
         continue;
       }
-      this.enqueue(pageOwner(page.id), spec.scope as ClientId, spec);
+      this.enqueue(pageOwner(page.id), spec.scope as ScopeId, spec);
       this.peerCounts.tasksReleased++;
     }
     for (const pageTaskId of msg.cancel) {
@@ -630,8 +634,8 @@ export class Hub {
    * ahead of the tasks on the same socket, so they are readable at once. */
   private sendShared(page: PageConn, tasks: TaskSpec[]): void {
     for (const task of tasks) {
-      const scope = task.scope!;
-      const client = this.clients.get(scope);
+      const scope = task.scope as ScopeId;
+      const client = this.scopes.get(scope);
       if (!client || client.shared.size === 0) continue;
       let sent = page.sharedSent.get(scope);
       if (sent?.size === client.shared.size) continue;

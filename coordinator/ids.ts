@@ -10,3 +10,6 @@ export type ClientId = Brand<string, 'ClientId'>;
 export type PageId = Brand<string, 'PageId'>;
 /** A grid-wide task id: the one pages see for tasks the coordinator sends. */
 export type TaskId = Brand<number, 'TaskId'>;
+/** The name pages know a client's task tree by: random, unrelated to the
+ * session id, so that what a page sees lets no one resume or act as the client. */
+export type ScopeId = Brand<string, 'ScopeId'>;

@@ -3,7 +3,7 @@
 // constants it sees, and how often it has been attempted. Finished tasks
 // leave the store; only their counts remain.
 import type { TaskSpec } from '../protocol/messages.ts';
-import type { ClientId, PageId, TaskId } from './ids.ts';
+import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 
 /** Where a task's outcome goes. */
 export type Owner = { kind: 'client'; id: ClientId } | { kind: 'page'; id: PageId };
@@ -19,9 +19,9 @@ export interface TaskRecord {
   owner: Owner;
   /** The id the owner knows the task by. */
   ownerTaskId: number;
-  /** The SDK client at the root of the task tree: its constants apply, and
-   * its departure cancels the whole tree. */
-  scope: ClientId;
+  /** The tree of the SDK client at its root: its constants apply, and the
+   * client's departure cancels the whole tree. */
+  scope: ScopeId;
   /** As sent to pages: grid id, scope, and the submitter's options. */
   spec: TaskSpec;
   /** It spawned subtasks where it runs. */
@@ -38,7 +38,7 @@ export class TaskStore {
   private readonly tasks = new Map<TaskId, TaskRecord>();
   /** Owner key -> the owner's id for a task -> its grid id. */
   private readonly byOwner = new Map<string, Map<number, TaskId>>();
-  private readonly byScope = new Map<ClientId, Set<TaskId>>();
+  private readonly byScope = new Map<ScopeId, Set<TaskId>>();
   completed = 0;
   failed = 0;
 
@@ -48,7 +48,7 @@ export class TaskStore {
     return this.tasks.size;
   }
 
-  add(owner: Owner, scope: ClientId, submitted: TaskSpec): TaskRecord {
+  add(owner: Owner, scope: ScopeId, submitted: TaskSpec): TaskRecord {
     const id = this.nextId++ as TaskId;
     const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
@@ -89,12 +89,12 @@ export class TaskStore {
   }
 
   /** How many live tasks a client's tree has. */
-  scopeSize(scope: ClientId): number {
+  scopeSize(scope: ScopeId): number {
     return this.byScope.get(scope)?.size ?? 0;
   }
 
   /** Ids of every live task in a client's tree. */
-  ofScope(scope: ClientId): TaskId[] {
+  ofScope(scope: ScopeId): TaskId[] {
     return [...(this.byScope.get(scope) ?? [])];
   }
 
