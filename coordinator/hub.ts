@@ -19,7 +19,9 @@ import {
   type PageMessage,
   type PageReport,
   type PeerConfig,
+  type ReleasedTask,
   type TaskOutcome,
+  type TaskRef,
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
@@ -40,8 +42,17 @@ export interface HubOptions {
   maxResultBytes?: number;
   /** Tasks a client may submit per second, sustained (bursts of twice that; default 200,000). */
   submitRate?: number;
-  /** Unfinished tasks one client may have at once (default 2,000,000). */
+  /** Unfinished tasks one client may have at once (default 2,000,000), and
+   * subtasks pages may add to its task tree besides. */
   maxTasksPerClient?: number;
+  /** Subtasks one page may hand to the grid per second, sustained (bursts of
+   * twice that; default 10,000): the excess is refused, as an error outcome. */
+  pageReleaseRate?: number;
+  /** Unfinished subtasks one page may have handed to the grid (default 100,000). */
+  maxTasksPerPage?: number;
+  /** A task that spawned subtasks gets a backup copy after max(this, 10 times
+   * its usual time) (default 30 s): a page may hold one but never finish it. */
+  spawnedBackupMs?: number;
   /** How many pages may be lost while running one task before it fails. */
   maxAttempts?: number;
   /** How long a new socket may take to say hello. */
@@ -75,6 +86,8 @@ interface PageConn {
   links: number;
   /** Tasks it finished that the coordinator did not send it (subtasks). */
   localDone: number;
+  /** Its budget of subtasks released to the grid. */
+  releases: RateLimit;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
@@ -103,6 +116,8 @@ export class Hub {
   private readonly maxResultBytes: number;
   private readonly submitRate: number;
   private readonly maxTasksPerClient: number;
+  private readonly pageReleaseRate: number;
+  private readonly maxTasksPerPage: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -124,9 +139,10 @@ export class Hub {
     this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
     this.submitRate = options.submitRate ?? 200_000;
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
+    this.pageReleaseRate = options.pageReleaseRate ?? 10_000;
+    this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
     this.store = new TaskStore(options.maxAttempts ?? 3);
-    // Copying a task that has spawned subtasks would copy its whole tree.
-    this.scheduler = new Scheduler<PageId, TaskId>({ mayBackup: (id) => this.store.get(id)?.spawned === false });
+    this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
     this.peerConfig = options.peer;
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
@@ -313,7 +329,8 @@ export class Hub {
       case 'submit':
         // A flood closes the connection: the limits are far above what the SDK sends.
         if (!client.submits.take(msg.tasks.length + 1)) throw new ProtocolError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
-        if (this.store.scopeSize(client.scope) + msg.tasks.length > this.maxTasksPerClient) {
+        // Its own tasks only: what pages add to its tree is bounded apart (see release).
+        if (this.store.ownerSize(clientOwner(client.id)) + msg.tasks.length > this.maxTasksPerClient) {
           throw new ProtocolError(`too many unfinished tasks (limit ${this.maxTasksPerClient} per client)`);
         }
         for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.scope, spec);
@@ -383,6 +400,7 @@ export class Hub {
       peerOpen: false,
       links: 0,
       localDone: 0,
+      releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
@@ -448,16 +466,7 @@ export class Hub {
       const record = this.store.get(id);
       if (record && this.scheduler.holdersOf(id).includes(page.id)) record.spawned = true;
     }
-    for (const spec of msg.submit) {
-      // Subtasks released to the grid: they belong to a live client's tree.
-      if (!this.scopes.has(spec.scope as ScopeId)) {
-        page.results.push(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
-        this.markPage(page);
-        continue;
-      }
-      this.enqueue(pageOwner(page.id), spec.scope as ScopeId, spec);
-      this.peerCounts.tasksReleased++;
-    }
+    for (const spec of msg.submit) this.release(page, spec);
     for (const pageTaskId of msg.cancel) {
       const id = this.store.lookup(pageOwner(page.id), pageTaskId);
       if (id !== undefined) this.drop(id, 'cancelled');
@@ -466,20 +475,54 @@ export class Hub {
     for (const id of msg.lost as TaskId[]) {
       if (this.scheduler.release(id, page.id)) this.retry(id);
     }
+    if (msg.results.length > 0 || (msg.localDone ?? 0) > 0 || (msg.returned?.length ?? 0) > 0) this.scheduler.progressed(page.id);
     this.onPeerReport(page, msg);
     this.scheduler.setLoad(page.id, msg);
     this.schedule();
   }
 
+  /** A subtask a page hands to the grid joins the tree of the task it
+   * descends from, which the page must be running; within the page's and the
+   * tree's bounds. What is refused goes back to the page as an error outcome:
+   * a page can neither add to a tree it does not run nor end a client's session. */
+  private release(page: PageConn, spec: ReleasedTask): void {
+    const refuse = (outcome: TaskOutcome) => {
+      page.results.push(outcome);
+      this.markPage(page);
+    };
+    const scope = this.runningScope(page, spec.under);
+    if (scope === undefined) return refuse(refusedOutcome(spec.id, 'its parent is not a task this page is running'));
+    // A peer's subtask may outlive its client on the coordinator's record.
+    const client = this.scopes.get(scope);
+    if (!client) return refuse(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
+    if (!page.releases.take(1)) return refuse(refusedOutcome(spec.id, `this page released subtasks faster than ${this.pageReleaseRate} per second`));
+    if (this.store.ownerSize(pageOwner(page.id)) >= this.maxTasksPerPage) {
+      return refuse(refusedOutcome(spec.id, `this page has ${this.maxTasksPerPage} unfinished subtasks on the grid already`));
+    }
+    if (this.store.scopeSize(scope) - this.store.ownerSize(clientOwner(client.id)) >= this.maxTasksPerClient) {
+      return refuse(refusedOutcome(spec.id, `its task tree has ${this.maxTasksPerClient} unfinished subtasks from pages already`));
+    }
+    this.enqueue(pageOwner(page.id), scope, spec);
+    this.peerCounts.tasksReleased++;
+  }
+
+  /** The tree of a task `page` is running: a grid task it holds and started,
+   * or a subtask another page lent it (as that page reported). */
+  private runningScope(page: PageConn, ref: TaskRef): ScopeId | undefined {
+    if ('from' in ref) return this.offloads.scopeHeld(page.id, ref.from, ref.id);
+    const id = ref.task as TaskId;
+    return this.scheduler.runs(page.id, id) ? this.store.get(id)?.scope : undefined;
+  }
+
   /** Keeps the record of which page holds which page's subtasks, and the peer counters. */
   private onPeerReport(page: PageConn, msg: PageReport): void {
-    for (const { to, ids } of msg.offload ?? []) {
+    for (const { to, ids, under } of msg.offload ?? []) {
       if (!this.pages.has(to)) {
         // Handed to a page that has already left: take them back at once.
         page.ws.send(encodeFrame({ t: 'peerGone', peer: to } satisfies ToPage));
         continue;
       }
-      this.offloads.offloaded(page.id, to, ids);
+      this.offloads.offloaded(page.id, to, ids, under?.map((ref) => this.runningScope(page, ref)));
       this.peerCounts.tasksOffloaded += ids.length;
     }
     if (msg.returned) this.offloads.returned(page.id, msg.returned);
@@ -649,6 +692,10 @@ export class Hub {
       page.ws.send(encodeFrame({ t: 'shared', scope, values } satisfies ToPage));
     }
   }
+}
+
+function refusedOutcome(id: number, message: string): TaskOutcome {
+  return { id, ok: false, error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
 }
 
 function cancelledOutcome(id: number, message: string): TaskOutcome {

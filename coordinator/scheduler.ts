@@ -9,6 +9,12 @@
 // copy of the oldest running tasks (straggler backup): the first result
 // wins. Tasks of a page that leaves are handed back to the caller.
 //
+// A page's word for its thread count is not trusted: it holds at most
+// START_HELD tasks, plus two for each it has completed (TCP's slow start), so
+// a page claiming 1024 threads gets 1024 tasks only once it has shown it
+// finishes them; and every task it holds gets a backup copy in time, even
+// one that spawned subtasks (after a longer wait: the copy reruns its tree).
+//
 // Subtasks stay on the page that spawned them. When a page has more ready
 // subtasks than free slots and another page is idle, the idle page is told
 // to steal them from it over WebRTC (peer work stealing); where no link can
@@ -34,6 +40,8 @@ export interface PageSlots<P extends string = string, T extends number = number>
   assigned: Set<T>;
   /** Of those, the ones it reported started. */
   started: Set<T>;
+  /** When it last showed its work advancing (see progressed). */
+  lastProgress: number;
   /** Tasks finished per second, smoothed. */
   rate: number;
   windowStart: number;
@@ -47,6 +55,14 @@ const RATE_WINDOW_MS = 100;
 const MAX_PREFETCH = 8192;
 /** A task must have run this long, and twice its page's average, before it gets a backup copy. */
 const BACKUP_AFTER_MS = 500;
+/** A task that spawned subtasks gets its copy after ten times its page's average... */
+const SPAWNED_BACKUP_FACTOR = 10;
+/** ...and at least this long (the default of `spawnedBackupMs`). */
+const SPAWNED_BACKUP_MS = 30_000;
+/** A page that shows its work advancing puts off the copy of its task with subtasks up to this many times. */
+const PROGRESS_GRACE = 10;
+/** Tasks a page may hold before it has completed any (see room). */
+const START_HELD = 32;
 /** How long a thief may take to answer a steal hint (a WebRTC link may take
  * seconds to fail) before it may get another. */
 const STEAL_WAIT_MS = 8000;
@@ -59,9 +75,11 @@ export interface SchedulerOptions<P extends string = string, T extends number = 
   prefetch?: (page: PageSlots<P, T>) => number;
   /** Milliseconds clock (tests pass their own). */
   now?: () => number;
-  /** Whether a running task may be run a second time as a backup (the hub
-   * says no for tasks with subtasks: copying them would copy a whole tree). */
-  mayBackup?: (task: T) => boolean;
+  /** Whether a running task spawned subtasks: its backup copy would rerun
+   * its whole tree, so it waits `spawnedBackupMs` (at least) rather than 500 ms. */
+  spawned?: (task: T) => boolean;
+  /** Default 30 s. */
+  spawnedBackupMs?: number;
 }
 
 /** What one dispatch decided: tasks to send, and copies to withdraw. */
@@ -105,12 +123,14 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private readonly queued = new Set<T>();
   private readonly prefetch: (page: PageSlots<P, T>) => number;
   private readonly now: () => number;
-  private readonly mayBackup: (task: T) => boolean;
+  private readonly spawned: (task: T) => boolean;
+  private readonly spawnedBackupMs: number;
 
   constructor(options: SchedulerOptions<P, T> = {}) {
     this.prefetch = options.prefetch ?? ratePrefetch;
     this.now = options.now ?? (() => performance.now());
-    this.mayBackup = options.mayBackup ?? (() => true);
+    this.spawned = options.spawned ?? (() => false);
+    this.spawnedBackupMs = options.spawnedBackupMs ?? SPAWNED_BACKUP_MS;
   }
 
   get queuedCount(): number {
@@ -142,6 +162,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
       stealUntil: 0,
       assigned: new Set(),
       started: new Set(),
+      lastProgress: 0,
       rate: 0,
       windowStart: this.now(),
       windowDone: 0,
@@ -233,6 +254,19 @@ export class Scheduler<P extends string = string, T extends number = number> {
     if (!this.startedAt.has(task)) this.startedAt.set(task, this.now());
   }
 
+  /** A page showed its work advancing: it reported results, finished tasks
+   * the coordinator did not send it, or got back subtasks it lent. Its tasks with
+   * subtasks are then not copied so soon (see backupDue). */
+  progressed(pageId: P): void {
+    const page = this.pages.get(pageId);
+    if (page) page.lastProgress = this.now();
+  }
+
+  /** Whether a page holds a task and has started it. */
+  runs(pageId: P, task: T): boolean {
+    return this.pages.get(pageId)?.started.has(task) ?? false;
+  }
+
   /** A page gives a task back unrun (its Web Worker was replaced). True if
    * no other page holds it, so the caller requeues it. */
   release(task: T, pageId: P): boolean {
@@ -298,6 +332,13 @@ export class Scheduler<P extends string = string, T extends number = number> {
     return p.assigned.size + p.local - p.blocked;
   }
 
+  /** How many more tasks a page may be sent within `capacity` slots, and
+   * within what it has earned by completing tasks (its word for its thread
+   * count, and for its tasks waiting on subtasks, is not trusted). */
+  private room(p: PageSlots<P, T>, capacity: number): number {
+    return Math.min(capacity - this.busy(p), START_HELD + 2 * p.done - p.assigned.size);
+  }
+
   private assign(out: Dispatch<P, T>, page: PageSlots<P, T>, task: T): void {
     page.assigned.add(task);
     page.stealUntil = 0;
@@ -325,14 +366,14 @@ export class Scheduler<P extends string = string, T extends number = number> {
 
   private fill(out: Dispatch<P, T>, capacity: (p: PageSlots<P, T>) => number): void {
     // A paused page (0 threads) takes nothing, not even a prefetch.
-    let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.busy(p) < capacity(p));
+    let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.room(p, capacity(p)) > 0);
     while (open.length > 0 && this.queued.size > 0) {
       const stillOpen: PageSlots<P, T>[] = [];
       for (const page of open) {
         const task = this.take();
         if (task === undefined) return;
         this.assign(out, page, task);
-        if (this.busy(page) < capacity(page)) stillOpen.push(page);
+        if (this.room(page, capacity(page)) > 0) stillOpen.push(page);
       }
       open = stillOpen;
     }
@@ -341,7 +382,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
   /** Pages with idle threads take half of the unstarted tasks of the page holding the most. */
   private steal(out: Dispatch<P, T>): void {
     for (const thief of this.pages.values()) {
-      let room = thief.threads - this.busy(thief);
+      let room = this.room(thief, thief.threads);
       while (room > 0) {
         let victim: PageSlots<P, T> | undefined;
         let most = 0;
@@ -374,7 +415,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private stealSubtasks(out: Dispatch<P, T>): void {
     const now = this.now();
     for (const thief of this.pages.values()) {
-      const room = thief.threads - this.busy(thief);
+      const room = this.room(thief, thief.threads);
       if (room <= 0 || thief.stealUntil > now) continue;
       let victim: PageSlots<P, T> | undefined;
       let most = 0;
@@ -403,19 +444,31 @@ export class Scheduler<P extends string = string, T extends number = number> {
     const now = this.now();
     let candidates: [T, number][] | undefined;
     for (const page of this.pages.values()) {
-      let room = page.threads - this.busy(page);
+      let room = this.room(page, page.threads);
       if (room <= 0) continue;
       candidates ??= [...this.startedAt].sort((a, b) => a[1] - b[1]);
       for (const [task, since] of candidates) {
         if (room === 0) break;
         const list = this.holders.get(task);
         if (!list || list.length > 1 || list[0] === page) continue;
-        const typical = list[0].rate > 0 ? (2000 * list[0].threads) / list[0].rate : 0;
-        if (now - since < Math.max(BACKUP_AFTER_MS, typical) || !this.mayBackup(task)) continue;
+        if (!this.backupDue(task, list[0], since, now)) continue;
         this.assign(out, page, task);
         room--;
       }
     }
+  }
+
+  /** Whether a task running on `holder` since `since` is due a backup copy:
+   * after a multiple of the page's average task time (its concurrency over
+   * its rate; the concurrency capped by what it holds, so that claiming
+   * threads does not put backups off). A task with subtasks waits longer,
+   * and longer still, up to PROGRESS_GRACE times, while its page shows
+   * progress: a copy would rerun its whole tree. */
+  private backupDue(task: T, holder: PageSlots<P, T>, since: number, now: number): boolean {
+    const usual = holder.rate > 0 ? (1000 * Math.min(holder.threads, holder.assigned.size)) / holder.rate : 0;
+    if (!this.spawned(task)) return now - since >= Math.max(BACKUP_AFTER_MS, 2 * usual);
+    const wait = Math.max(this.spawnedBackupMs, SPAWNED_BACKUP_FACTOR * usual);
+    return now - Math.max(since, holder.lastProgress) >= wait || now - since >= PROGRESS_GRACE * wait;
   }
 
   private countDone(page: PageSlots<P, T>): void {

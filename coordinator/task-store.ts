@@ -88,6 +88,11 @@ export class TaskStore {
     return [...(this.byOwner.get(ownerKey(owner))?.values() ?? [])];
   }
 
+  /** How many live tasks an owner submitted. */
+  ownerSize(owner: Owner): number {
+    return this.byOwner.get(ownerKey(owner))?.size ?? 0;
+  }
+
   /** How many live tasks a client's tree has. */
   scopeSize(scope: ScopeId): number {
     return this.byScope.get(scope)?.size ?? 0;
