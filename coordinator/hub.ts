@@ -475,7 +475,8 @@ export class Hub {
     for (const id of msg.lost as TaskId[]) {
       if (this.scheduler.release(id, page.id)) this.retry(id);
     }
-    if (msg.results.length > 0 || (msg.localDone ?? 0) > 0 || (msg.returned?.length ?? 0) > 0) this.scheduler.progressed(page.id);
+    // (Results of tasks it holds count too: see Scheduler.finish.)
+    if ((msg.localDone ?? 0) > 0 || (msg.returned?.length ?? 0) > 0) this.scheduler.progressed(page.id);
     this.onPeerReport(page, msg);
     this.scheduler.setLoad(page.id, msg);
     this.schedule();

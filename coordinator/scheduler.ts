@@ -254,8 +254,9 @@ export class Scheduler<P extends string = string, T extends number = number> {
     if (!this.startedAt.has(task)) this.startedAt.set(task, this.now());
   }
 
-  /** A page showed its work advancing: it reported results, finished tasks
-   * the coordinator did not send it, or got back subtasks it lent. Its tasks with
+  /** A page showed its work advancing: it finished tasks the coordinator did
+   * not send it, or got back subtasks it lent (a result of a task it holds
+   * counts as well, in finish). Its tasks with
    * subtasks are then not copied so soon (see backupDue). */
   progressed(pageId: P): void {
     const page = this.pages.get(pageId);
@@ -475,6 +476,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
     page.done++;
     page.windowDone++;
     const now = this.now();
+    page.lastProgress = now;
     const elapsed = now - page.windowStart;
     if (elapsed < RATE_WINDOW_MS) return;
     const windowRate = (page.windowDone * 1000) / elapsed;
