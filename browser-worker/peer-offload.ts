@@ -6,7 +6,7 @@
 //
 // Every offload and every return is reported to the coordinator, the
 // record of truth: when a page leaves, it tells both sides (`peerGone`).
-import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
+import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpec } from '../protocol/messages.ts';
 // Loaded when first needed (below): a page without WebRTC never runs
 // peerjs's browser shims, which would otherwise bring back a removed
 // RTCPeerConnection from webkitRTCPeerConnection.
@@ -45,12 +45,15 @@ export interface OffloadHost {
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
    * subtasks, now held by `link`. */
   lend(link: PeerLink, max: number): TaskSpec[];
+  /** The task here a lent subtask descends from: the peer's own subtasks
+   * of it may go to the grid under it. */
+  under(id: number): TaskRef;
   /** The outcome of a subtask lent to `link`. */
   returned(link: PeerLink, id: number, outcome: TaskOutcome): void;
   /** Subtasks lent to a peer that is gone: they run again (or fail). */
   reclaim(link: PeerLink, ids: number[]): void;
-  /** Queues a peer's task to run here; `done` gets its outcome. Returns its run id. */
-  run(task: TaskSpec, done: (outcome: TaskOutcome) => void): number;
+  /** Queues a task of peer `from` to run here; `done` gets its outcome. Returns its run id. */
+  run(task: TaskSpec, from: string, done: (outcome: TaskOutcome) => void): number;
   /** Tasks queued by `run` that are no longer wanted. */
   drop(runIds: Iterable<number>): void;
   constants(scope: string): ReadonlyMap<string, Uint8Array> | undefined;
@@ -252,7 +255,7 @@ export class PeerOffload {
         for (const [scope, values] of Object.entries(msg.shared ?? {})) this.host.addConstants(scope, values);
         for (const spec of msg.tasks) {
           if (state.taken.has(spec.id)) continue;
-          const runId = this.host.run(spec, (outcome) => {
+          const runId = this.host.run(spec, link.peer, (outcome) => {
             if (this.links.get(link) !== state || !state.taken.delete(spec.id)) return;
             state.results.push({ ...outcome, id: spec.id });
           });
@@ -316,7 +319,7 @@ export class PeerOffload {
     }
     link.send({ t: 'tasks', tasks: specs, shared });
     if (specs.length === 0) return;
-    (this.host.report().offload ??= []).push({ to: link.peer, ids: specs.map((s) => s.id) });
+    (this.host.report().offload ??= []).push({ to: link.peer, ids: specs.map((s) => s.id), under: specs.map((s) => this.host.under(s.id)) });
     this.status.given += specs.length;
   }
 

@@ -14,6 +14,7 @@ import {
   type FromWebWorker,
   type PageReport,
   type TaskOutcome,
+  type TaskRef,
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
@@ -71,11 +72,14 @@ interface Subtask {
   at: 'ready' | 'here' | 'grid' | PeerLink;
   /** Peers lost while holding it. */
   attempts: number;
+  /** The task running here it descends from, as the coordinator knows it:
+   * released to the grid or lent, it goes under that task's tree. */
+  under: TaskRef;
 }
 
 /** A task run here that the coordinator did not send: an own subtask, or
  * one taken from a peer (its outcome goes back through `done`). */
-type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void };
+type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void; under: TaskRef };
 
 export class Runtime {
   private readonly link: CoordinatorLink;
@@ -273,6 +277,12 @@ export class Runtime {
   private spawned(slot: Slot, spec: TaskSpec): void {
     const id = this.nextLocalId++;
     const parent = spec.parent;
+    const under = parent === undefined ? undefined : this.runningRef(parent);
+    if (!under) {
+      // Its parent was withdrawn while it ran: nobody awaits this subtask.
+      slot.inbox.push({ id: spec.id, ok: false, kind: 'cancelled', error: { name: 'CancelledError', message: 'its parent task was withdrawn' } });
+      return;
+    }
     const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
     if (parentTask) this.spawners.add(fnKey(parentTask));
     const sub: Subtask = {
@@ -282,6 +292,7 @@ export class Runtime {
       local: spec.id,
       at: 'ready',
       attempts: 0,
+      under,
     };
     if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
     if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
@@ -292,6 +303,16 @@ export class Runtime {
       this.spawning.add(parent);
       (this.out.spawning ??= []).push(parent);
     }
+  }
+
+  /** The task of run id `runId`, as the coordinator can check this page runs
+   * it: a grid task, or the one a tree of own subtasks or a peer's task
+   * descends from. Undefined once withdrawn. */
+  private runningRef(runId: number): TaskRef | undefined {
+    if (runId > 0) return { task: runId };
+    const job = this.jobs.get(runId);
+    if (!job) return undefined;
+    return 'sub' in job ? job.sub.under : job.under;
   }
 
   /** Gives a subtask's outcome to the Web Worker that spawned it (at the end of the turn). */
@@ -451,7 +472,7 @@ export class Runtime {
       case 'release':
         for (const sub of this.handOver(msg.max)) {
           sub.at = 'grid';
-          this.out.submit.push(sub.spec);
+          this.out.submit.push({ ...sub.spec, under: sub.under });
         }
         this.scheduleFlush();
         break;
@@ -508,9 +529,10 @@ export class Runtime {
           if (sub?.at === link) this.lost(sub);
         }
       },
-      run: (task, done) => {
+      under: (id) => this.routes.get(id)!.under,
+      run: (task, from, done) => {
         const runId = -this.nextLocalId++;
-        this.jobs.set(runId, { done });
+        this.jobs.set(runId, { done, under: { from, id: task.id } });
         this.peerQueue.push({ ...task, id: runId });
         return runId;
       },

@@ -4,12 +4,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RateLimit } from './auth.ts';
+import type { ClientId, ScopeId } from './ids.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
 export class ClientSession {
-  readonly id = randomUUID();
+  readonly id = randomUUID() as ClientId;
+  /** What pages know its task tree by (see ScopeId). */
+  readonly scope = randomUUID() as ScopeId;
   readonly secret = randomBytes(24).toString('base64url');
   ws: WebSocket | undefined;
   /** Shared constants, packed, by name: set once, read-only after. */

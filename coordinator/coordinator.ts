@@ -32,6 +32,10 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   deadlineMs?: number;
   maxAttempts?: number;
+  /** Bounds on what pages hand to the grid, and backups of tasks that spawned (see HubOptions). */
+  pageReleaseRate?: number;
+  maxTasksPerPage?: number;
+  spawnedBackupMs?: number;
   /** Pages hand subtasks to each other over WebRTC (default true); off, they
    * go through the coordinator. */
   peerOffload?: boolean;
@@ -72,6 +76,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     heartbeatMs: options.heartbeatMs,
     deadlineMs: options.deadlineMs,
     maxAttempts: options.maxAttempts,
+    pageReleaseRate: options.pageReleaseRate,
+    maxTasksPerPage: options.maxTasksPerPage,
+    spawnedBackupMs: options.spawnedBackupMs,
     peer: peerConfig,
     onPageGone: (id) => peer?.evict(id),
   });

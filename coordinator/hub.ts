@@ -19,7 +19,9 @@ import {
   type PageMessage,
   type PageReport,
   type PeerConfig,
+  type ReleasedTask,
   type TaskOutcome,
+  type TaskRef,
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
@@ -27,7 +29,8 @@ import { ClientSession } from './client-session.ts';
 import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
 import { Scheduler } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
-import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
+import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
+import type { PageId, ScopeId, TaskId } from './ids.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
@@ -39,8 +42,17 @@ export interface HubOptions {
   maxResultBytes?: number;
   /** Tasks a client may submit per second, sustained (bursts of twice that; default 200,000). */
   submitRate?: number;
-  /** Unfinished tasks one client may have at once (default 2,000,000). */
+  /** Unfinished tasks one client may have at once (default 2,000,000), and
+   * subtasks pages may add to its task tree besides. */
   maxTasksPerClient?: number;
+  /** Subtasks one page may hand to the grid per second, sustained (bursts of
+   * twice that; default 10,000): the excess is refused, as an error outcome. */
+  pageReleaseRate?: number;
+  /** Unfinished subtasks one page may have handed to the grid (default 100,000). */
+  maxTasksPerPage?: number;
+  /** A task that spawned subtasks gets a backup copy after max(this, 10 times
+   * its usual time) (default 30 s): a page may hold one but never finish it. */
+  spawnedBackupMs?: number;
   /** How many pages may be lost while running one task before it fails. */
   maxAttempts?: number;
   /** How long a new socket may take to say hello. */
@@ -52,17 +64,17 @@ export interface HubOptions {
   /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
   peer?: PeerConfig;
   /** Called when a page leaves (the PeerServer ends its registration). */
-  onPageGone?: (id: string) => void;
+  onPageGone?: (id: PageId) => void;
 }
 
 interface PageConn {
-  id: string;
+  id: PageId;
   ws: WebSocket;
   threads: number;
   userAgent: string;
   connectedAt: number;
   lastSeen: number;
-  cancels: number[];
+  cancels: TaskId[];
   results: TaskOutcome[];
   /** Names of each scope's constants this page has been sent. */
   sharedSent: Map<string, Set<string>>;
@@ -74,6 +86,8 @@ interface PageConn {
   links: number;
   /** Tasks it finished that the coordinator did not send it (subtasks). */
   localDone: number;
+  /** Its budget of subtasks released to the grid. */
+  releases: RateLimit;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
@@ -90,9 +104,11 @@ function toBytes(data: RawData): Uint8Array {
 }
 
 export class Hub {
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<PageId, TaskId>;
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
+  /** Clients by the scope id pages know their trees by. */
+  private readonly scopes = new Map<ScopeId, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
   private readonly tokens: TokenSet;
   private readonly joinToken: string | undefined;
@@ -100,6 +116,8 @@ export class Hub {
   private readonly maxResultBytes: number;
   private readonly submitRate: number;
   private readonly maxTasksPerClient: number;
+  private readonly pageReleaseRate: number;
+  private readonly maxTasksPerPage: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -111,7 +129,7 @@ export class Hub {
   private readonly jobs = new Map<string, Job>();
   private nextJobId = 1;
   private readonly peerConfig: PeerConfig | undefined;
-  private readonly onPageGone: (id: string) => void;
+  private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
@@ -121,9 +139,10 @@ export class Hub {
     this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
     this.submitRate = options.submitRate ?? 200_000;
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
+    this.pageReleaseRate = options.pageReleaseRate ?? 10_000;
+    this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
     this.store = new TaskStore(options.maxAttempts ?? 3);
-    // Copying a task that has spawned subtasks would copy its whole tree.
-    this.scheduler = new Scheduler({ mayBackup: (id) => this.store.get(id)?.spawned === false });
+    this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
     this.peerConfig = options.peer;
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
@@ -283,6 +302,7 @@ export class Hub {
     } else {
       client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate));
       this.clients.set(client.id, client);
+      this.scopes.set(client.scope, client);
     }
     this.listen(
       ws,
@@ -309,10 +329,11 @@ export class Hub {
       case 'submit':
         // A flood closes the connection: the limits are far above what the SDK sends.
         if (!client.submits.take(msg.tasks.length + 1)) throw new ProtocolError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
-        if (this.store.scopeSize(client.id) + msg.tasks.length > this.maxTasksPerClient) {
+        // Its own tasks only: what pages add to its tree is bounded apart (see release).
+        if (this.store.ownerSize(clientOwner(client.id)) + msg.tasks.length > this.maxTasksPerClient) {
           throw new ProtocolError(`too many unfinished tasks (limit ${this.maxTasksPerClient} per client)`);
         }
-        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.id, spec);
+        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.scope, spec);
         this.jobOf(client).submitted += msg.tasks.length;
         break;
       case 'cancel':
@@ -334,7 +355,7 @@ export class Hub {
     }
   }
 
-  private enqueue(owner: string, scope: string, spec: TaskSpec): void {
+  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
     this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
   }
@@ -351,12 +372,13 @@ export class Hub {
       for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) this.jobs.delete(id);
     }
     this.clients.delete(client.id);
+    this.scopes.delete(client.scope);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
-    for (const id of this.store.ofScope(client.id)) this.drop(id, 'cancelled');
+    for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
       // A page linked to peers may have its constants from one of them.
-      if (page.sharedSent.delete(client.id) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
+      if (page.sharedSent.delete(client.scope) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.scope } satisfies ToPage));
     }
   }
 
@@ -365,7 +387,7 @@ export class Hub {
   private addPage(ws: WebSocket, threads: number, userAgent: string): void {
     const now = Date.now();
     const page: PageConn = {
-      id: randomUUID(),
+      id: randomUUID() as PageId,
       ws,
       threads,
       userAgent,
@@ -378,6 +400,7 @@ export class Hub {
       peerOpen: false,
       links: 0,
       localDone: 0,
+      releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
@@ -425,60 +448,87 @@ export class Hub {
   }
 
   private onReport(page: PageConn, msg: PageReport): void {
-    for (const id of msg.started) {
+    // Ids a page reports name grid tasks; unknown ones match nothing.
+    for (const id of msg.started as TaskId[]) {
       this.scheduler.started(id, page.id);
       const record = this.store.get(id);
       if (!record || record.started) continue;
       record.started = true;
-      if (record.owner === clientOwner(record.scope)) {
-        const client = this.clients.get(record.scope);
+      if (record.owner.kind === 'client') {
+        const client = this.clients.get(record.owner.id);
         if (client) {
           client.started.push(record.ownerTaskId);
           this.markClient(client);
         }
       }
     }
-    for (const id of msg.spawning ?? []) {
+    for (const id of (msg.spawning ?? []) as TaskId[]) {
       const record = this.store.get(id);
       if (record && this.scheduler.holdersOf(id).includes(page.id)) record.spawned = true;
     }
-    for (const spec of msg.submit) {
-      // Subtasks released to the grid: they belong to a live client's tree.
-      if (!this.clients.has(spec.scope!)) {
-        page.results.push(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
-        this.markPage(page);
-        continue;
-      }
-      this.enqueue(pageOwner(page.id), spec.scope!, spec);
-      this.peerCounts.tasksReleased++;
-    }
+    for (const spec of msg.submit) this.release(page, spec);
     for (const pageTaskId of msg.cancel) {
       const id = this.store.lookup(pageOwner(page.id), pageTaskId);
       if (id !== undefined) this.drop(id, 'cancelled');
     }
     for (const outcome of msg.results) this.onResult(page, outcome);
-    for (const id of msg.lost) {
+    for (const id of msg.lost as TaskId[]) {
       if (this.scheduler.release(id, page.id)) this.retry(id);
     }
+    // (Results of tasks it holds count too: see Scheduler.finish.)
+    if ((msg.localDone ?? 0) > 0 || (msg.returned?.length ?? 0) > 0) this.scheduler.progressed(page.id);
     this.onPeerReport(page, msg);
     this.scheduler.setLoad(page.id, msg);
     this.schedule();
   }
 
+  /** A subtask a page hands to the grid joins the tree of the task it
+   * descends from, which the page must be running; within the page's and the
+   * tree's bounds. What is refused goes back to the page as an error outcome:
+   * a page can neither add to a tree it does not run nor end a client's session. */
+  private release(page: PageConn, spec: ReleasedTask): void {
+    const refuse = (outcome: TaskOutcome) => {
+      page.results.push(outcome);
+      this.markPage(page);
+    };
+    const scope = this.runningScope(page, spec.under);
+    if (scope === undefined) return refuse(refusedOutcome(spec.id, 'its parent is not a task this page is running'));
+    // A peer's subtask may outlive its client on the coordinator's record.
+    const client = this.scopes.get(scope);
+    if (!client) return refuse(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
+    if (!page.releases.take(1)) return refuse(refusedOutcome(spec.id, `this page released subtasks faster than ${this.pageReleaseRate} per second`));
+    if (this.store.ownerSize(pageOwner(page.id)) >= this.maxTasksPerPage) {
+      return refuse(refusedOutcome(spec.id, `this page has ${this.maxTasksPerPage} unfinished subtasks on the grid already`));
+    }
+    if (this.store.scopeSize(scope) - this.store.ownerSize(clientOwner(client.id)) >= this.maxTasksPerClient) {
+      return refuse(refusedOutcome(spec.id, `its task tree has ${this.maxTasksPerClient} unfinished subtasks from pages already`));
+    }
+    this.enqueue(pageOwner(page.id), scope, spec);
+    this.peerCounts.tasksReleased++;
+  }
+
+  /** The tree of a task `page` is running: a grid task it holds and started,
+   * or a subtask another page lent it (as that page reported). */
+  private runningScope(page: PageConn, ref: TaskRef): ScopeId | undefined {
+    if ('from' in ref) return this.offloads.scopeHeld(page.id, ref.from, ref.id);
+    const id = ref.task as TaskId;
+    return this.scheduler.runs(page.id, id) ? this.store.get(id)?.scope : undefined;
+  }
+
   /** Keeps the record of which page holds which page's subtasks, and the peer counters. */
   private onPeerReport(page: PageConn, msg: PageReport): void {
-    for (const { to, ids } of msg.offload ?? []) {
+    for (const { to, ids, under } of msg.offload ?? []) {
       if (!this.pages.has(to)) {
         // Handed to a page that has already left: take them back at once.
         page.ws.send(encodeFrame({ t: 'peerGone', peer: to } satisfies ToPage));
         continue;
       }
-      this.offloads.offloaded(page.id, to, ids);
+      this.offloads.offloaded(page.id, to, ids, under?.map((ref) => this.runningScope(page, ref)));
       this.peerCounts.tasksOffloaded += ids.length;
     }
     if (msg.returned) this.offloads.returned(page.id, msg.returned);
     for (const { from, linked } of msg.stole ?? []) {
-      this.scheduler.stealAnswered(page.id, from, linked);
+      this.scheduler.stealAnswered(page.id, from as PageId, linked);
       if (!linked) this.peerCounts.linksFailed++;
     }
     if (msg.links !== undefined) page.links = msg.links;
@@ -498,10 +548,11 @@ export class Hub {
     }
     // A result from a page that no longer holds the task (cancelled, stolen,
     // or beaten by a backup copy) is a duplicate: drop it.
-    const others = this.scheduler.finish(outcome.id, page.id);
+    const id = outcome.id as TaskId;
+    const others = this.scheduler.finish(id, page.id);
     if (!others) return;
-    for (const other of others) this.tellCancel(other, outcome.id);
-    this.drop(outcome.id, outcome.ok ? 'completed' : 'failed', outcome);
+    for (const other of others) this.tellCancel(other, id);
+    this.drop(id, outcome.ok ? 'completed' : 'failed', outcome);
   }
 
   private removePage(page: PageConn): void {
@@ -518,7 +569,7 @@ export class Hub {
   }
 
   /** A task whose page (or Web Worker) was lost runs again, up to its attempts. */
-  private retry(id: number): void {
+  private retry(id: TaskId): void {
     const record = this.store.get(id);
     if (!record) return;
     record.attempts++;
@@ -541,23 +592,23 @@ export class Hub {
 
   /** Ends a task: unschedules it, cancels its subtree, and tells its owner
    * (a cancelled task's owner already knows). */
-  private drop(id: number, how: Outcome, outcome?: TaskOutcome): void {
+  private drop(id: TaskId, how: Outcome, outcome?: TaskOutcome): void {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
-    const job = record.owner === clientOwner(record.scope) ? this.jobs.get(record.scope) : undefined;
+    const job = record.owner.kind === 'client' ? this.jobs.get(record.owner.id) : undefined;
     if (job) job[how === 'completed' ? 'done' : how]++;
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     if (outcome) {
       outcome.id = record.ownerTaskId;
       this.deliver(record, outcome);
-    } else if (how === 'cancelled' && record.owner === pageOwner(record.owner.slice(2))) {
+    } else if (how === 'cancelled' && record.owner.kind === 'page') {
       // A page's task awaits its subtask's future: settle it.
       this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
     }
   }
 
-  private tellCancel(pageId: string, id: number): void {
+  private tellCancel(pageId: PageId, id: TaskId): void {
     const page = this.pages.get(pageId);
     if (!page) return;
     page.cancels.push(id);
@@ -565,14 +616,13 @@ export class Hub {
   }
 
   private deliver(record: TaskRecord, outcome: TaskOutcome): void {
-    const key = record.owner.slice(2);
-    if (record.owner === clientOwner(key)) {
-      const client = this.clients.get(key);
+    if (record.owner.kind === 'client') {
+      const client = this.clients.get(record.owner.id);
       if (!client) return;
       client.results.push(outcome);
       this.markClient(client);
     } else {
-      const page = this.pages.get(key);
+      const page = this.pages.get(record.owner.id);
       if (!page) return;
       page.results.push(outcome);
       this.markPage(page);
@@ -628,8 +678,8 @@ export class Hub {
    * ahead of the tasks on the same socket, so they are readable at once. */
   private sendShared(page: PageConn, tasks: TaskSpec[]): void {
     for (const task of tasks) {
-      const scope = task.scope!;
-      const client = this.clients.get(scope);
+      const scope = task.scope as ScopeId;
+      const client = this.scopes.get(scope);
       if (!client || client.shared.size === 0) continue;
       let sent = page.sharedSent.get(scope);
       if (sent?.size === client.shared.size) continue;
@@ -643,6 +693,10 @@ export class Hub {
       page.ws.send(encodeFrame({ t: 'shared', scope, values } satisfies ToPage));
     }
   }
+}
+
+function refusedOutcome(id: number, message: string): TaskOutcome {
+  return { id, ok: false, error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
 }
 
 function cancelledOutcome(id: number, message: string): TaskOutcome {

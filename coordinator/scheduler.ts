@@ -9,13 +9,19 @@
 // copy of the oldest running tasks (straggler backup): the first result
 // wins. Tasks of a page that leaves are handed back to the caller.
 //
+// A page's word for its thread count is not trusted: it holds at most
+// START_HELD tasks, plus two for each it has completed (TCP's slow start), so
+// a page claiming 1024 threads gets 1024 tasks only once it has shown it
+// finishes them; and every task it holds gets a backup copy in time, even
+// one that spawned subtasks (after a longer wait: the copy reruns its tree).
+//
 // Subtasks stay on the page that spawned them. When a page has more ready
 // subtasks than free slots and another page is idle, the idle page is told
 // to steal them from it over WebRTC (peer work stealing); where no link can
 // serve, the busy page is told to release them to the grid queue instead.
 
-export interface PageSlots {
-  id: string;
+export interface PageSlots<P extends string = string, T extends number = number> {
+  id: P;
   threads: number;
   /** Tasks on the page waiting for their subtasks: their slots are free. */
   blocked: number;
@@ -31,9 +37,11 @@ export interface PageSlots {
   /** Until when a steal hint to this page is in flight (no second one meanwhile). */
   stealUntil: number;
   /** Tasks this page holds, finished by nobody yet. */
-  assigned: Set<number>;
+  assigned: Set<T>;
   /** Of those, the ones it reported started. */
-  started: Set<number>;
+  started: Set<T>;
+  /** When it last showed its work advancing (see progressed). */
+  lastProgress: number;
   /** Tasks finished per second, smoothed. */
   rate: number;
   windowStart: number;
@@ -47,32 +55,42 @@ const RATE_WINDOW_MS = 100;
 const MAX_PREFETCH = 8192;
 /** A task must have run this long, and twice its page's average, before it gets a backup copy. */
 const BACKUP_AFTER_MS = 500;
+/** A task that spawned subtasks gets its copy after ten times its page's average... */
+const SPAWNED_BACKUP_FACTOR = 10;
+/** ...and at least this long (the default of `spawnedBackupMs`). */
+const SPAWNED_BACKUP_MS = 30_000;
+/** A page that shows its work advancing puts off the copy of its task with subtasks up to this many times. */
+const PROGRESS_GRACE = 10;
+/** Tasks a page may hold before it has completed any (see room). */
+const START_HELD = 32;
 /** How long a thief may take to answer a steal hint (a WebRTC link may take
  * seconds to fail) before it may get another. */
 const STEAL_WAIT_MS = 8000;
 /** How long a page that was to get released subtasks waits for them before asking again. */
 const RELEASE_WAIT_MS = 1000;
 
-export interface SchedulerOptions {
+export interface SchedulerOptions<P extends string = string, T extends number = number> {
   /** Extra tasks sent beyond a page's threads, so its workers never wait on a
    * round trip; by default from the page's measured rate. */
-  prefetch?: (page: PageSlots) => number;
+  prefetch?: (page: PageSlots<P, T>) => number;
   /** Milliseconds clock (tests pass their own). */
   now?: () => number;
-  /** Whether a running task may be run a second time as a backup (the hub
-   * says no for tasks with subtasks: copying them would copy a whole tree). */
-  mayBackup?: (task: number) => boolean;
+  /** Whether a running task spawned subtasks: its backup copy would rerun
+   * its whole tree, so it waits `spawnedBackupMs` (at least) rather than 500 ms. */
+  spawned?: (task: T) => boolean;
+  /** Default 30 s. */
+  spawnedBackupMs?: number;
 }
 
 /** What one dispatch decided: tasks to send, and copies to withdraw. */
-export interface Dispatch {
-  send: Map<string, number[]>;
+export interface Dispatch<P extends string = string, T extends number = number> {
+  send: Map<P, T[]>;
   /** Tasks taken back from a page that had not started them (stolen). */
-  revoke: Map<string, number[]>;
+  revoke: Map<P, T[]>;
   /** Idle page -> the page to steal ready subtasks from over WebRTC, and how many. */
-  hints: Map<string, { from: string; max: number }>;
+  hints: Map<P, { from: P; max: number }>;
   /** Page -> how many ready subtasks to hand to the grid queue. */
-  releases: Map<string, number>;
+  releases: Map<P, number>;
 }
 
 function ratePrefetch(page: PageSlots): number {
@@ -83,33 +101,36 @@ function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-function push(map: Map<string, number[]>, key: string, task: number): void {
+function push<P, T>(map: Map<P, T[]>, key: P, task: T): void {
   const list = map.get(key);
   if (list) list.push(task);
   else map.set(key, [task]);
 }
 
-export class Scheduler {
-  private readonly pages = new Map<string, PageSlots>();
+/** Generic in its page and task ids, so that the hub's branded ids pass through unchanged. */
+export class Scheduler<P extends string = string, T extends number = number> {
+  private readonly pages = new Map<P, PageSlots<P, T>>();
   /** Every page running a task: usually one, two while a backup runs. */
-  private readonly holders = new Map<number, PageSlots[]>();
-  private readonly startedAt = new Map<number, number>();
+  private readonly holders = new Map<T, PageSlots<P, T>[]>();
+  private readonly startedAt = new Map<T, number>();
   /** Pairs of pages between which no WebRTC link could be made. */
   private readonly unlinkable = new Set<string>();
   /** Requeued tasks go first: they have waited longest. */
-  private retry: number[] = [];
-  private fresh: number[] = [];
+  private retry: T[] = [];
+  private fresh: T[] = [];
   private freshHead = 0;
   /** Membership of both queues; removing an id here cancels it lazily. */
-  private readonly queued = new Set<number>();
-  private readonly prefetch: (page: PageSlots) => number;
+  private readonly queued = new Set<T>();
+  private readonly prefetch: (page: PageSlots<P, T>) => number;
   private readonly now: () => number;
-  private readonly mayBackup: (task: number) => boolean;
+  private readonly spawned: (task: T) => boolean;
+  private readonly spawnedBackupMs: number;
 
-  constructor(options: SchedulerOptions = {}) {
+  constructor(options: SchedulerOptions<P, T> = {}) {
     this.prefetch = options.prefetch ?? ratePrefetch;
     this.now = options.now ?? (() => performance.now());
-    this.mayBackup = options.mayBackup ?? (() => true);
+    this.spawned = options.spawned ?? (() => false);
+    this.spawnedBackupMs = options.spawnedBackupMs ?? SPAWNED_BACKUP_MS;
   }
 
   get queuedCount(): number {
@@ -124,11 +145,11 @@ export class Scheduler {
     return n;
   }
 
-  page(id: string): Readonly<PageSlots> | undefined {
+  page(id: P): Readonly<PageSlots<P, T>> | undefined {
     return this.pages.get(id);
   }
 
-  addPage(id: string, threads: number): void {
+  addPage(id: P, threads: number): void {
     if (this.pages.has(id)) throw new Error(`page ${id} is already known`);
     this.pages.set(id, {
       id,
@@ -141,6 +162,7 @@ export class Scheduler {
       stealUntil: 0,
       assigned: new Set(),
       started: new Set(),
+      lastProgress: 0,
       rate: 0,
       windowStart: this.now(),
       windowDone: 0,
@@ -153,12 +175,12 @@ export class Scheduler {
    * tasks it holds but has not started are taken back and queued again
    * (ahead of fresh ones, with no attempt spent); its running tasks finish.
    * Returns every task taken back, for the caller to withdraw from the page. */
-  setThreads(id: string, threads: number): number[] {
+  setThreads(id: P, threads: number): T[] {
     const page = this.pages.get(id);
     if (!page) return [];
     page.threads = threads;
     if (threads > 0) return [];
-    const taken: number[] = [];
+    const taken: T[] = [];
     for (const task of page.assigned) {
       if (page.started.has(task)) continue;
       taken.push(task);
@@ -171,7 +193,7 @@ export class Scheduler {
   /** A page's load as it reported it. Its tasks that wait on subtasks do not
    * hold their slots, so a deep task tree never deadlocks a page; tasks it
    * runs that the scheduler did not send do. */
-  setLoad(id: string, load: { blocked: number; ready: number; local: number }): void {
+  setLoad(id: P, load: { blocked: number; ready: number; local: number }): void {
     const page = this.pages.get(id);
     if (!page) return;
     page.blocked = load.blocked;
@@ -181,13 +203,13 @@ export class Scheduler {
   }
 
   /** Whether a page can link to others over WebRTC. */
-  setPeer(id: string, open: boolean): void {
+  setPeer(id: P, open: boolean): void {
     const page = this.pages.get(id);
     if (page) page.peer = open;
   }
 
   /** A thief answered its steal hint. Without a link, the pair is not tried again. */
-  stealAnswered(thief: string, victim: string, linked: boolean): void {
+  stealAnswered(thief: P, victim: P, linked: boolean): void {
     const page = this.pages.get(thief);
     if (page) page.stealUntil = 0;
     if (!linked) this.unlinkable.add(pairKey(thief, victim));
@@ -195,46 +217,60 @@ export class Scheduler {
 
   /** Forgets a page. Returns the tasks it alone held, for the caller to
    * requeue or fail (a task with a backup elsewhere keeps running there). */
-  removePage(id: string): number[] {
+  removePage(id: P): T[] {
     const page = this.pages.get(id);
     if (!page) return [];
     this.pages.delete(id);
     for (const key of this.unlinkable) if (key.startsWith(`${id}|`) || key.endsWith(`|${id}`)) this.unlinkable.delete(key);
-    const orphans: number[] = [];
+    const orphans: T[] = [];
     for (const task of page.assigned) {
       if (this.dropHolder(task, page)) orphans.push(task);
     }
     return orphans;
   }
 
-  enqueue(task: number): void {
+  enqueue(task: T): void {
     if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
     this.queued.add(task);
     this.fresh.push(task);
   }
 
   /** Puts a task back at the front of the queue (its page was lost). */
-  requeue(task: number): void {
+  requeue(task: T): void {
     if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
     this.queued.add(task);
     this.retry.push(task);
   }
 
   /** The pages holding a task. */
-  holdersOf(task: number): string[] {
+  holdersOf(task: T): P[] {
     return (this.holders.get(task) ?? []).map((p) => p.id);
   }
 
-  started(task: number, pageId: string): void {
+  started(task: T, pageId: P): void {
     const page = this.pages.get(pageId);
     if (!page?.assigned.has(task)) return;
     page.started.add(task);
     if (!this.startedAt.has(task)) this.startedAt.set(task, this.now());
   }
 
+  /** A page showed its work advancing: it finished tasks the coordinator did
+   * not send it, or got back subtasks it lent (a result of a task it holds
+   * counts as well, in finish). Its tasks with
+   * subtasks are then not copied so soon (see backupDue). */
+  progressed(pageId: P): void {
+    const page = this.pages.get(pageId);
+    if (page) page.lastProgress = this.now();
+  }
+
+  /** Whether a page holds a task and has started it. */
+  runs(pageId: P, task: T): boolean {
+    return this.pages.get(pageId)?.started.has(task) ?? false;
+  }
+
   /** A page gives a task back unrun (its Web Worker was replaced). True if
    * no other page holds it, so the caller requeues it. */
-  release(task: number, pageId: string): boolean {
+  release(task: T, pageId: P): boolean {
     const page = this.pages.get(pageId);
     if (!page?.assigned.has(task)) return false;
     return this.dropHolder(task, page);
@@ -243,7 +279,7 @@ export class Scheduler {
   /** Marks a task finished by `pageId`. Returns the other pages that held a
    * copy (to be told to drop it), or undefined when this page no longer
    * holds it: a late duplicate, whose result the caller drops. */
-  finish(task: number, pageId: string): string[] | undefined {
+  finish(task: T, pageId: P): P[] | undefined {
     const list = this.holders.get(task);
     const page = list?.find((p) => p.id === pageId);
     if (!list || !page) return undefined;
@@ -258,7 +294,7 @@ export class Scheduler {
   }
 
   /** Removes a task wherever it is; returns the pages that held it. */
-  cancel(task: number): string[] {
+  cancel(task: T): P[] {
     if (this.queued.delete(task)) return [];
     const list = this.holders.get(task) ?? [];
     this.holders.delete(task);
@@ -271,12 +307,12 @@ export class Scheduler {
   }
 
   /** A page's measured rate in tasks per second (0 until measured). */
-  rateOf(id: string): number {
+  rateOf(id: P): number {
     return this.pages.get(id)?.rate ?? 0;
   }
 
-  dispatch(): Dispatch {
-    const out: Dispatch = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
+  dispatch(): Dispatch<P, T> {
+    const out: Dispatch<P, T> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
     if (this.pages.size === 0) return out;
     if (this.queued.size > 0) {
       this.fill(out, (p) => p.threads);
@@ -293,11 +329,18 @@ export class Scheduler {
   // ---- internals ----
 
   /** Slots in use, or spoken for by tasks waiting on the page. */
-  private busy(p: PageSlots): number {
+  private busy(p: PageSlots<P, T>): number {
     return p.assigned.size + p.local - p.blocked;
   }
 
-  private assign(out: Dispatch, page: PageSlots, task: number): void {
+  /** How many more tasks a page may be sent within `capacity` slots, and
+   * within what it has earned by completing tasks (its word for its thread
+   * count, and for its tasks waiting on subtasks, is not trusted). */
+  private room(p: PageSlots<P, T>, capacity: number): number {
+    return Math.min(capacity - this.busy(p), START_HELD + 2 * p.done - p.assigned.size);
+  }
+
+  private assign(out: Dispatch<P, T>, page: PageSlots<P, T>, task: T): void {
     page.assigned.add(task);
     page.stealUntil = 0;
     const list = this.holders.get(task);
@@ -307,7 +350,7 @@ export class Scheduler {
   }
 
   /** Removes one holder; true if none is left. */
-  private dropHolder(task: number, page: PageSlots): boolean {
+  private dropHolder(task: T, page: PageSlots<P, T>): boolean {
     page.assigned.delete(task);
     page.started.delete(task);
     const list = this.holders.get(task);
@@ -322,27 +365,27 @@ export class Scheduler {
     return true;
   }
 
-  private fill(out: Dispatch, capacity: (p: PageSlots) => number): void {
+  private fill(out: Dispatch<P, T>, capacity: (p: PageSlots<P, T>) => number): void {
     // A paused page (0 threads) takes nothing, not even a prefetch.
-    let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.busy(p) < capacity(p));
+    let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.room(p, capacity(p)) > 0);
     while (open.length > 0 && this.queued.size > 0) {
-      const stillOpen: PageSlots[] = [];
+      const stillOpen: PageSlots<P, T>[] = [];
       for (const page of open) {
         const task = this.take();
         if (task === undefined) return;
         this.assign(out, page, task);
-        if (this.busy(page) < capacity(page)) stillOpen.push(page);
+        if (this.room(page, capacity(page)) > 0) stillOpen.push(page);
       }
       open = stillOpen;
     }
   }
 
   /** Pages with idle threads take half of the unstarted tasks of the page holding the most. */
-  private steal(out: Dispatch): void {
+  private steal(out: Dispatch<P, T>): void {
     for (const thief of this.pages.values()) {
-      let room = thief.threads - this.busy(thief);
+      let room = this.room(thief, thief.threads);
       while (room > 0) {
-        let victim: PageSlots | undefined;
+        let victim: PageSlots<P, T> | undefined;
         let most = 0;
         for (const p of this.pages.values()) {
           const unstarted = p.assigned.size - p.started.size;
@@ -370,12 +413,12 @@ export class Scheduler {
 
   /** Pages with idle threads take ready subtasks from the page with the most:
    * over WebRTC when both ends can link, else through the grid queue. */
-  private stealSubtasks(out: Dispatch): void {
+  private stealSubtasks(out: Dispatch<P, T>): void {
     const now = this.now();
     for (const thief of this.pages.values()) {
-      const room = thief.threads - this.busy(thief);
+      const room = this.room(thief, thief.threads);
       if (room <= 0 || thief.stealUntil > now) continue;
-      let victim: PageSlots | undefined;
+      let victim: PageSlots<P, T> | undefined;
       let most = 0;
       for (const p of this.pages.values()) {
         if (p !== thief && p.ready - p.promised > most) {
@@ -398,29 +441,42 @@ export class Scheduler {
   }
 
   /** Idle threads run copies of the longest-running tasks, one copy each. */
-  private backup(out: Dispatch): void {
+  private backup(out: Dispatch<P, T>): void {
     const now = this.now();
-    let candidates: [number, number][] | undefined;
+    let candidates: [T, number][] | undefined;
     for (const page of this.pages.values()) {
-      let room = page.threads - this.busy(page);
+      let room = this.room(page, page.threads);
       if (room <= 0) continue;
       candidates ??= [...this.startedAt].sort((a, b) => a[1] - b[1]);
       for (const [task, since] of candidates) {
         if (room === 0) break;
         const list = this.holders.get(task);
         if (!list || list.length > 1 || list[0] === page) continue;
-        const typical = list[0].rate > 0 ? (2000 * list[0].threads) / list[0].rate : 0;
-        if (now - since < Math.max(BACKUP_AFTER_MS, typical) || !this.mayBackup(task)) continue;
+        if (!this.backupDue(task, list[0], since, now)) continue;
         this.assign(out, page, task);
         room--;
       }
     }
   }
 
-  private countDone(page: PageSlots): void {
+  /** Whether a task running on `holder` since `since` is due a backup copy:
+   * after a multiple of the page's average task time (its concurrency over
+   * its rate; the concurrency capped by what it holds, so that claiming
+   * threads does not put backups off). A task with subtasks waits longer,
+   * and longer still, up to PROGRESS_GRACE times, while its page shows
+   * progress: a copy would rerun its whole tree. */
+  private backupDue(task: T, holder: PageSlots<P, T>, since: number, now: number): boolean {
+    const usual = holder.rate > 0 ? (1000 * Math.min(holder.threads, holder.assigned.size)) / holder.rate : 0;
+    if (!this.spawned(task)) return now - since >= Math.max(BACKUP_AFTER_MS, 2 * usual);
+    const wait = Math.max(this.spawnedBackupMs, SPAWNED_BACKUP_FACTOR * usual);
+    return now - Math.max(since, holder.lastProgress) >= wait || now - since >= PROGRESS_GRACE * wait;
+  }
+
+  private countDone(page: PageSlots<P, T>): void {
     page.done++;
     page.windowDone++;
     const now = this.now();
+    page.lastProgress = now;
     const elapsed = now - page.windowStart;
     if (elapsed < RATE_WINDOW_MS) return;
     const windowRate = (page.windowDone * 1000) / elapsed;
@@ -429,7 +485,7 @@ export class Scheduler {
     page.windowDone = 0;
   }
 
-  private take(): number | undefined {
+  private take(): T | undefined {
     while (this.retry.length > 0) {
       const task = this.retry.shift()!;
       if (this.queued.delete(task)) return task;

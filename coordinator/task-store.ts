@@ -3,21 +3,25 @@
 // constants it sees, and how often it has been attempted. Finished tasks
 // leave the store; only their counts remain.
 import type { TaskSpec } from '../protocol/messages.ts';
+import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 
-/** `c:<clientId>` or `p:<pageId>`: where a task's outcome goes. */
-export type OwnerKey = string;
-export const clientOwner = (clientId: string): OwnerKey => `c:${clientId}`;
-export const pageOwner = (pageId: string): OwnerKey => `p:${pageId}`;
+/** Where a task's outcome goes. */
+export type Owner = { kind: 'client'; id: ClientId } | { kind: 'page'; id: PageId };
+export const clientOwner = (id: ClientId): Owner => ({ kind: 'client', id });
+export const pageOwner = (id: PageId): Owner => ({ kind: 'page', id });
+
+/** One string per owner, for maps: a client and a page never share a key. */
+const ownerKey = (owner: Owner): string => `${owner.kind}:${owner.id}`;
 
 export interface TaskRecord {
   /** Grid-wide id, the one pages see. */
-  id: number;
-  owner: OwnerKey;
+  id: TaskId;
+  owner: Owner;
   /** The id the owner knows the task by. */
   ownerTaskId: number;
-  /** The SDK client at the root of the task tree: its constants apply, and
-   * its departure cancels the whole tree. */
-  scope: string;
+  /** The tree of the SDK client at its root: its constants apply, and the
+   * client's departure cancels the whole tree. */
+  scope: ScopeId;
   /** As sent to pages: grid id, scope, and the submitter's options. */
   spec: TaskSpec;
   /** It spawned subtasks where it runs. */
@@ -31,9 +35,10 @@ export type Outcome = 'completed' | 'failed' | 'cancelled';
 
 export class TaskStore {
   private nextId = 1;
-  private readonly tasks = new Map<number, TaskRecord>();
-  private readonly byOwner = new Map<OwnerKey, Map<number, number>>();
-  private readonly byScope = new Map<string, Set<number>>();
+  private readonly tasks = new Map<TaskId, TaskRecord>();
+  /** Owner key -> the owner's id for a task -> its grid id. */
+  private readonly byOwner = new Map<string, Map<number, TaskId>>();
+  private readonly byScope = new Map<ScopeId, Set<TaskId>>();
   completed = 0;
   failed = 0;
 
@@ -43,8 +48,8 @@ export class TaskStore {
     return this.tasks.size;
   }
 
-  add(owner: OwnerKey, scope: string, submitted: TaskSpec): TaskRecord {
-    const id = this.nextId++;
+  add(owner: Owner, scope: ScopeId, submitted: TaskSpec): TaskRecord {
+    const id = this.nextId++ as TaskId;
     const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
     const record: TaskRecord = {
@@ -59,8 +64,9 @@ export class TaskStore {
       spawned: false,
     };
     this.tasks.set(id, record);
-    let own = this.byOwner.get(owner);
-    if (!own) this.byOwner.set(owner, (own = new Map()));
+    const key = ownerKey(owner);
+    let own = this.byOwner.get(key);
+    if (!own) this.byOwner.set(key, (own = new Map()));
     own.set(submitted.id, id);
     let inScope = this.byScope.get(scope);
     if (!inScope) this.byScope.set(scope, (inScope = new Set()));
@@ -68,38 +74,44 @@ export class TaskStore {
     return record;
   }
 
-  get(id: number): TaskRecord | undefined {
+  get(id: TaskId): TaskRecord | undefined {
     return this.tasks.get(id);
   }
 
   /** The grid id of an owner's task, if it is still live. */
-  lookup(owner: OwnerKey, ownerTaskId: number): number | undefined {
-    return this.byOwner.get(owner)?.get(ownerTaskId);
+  lookup(owner: Owner, ownerTaskId: number): TaskId | undefined {
+    return this.byOwner.get(ownerKey(owner))?.get(ownerTaskId);
   }
 
   /** Ids of every live task an owner submitted. */
-  ofOwner(owner: OwnerKey): number[] {
-    return [...(this.byOwner.get(owner)?.values() ?? [])];
+  ofOwner(owner: Owner): TaskId[] {
+    return [...(this.byOwner.get(ownerKey(owner))?.values() ?? [])];
+  }
+
+  /** How many live tasks an owner submitted. */
+  ownerSize(owner: Owner): number {
+    return this.byOwner.get(ownerKey(owner))?.size ?? 0;
   }
 
   /** How many live tasks a client's tree has. */
-  scopeSize(scope: string): number {
+  scopeSize(scope: ScopeId): number {
     return this.byScope.get(scope)?.size ?? 0;
   }
 
   /** Ids of every live task in a client's tree. */
-  ofScope(scope: string): number[] {
+  ofScope(scope: ScopeId): TaskId[] {
     return [...(this.byScope.get(scope) ?? [])];
   }
 
   /** Removes a task and counts its outcome. */
-  remove(id: number, outcome: Outcome): TaskRecord | undefined {
+  remove(id: TaskId, outcome: Outcome): TaskRecord | undefined {
     const record = this.tasks.get(id);
     if (!record) return undefined;
     this.tasks.delete(id);
-    const own = this.byOwner.get(record.owner);
+    const key = ownerKey(record.owner);
+    const own = this.byOwner.get(key);
     own?.delete(record.ownerTaskId);
-    if (own?.size === 0) this.byOwner.delete(record.owner);
+    if (own?.size === 0) this.byOwner.delete(key);
     const inScope = this.byScope.get(record.scope);
     inScope?.delete(id);
     if (inScope?.size === 0) this.byScope.delete(record.scope);

@@ -34,6 +34,16 @@ export interface TaskSpec {
   parent?: number;
 }
 
+/** A task a page is running, named so that the coordinator can check it:
+ * a grid task it was sent (`task`, the grid id), or a subtask page `from`
+ * lent it over WebRTC (`id`, that page's id for it). */
+export type TaskRef = { task: number } | { from: string; id: number };
+
+/** A subtask a page hands to the grid, under the task it descends from: the
+ * coordinator takes it only under a task that page runs, and files it in
+ * that task's tree (any `scope` it carries is ignored). */
+export type ReleasedTask = TaskSpec & { under: TaskRef };
+
 export interface RemoteErrorInfo {
   name: string;
   message: string;
@@ -101,7 +111,7 @@ export type PageReport = {
   started: number[];
   results: TaskOutcome[];
   lost: number[];
-  submit: TaskSpec[];
+  submit: ReleasedTask[];
   cancel: number[];
   /** Tasks waiting on subtasks: their slots are free. */
   blocked: number;
@@ -114,8 +124,9 @@ export type PageReport = {
   /** Tasks from the coordinator that spawned subtasks (never backed up:
    * a copy would copy a whole tree). */
   spawning?: number[];
-  /** Subtasks (the page's ids) given to a peer over WebRTC. */
-  offload?: { to: string; ids: number[] }[];
+  /** Subtasks (the page's ids) given to a peer over WebRTC, and for each the
+   * task here it descends from: the peer may release its own subtasks under it. */
+  offload?: { to: string; ids: number[]; under?: TaskRef[] }[];
   /** Offloaded subtasks that are settled: their result came back, they were
    * cancelled, or they were taken back from a lost peer. */
   returned?: number[];
@@ -250,6 +261,16 @@ function taskSpec(x: unknown): TaskSpec {
   return o as unknown as TaskSpec;
 }
 
+function taskRef(x: unknown, what: string): TaskRef {
+  const o = obj(x, what);
+  if (o.from === undefined) int(o.task, `${what}.task`);
+  else {
+    str(o.from, `${what}.from`, 64);
+    int(o.id, `${what}.id`);
+  }
+  return o as unknown as TaskRef;
+}
+
 const NAME = /^[A-Za-z_$][\w$]{0,127}$/;
 function packedValues(x: unknown, what: string): Record<string, Uint8Array> {
   const o = obj(x, what);
@@ -346,8 +367,8 @@ export function parsePageMessage(x: unknown): PageMessage {
       for (const r of arr(o.results, 'report.results')) outcome(r);
       ids(o.lost, 'report.lost');
       for (const t of arr(o.submit, 'report.submit')) {
-        // A subtask handed to the grid names the client whose tree it belongs to.
-        str(taskSpec(t).scope, 'report.submit[].scope', 64);
+        taskSpec(t);
+        taskRef((t as Obj).under, 'report.submit[].under');
       }
       ids(o.cancel, 'report.cancel');
       int(o.blocked, 'report.blocked');
@@ -358,7 +379,12 @@ export function parsePageMessage(x: unknown): PageMessage {
         for (const x of arr(o.offload, 'report.offload')) {
           const off = obj(x, 'report.offload[]');
           str(off.to, 'report.offload[].to', 64);
-          ids(off.ids, 'report.offload[].ids');
+          const offIds = ids(off.ids, 'report.offload[].ids');
+          if (off.under !== undefined) {
+            const under = arr(off.under, 'report.offload[].under');
+            if (under.length !== offIds.length) throw new ProtocolError('report.offload[].under must name one task per id');
+            for (const ref of under) taskRef(ref, 'report.offload[].under[]');
+          }
         }
       }
       if (o.returned !== undefined) ids(o.returned, 'report.returned');

@@ -36,6 +36,8 @@ function harness(ready: number) {
     },
     url: 'ws://127.0.0.1:1/ws',
     lend: (_link, max) => queue.splice(0, max),
+    // Subtask n descends from grid task 100 + n.
+    under: (id) => ({ task: 100 + id }),
     returned: (link, id) => void calls.returned.push([link.peer, id]),
     reclaim: (link, ids) => void calls.reclaimed.push([link.peer, ids]),
     run: (task) => {
@@ -81,7 +83,7 @@ test('a steal the coordinator announced gets at most what it announced, and the 
   let [answer] = tasksSent(thief);
   assert.deepEqual(answer.tasks.map((t) => t.id), [1, 2], 'the announced 2, not the asked 4');
   assert.deepEqual(answer.shared, { 'client-1': { factor: new Uint8Array([7]) } });
-  assert.deepEqual(h.takeReport().offload, [{ to: 'thief', ids: [1, 2] }]);
+  assert.deepEqual(h.takeReport().offload, [{ to: 'thief', ids: [1, 2], under: [{ task: 101 }, { task: 102 }] }], 'with the task each descends from');
 
   h.offload.grant('thief', 3);
   h.offload.onMessage(thief, { t: 'steal', max: 3 });
@@ -112,7 +114,7 @@ test('a steal that comes before the announcement is answered when it comes; one 
   assert.equal(h.offload.status.refused, 1);
   const report = h.takeReport();
   assert.equal(report.refused, 1);
-  assert.deepEqual(report.offload, [{ to: 'early', ids: [1] }], 'nothing was lent to the rogue page');
+  assert.deepEqual(report.offload, [{ to: 'early', ids: [1], under: [{ task: 101 }] }], 'nothing was lent to the rogue page');
   assert.equal(h.queue.length, 3);
 
   // An announcement for another page does not open the door to this one.

@@ -26,11 +26,11 @@ test('every message type round-trips through a frame', () => {
     [{ t: 'pong' }, parsePageMessage],
     [{ t: 'ping' }, parseToPage],
     [{ t: 'cancel', seq: 2, ids: [1, 2] }, parseClientMessage],
-    [{ t: 'report', started: [1], results: [{ id: 1, ok: true, value: new Uint8Array([1]) }, { id: 2, ok: false, error: { name: 'E', message: 'm', stack: 's' } }], lost: [3], submit: [{ ...task, scope: 'c1', timeout: 5 }], cancel: [4], blocked: 1, ready: 2, local: 3 }, parsePageMessage],
+    [{ t: 'report', started: [1], results: [{ id: 1, ok: true, value: new Uint8Array([1]) }, { id: 2, ok: false, error: { name: 'E', message: 'm', stack: 's' } }], lost: [3], submit: [{ ...task, scope: 'c1', timeout: 5, under: { task: 9 } }, { ...task, id: 2, under: { from: 'peer-a', id: 4 } }], cancel: [4], blocked: 1, ready: 2, local: 3 }, parsePageMessage],
     [
       {
         t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 1,
-        spawning: [5], offload: [{ to: 'peer-b', ids: [1, 2] }], returned: [1], stole: [{ from: 'peer-a', got: 2, linked: true }], links: 1, peerBytes: 4096, localDone: 12, copied: 1, refused: 2,
+        spawning: [5], offload: [{ to: 'peer-b', ids: [1, 2], under: [{ task: 5 }, { from: 'peer-a', id: 3 }] }, { to: 'peer-c', ids: [3] }], returned: [1], stole: [{ from: 'peer-a', got: 2, linked: true }], links: 1, peerBytes: 4096, localDone: 12, copied: 1, refused: 2,
       },
       parsePageMessage,
     ],
@@ -76,7 +76,11 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     [{ t: 'submit', tasks: [] }, parseHello, /expected hello/],
     [{ t: 'report', started: [1], results: [{ id: 1, ok: 'yes' }], lost: [], submit: [], cancel: [], blocked: 0 }, parsePageMessage, /result.ok/],
     [{ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [] }, parsePageMessage, /report.blocked/],
-    [{ t: 'report', started: [], results: [], lost: [], submit: [task], cancel: [], blocked: 0, ready: 0, local: 0 }, parsePageMessage, /submit\[\]\.scope/],
+    // A released subtask names the task it descends from: a scope alone is not enough.
+    [{ t: 'report', started: [], results: [], lost: [], submit: [{ ...task, scope: 'c1' }], cancel: [], blocked: 0, ready: 0, local: 0 }, parsePageMessage, /submit\[\]\.under/],
+    [{ t: 'report', started: [], results: [], lost: [], submit: [{ ...task, under: { task: -1 } }], cancel: [], blocked: 0, ready: 0, local: 0 }, parsePageMessage, /under\.task/],
+    [{ t: 'report', started: [], results: [], lost: [], submit: [{ ...task, under: { from: 7, id: 1 } }], cancel: [], blocked: 0, ready: 0, local: 0 }, parsePageMessage, /under\.from/],
+    [{ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0, offload: [{ to: 'b', ids: [1, 2], under: [{ task: 1 }] }] }, parsePageMessage, /one task per id/],
     [{ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0, stole: [{ from: 'a', got: 1 }] }, parsePageMessage, /linked/],
     [{ t: 'steal', max: 0 }, parsePeerMessage, /steal.max/],
     [{ t: 'lend', to: 'peer-b', max: 0 }, parseToPage, /lend.max/],

@@ -157,7 +157,7 @@ test('an idle page steals tasks another page holds but has not started', () => {
 
 test('idle threads back up the longest-running task; the first result wins', () => {
   let clock = 0;
-  const s = new Scheduler({ prefetch: noPrefetch, now: () => clock, mayBackup: (id) => id !== 3 });
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => clock, spawned: (id) => id === 3 });
   s.addPage('slow', 3);
   for (const id of [1, 2, 3]) s.enqueue(id);
   s.dispatch();
@@ -209,4 +209,47 @@ test('no pages means tasks wait; counts stay consistent', () => {
   assert.equal(seen, 3000);
   assert.equal(s.queuedCount + s.assignedCount, 0);
   assert.throws(() => s.addPage('a', 1), /already known/);
+});
+
+test('a page claiming 1024 threads holds 32 tasks until it completes some; each completion earns it two more', () => {
+  const s = new Scheduler({ prefetch: noPrefetch });
+  s.addPage('big', 1024);
+  for (let i = 1; i <= 2000; i++) s.enqueue(i);
+  const first = s.dispatch().send.get('big')!;
+  assert.equal(first.length, 32);
+  // It says all its tasks wait on subtasks: that frees no room past the bound.
+  s.setLoad('big', { blocked: 1000, ready: 0, local: 0 });
+  assert.equal(s.dispatch().send.size, 0);
+  for (const id of first.slice(0, 10)) s.finish(id, 'big');
+  assert.equal(s.dispatch().send.get('big')!.length, 10 + 20, 'the 10 finished are replaced, and 20 more');
+  assert.equal(s.page('big')!.assigned.size, 52);
+});
+
+test('a task that spawned subtasks gets its copy after the long deadline, later while its page shows progress', () => {
+  let clock = 0;
+  const s = new Scheduler({ prefetch: noPrefetch, now: () => clock, spawned: (id) => id === 1, spawnedBackupMs: 10_000 });
+  s.addPage('hoarder', 1);
+  s.enqueue(1);
+  s.dispatch();
+  s.started(1, 'hoarder');
+  s.addPage('honest', 1);
+  clock = 9_999;
+  assert.equal(s.dispatch().send.size, 0, 'not before the deadline');
+  clock = 10_000;
+  assert.deepEqual(s.dispatch().send.get('honest'), [1], 'copied at the deadline');
+
+  const t = new Scheduler({ prefetch: noPrefetch, now: () => clock, spawned: () => true, spawnedBackupMs: 10_000 });
+  clock = 0;
+  t.addPage('busy', 1);
+  t.enqueue(1);
+  t.dispatch();
+  t.started(1, 'busy');
+  t.addPage('idle', 1);
+  for (clock = 5_000; clock < 100_000; clock += 5_000) {
+    t.progressed('busy');
+    assert.equal(t.dispatch().send.size, 0, `its tree advances: no copy at ${clock} ms`);
+  }
+  t.progressed('busy');
+  clock = 100_000;
+  assert.deepEqual(t.dispatch().send.get('idle'), [1], 'progress puts the copy off ten times the deadline at most');
 });

@@ -1,0 +1,216 @@
+// Pages are other people's browsers: a page acts only on its own work.
+// Hostile pages are played by raw sockets speaking the protocol, against a
+// real coordinator, beside honest pages in real Chromium and a real SDK client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { WebSocket } from 'ws';
+import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
+import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { connect } from '../../client-sdk/index.ts';
+import { pack } from '../../protocol/codec.ts';
+import {
+  CLIENT_CLOSED,
+  PROTOCOL_VERSION,
+  decodeFrame,
+  encodeFrame,
+  parseToClient,
+  parseToPage,
+  type PageReport,
+  type ReleasedTask,
+  type TaskOutcome,
+  type TaskSpec,
+  type ToPage,
+} from '../../protocol/messages.ts';
+import { statsUntil } from '../helpers/cli.ts';
+import { fixture } from '../helpers/grid.ts';
+import type * as Tasks from '../fixtures/tasks.ts';
+
+async function withCoordinator(options: CoordinatorOptions, body: (c: Coordinator) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
+  const c = await startCoordinator({ ...options, host: '127.0.0.1', port: 0, dataDir });
+  try {
+    await body(c);
+  } finally {
+    await c.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves once `check` returns something, looked at after each frame; fails after `ms`. */
+function when<T>(ws: WebSocket, check: () => T | undefined, what: string, ms = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const found = check();
+      if (found === undefined) return false;
+      clearTimeout(timer);
+      ws.off('message', onMessage);
+      resolve(found);
+      return true;
+    };
+    const onMessage = () => void setImmediate(look);
+    const timer = setTimeout(() => {
+      ws.off('message', onMessage);
+      reject(new Error(`timed out waiting for ${what}`));
+    }, ms);
+    if (!look()) ws.on('message', onMessage);
+  });
+}
+
+/** A page played by a raw socket: it answers pings and keeps every other frame. */
+class RawPage {
+  readonly frames: ToPage[] = [];
+  private constructor(readonly ws: WebSocket) {}
+
+  static async join(c: Coordinator, threads: number, onFrame?: (page: RawPage, msg: ToPage) => void): Promise<RawPage> {
+    const ws = new WebSocket(`ws://127.0.0.1:${c.port}/ws`);
+    const page = new RawPage(ws);
+    ws.on('message', (data: Buffer) => {
+      const msg = decodeFrame(new Uint8Array(data), parseToPage);
+      if (msg.t === 'ping') return ws.send(encodeFrame({ t: 'pong' }));
+      page.frames.push(msg);
+      onFrame?.(page, msg);
+    });
+    await once(ws, 'open');
+    ws.send(encodeFrame({ t: 'hello', role: 'worker', threads, userAgent: 'raw test page', version: PROTOCOL_VERSION }));
+    await when(ws, () => page.frames.find((f) => f.t === 'welcome'), 'the welcome');
+    return page;
+  }
+
+  get tasks(): TaskSpec[] {
+    return this.frames.flatMap((f) => (f.t === 'tasks' ? f.tasks : []));
+  }
+  get results(): TaskOutcome[] {
+    return this.frames.flatMap((f) => (f.t === 'results' ? f.results : []));
+  }
+  get cancelled(): number[] {
+    return this.frames.flatMap((f) => (f.t === 'cancel' ? f.ids : []));
+  }
+
+  report(fields: Partial<PageReport>): void {
+    this.ws.send(encodeFrame({ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0, ...fields }));
+  }
+}
+
+/** An SDK client played by a raw socket, to see its session id. */
+async function rawClient(c: Coordinator): Promise<{ ws: WebSocket; clientId: string }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${c.port}/ws`);
+  await once(ws, 'open');
+  ws.send(encodeFrame({ t: 'hello', role: 'client', token: c.token, version: PROTOCOL_VERSION }));
+  const [data] = (await once(ws, 'message')) as [Buffer];
+  const welcome = decodeFrame(new Uint8Array(data), parseToClient);
+  assert.equal(welcome.t, 'welcome');
+  return { ws, clientId: (welcome as Extract<typeof welcome, { t: 'welcome' }>).clientId };
+}
+
+const bundle = 'a'.repeat(64);
+
+test("pages never see a client's session id: tasks, constants and unshare carry an opaque scope", { timeout: 60_000 }, async () => {
+  await withCoordinator({}, async (c) => {
+    const page = await RawPage.join(c, 2);
+    const { ws, clientId } = await rawClient(c);
+    ws.send(encodeFrame({ t: 'share', seq: 1, req: 1, values: { factor: pack(3) } }));
+    ws.send(encodeFrame({ t: 'submit', seq: 2, tasks: [{ id: 1, bundle, fn: 'f', args: pack([]) }] }));
+    const [task] = await when(page.ws, () => (page.tasks.length > 0 ? page.tasks : undefined), 'the task');
+    assert.equal(typeof task.scope, 'string');
+    assert.notEqual(task.scope, clientId);
+    assert.ok(!task.scope!.includes(clientId) && !clientId.includes(task.scope!), 'the scope is unrelated to the session id');
+    const shared = page.frames.find((f) => f.t === 'shared');
+    assert.deepEqual(shared, { t: 'shared', scope: task.scope, values: { factor: new Uint8Array(pack(3)) } }, 'constants come under the same scope');
+
+    // A second client's tree has another scope.
+    const other = await rawClient(c);
+    other.ws.send(encodeFrame({ t: 'submit', seq: 1, tasks: [{ id: 1, bundle, fn: 'f', args: pack([]) }] }));
+    const [, second] = await when(page.ws, () => (page.tasks.length > 1 ? page.tasks : undefined), "the second client's task");
+    assert.notEqual(second.scope, task.scope);
+    assert.notEqual(second.scope, other.clientId);
+
+    ws.close(1000, CLIENT_CLOSED);
+    const unshare = await when(page.ws, () => page.frames.find((f) => f.t === 'unshare'), 'the unshare');
+    assert.deepEqual(unshare, { t: 'unshare', scope: task.scope });
+    other.ws.close(1000, CLIENT_CLOSED);
+    page.ws.close();
+  });
+});
+
+test("a page cannot inject tasks into another client's job: made-up parents are refused, and a real parent's subtasks are bounded", { timeout: 180_000 }, async () => {
+  await withCoordinator({ maxTasksPerPage: 50 }, async (c) => {
+    const evil = await RawPage.join(c, 1);
+    const grid = await connect({ url: c.url, token: c.token });
+    let workers: LocalWorkers | undefined;
+    try {
+      const tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
+      const xs = Array.from({ length: 20 }, (_, i) => i + 1);
+      const results = grid.map(tasks.square, xs);
+      const [held] = await when(evil.ws, () => (evil.tasks.length > 0 ? evil.tasks : undefined), "a task of the victim's");
+      evil.report({ started: [held.id] });
+
+      // 10,000 subtasks with the victim's scope, under a parent the page never held.
+      const fake = (id: number, under: ReleasedTask['under']): ReleasedTask => ({ id, bundle: held.bundle, fn: held.fn, args: held.args, scope: held.scope, under });
+      evil.report({ submit: Array.from({ length: 10_000 }, (_, i) => fake(i + 1, { task: 999_999 })) });
+      const refused = await when(evil.ws, () => (evil.results.length >= 10_000 ? evil.results : undefined), 'the refusals');
+      assert.equal(refused.length, 10_000);
+      for (const r of refused) assert.ok(!r.ok && r.error.name === 'RefusedError' && /not a task this page is running/.test(r.error.message), JSON.stringify(r));
+      // Nor under a peer's subtask it was never lent.
+      evil.report({ submit: [fake(20_001, { from: 'some-page', id: 1 })] });
+      await when(evil.ws, () => (evil.results.length > 10_000 ? true : undefined), 'the refusal of a made-up peer parent');
+      let s = await statsUntil(c.url, (x) => x.jobs.length === 1);
+      assert.equal(s.jobs[0].submitted, 20, "nothing reached the victim's job");
+      assert.equal(s.queued + s.running, 20, 'nothing was queued');
+
+      // Under the task it does run, it may add subtasks to that tree, up to its bound.
+      evil.report({ submit: Array.from({ length: 10_000 }, (_, i) => fake(30_001 + i, { task: held.id })) });
+      await when(evil.ws, () => (evil.results.length >= 10_001 + 9_950 ? true : undefined), 'the refusals past the bound');
+      const overBound = evil.results.slice(10_001);
+      assert.equal(overBound.length, 9_950, 'all but 50 refused');
+      assert.ok(overBound.every((r) => !r.ok && /50 unfinished subtasks/.test(r.error.message)));
+      s = await statsUntil(c.url, (x) => x.queued + x.running === 70);
+      assert.equal(s.jobs[0].submitted, 20, "subtasks are the page's, not the client's");
+
+      // The page leaves; an honest page finishes the job: the victim's session and results are intact.
+      evil.ws.terminate();
+      workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
+      assert.deepEqual(await results, xs.map((x) => x * x));
+      assert.equal(await grid.submit(tasks.square, 12), 144, 'the session still works');
+      s = await statsUntil(c.url, (x) => x.jobs[0]?.done === 21);
+      assert.equal(s.jobs[0].failed, 0);
+    } finally {
+      await grid.close();
+      await workers?.close();
+    }
+  });
+});
+
+test('a page that hoards tasks (claims 1024 threads, starts and spawns, never finishes) does not stall a job', { timeout: 180_000 }, async () => {
+  await withCoordinator({ spawnedBackupMs: 1000 }, async (c) => {
+    const hoarder = await RawPage.join(c, 1024, (page, msg) => {
+      if (msg.t !== 'tasks') return;
+      const ids = msg.tasks.map((t) => t.id);
+      page.report({ started: ids, spawning: ids });
+    });
+    const grid = await connect({ url: c.url, token: c.token });
+    let workers: LocalWorkers | undefined;
+    try {
+      const tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
+      const xs = Array.from({ length: 200 }, (_, i) => i);
+      const results = grid.map(tasks.square, xs);
+      // Alone on the grid, it gets what a new page may hold, not 1024 tasks.
+      await statsUntil(c.url, (x) => x.running > 0 && x.queued + x.running === 200);
+      const alone = await statsUntil(c.url, (x) => x.running > 0);
+      assert.equal(alone.running, 32, 'a new page holds at most 32 tasks, whatever it claims');
+      assert.equal(hoarder.tasks.length, 32);
+      workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
+      assert.deepEqual(await results, xs.map((x) => x * x), 'every task completed');
+      const s = await statsUntil(c.url, (x) => x.jobs[0]?.done === 200);
+      assert.equal(s.jobs[0].failed, 0);
+      assert.equal(s.perWorker.find((w) => w.userAgent === 'raw test page')?.tasksDone, 0, 'the hoarder finished nothing');
+    } finally {
+      await grid.close();
+      await workers?.close();
+      hoarder.ws.close();
+    }
+  });
+});
