@@ -64,15 +64,29 @@ export function readTokensFile(path: string): Record<string, string> {
   return parseTokens(readFileSync(path, 'utf8'));
 }
 
-/** After `limit` failed attempts within `windowMs`, an address is refused
- * outright until the window passes: guessing tokens becomes slow. */
+/** Addresses the throttle remembers at most; the oldest are forgotten first,
+ * so a flood of addresses (IPv6) cannot grow its memory without bound. */
+const ADDRESSES_KEPT = 10_000;
+
+/** After `limit` failed attempts within `windowMs`, an address is locked
+ * out until the window passes: guessing tokens becomes slow.
+ *
+ * A guesser must not lock out the right token holder behind the same
+ * address (a classroom's NAT): a token that has succeeded from an address
+ * before stays usable there during a lockout. Every other token is refused
+ * unchecked while locked out, so guesses teach nothing; the proven ones are
+ * compared at a slow rate (`bypassPerMinute`), which bounds what a guesser
+ * sharing the address can learn about those. A success does not clear the
+ * failures: the holder's uploads must not refill a guesser's attempts. */
 export class AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly proven = new Map<string, { names: Set<string>; bypass: RateLimit }>();
 
   constructor(
     private readonly limit = 5,
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
+    private readonly bypassPerMinute = 60,
   ) {}
 
   /** Seconds to wait before trying again, or 0 if allowed now. */
@@ -90,11 +104,66 @@ export class AuthThrottle {
   failed(address: string): void {
     const f = this.failures.get(address);
     if (f && this.now() - f.since < this.windowMs) f.count++;
-    else this.failures.set(address, { count: 1, since: this.now() });
+    else remember(this.failures, address, { count: 1, since: this.now() });
   }
 
-  succeeded(address: string): void {
-    this.failures.delete(address);
+  /** Token `name` was right from `address`: it stays usable there through a lockout. */
+  succeeded(address: string, name = ''): void {
+    const p = this.proven.get(address);
+    if (p) p.names.add(name);
+    else remember(this.proven, address, { names: new Set([name]), bypass: new RateLimit(this.bypassPerMinute / 60, this.bypassPerMinute / 6, this.now) });
+  }
+
+  /** During a lockout: whether one more proven-token check from `address` may run now. */
+  mayBypass(address: string): boolean {
+    return this.proven.get(address)?.bypass.take(1) ?? false;
+  }
+
+  provenFrom(address: string, name: string): boolean {
+    return this.proven.get(address)?.names.has(name) ?? false;
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= ADDRESSES_KEPT) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
+export type TokenCheck = { ok: true; name: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; retryAfter: number };
+
+/** The name an admin token goes by (token names are trimmed: none starts with a space). */
+export const ADMIN = ' admin';
+
+/** Every token check, over HTTP and WebSocket alike, goes through one gate:
+ * the submit tokens, the admin token (it may view the grid's details, not
+ * submit), and one throttle. */
+export class TokenGate {
+  private readonly admin: TokenSet | undefined;
+
+  constructor(
+    readonly tokens: TokenSet,
+    readonly throttle = new AuthThrottle(),
+    adminToken?: string,
+  ) {
+    this.admin = adminToken ? new TokenSet({ [ADMIN]: adminToken }) : undefined;
+  }
+
+  /** Checks `given` from `address`; `admin: true` accepts the admin token too. */
+  check(address: string, given: string, options: { admin?: boolean } = {}): TokenCheck {
+    const match = (t: string) => this.tokens.match(t) ?? (options.admin ? this.admin?.match(t) : undefined);
+    const wait = this.throttle.retryAfter(address);
+    if (wait > 0) {
+      const name = this.throttle.mayBypass(address) ? match(given) : undefined;
+      if (name !== undefined && this.throttle.provenFrom(address, name)) return { ok: true, name };
+      return { ok: false, reason: 'throttled', retryAfter: wait };
+    }
+    const name = match(given);
+    if (name === undefined) {
+      this.throttle.failed(address);
+      return { ok: false, reason: 'invalid' };
+    }
+    this.throttle.succeeded(address, name);
+    return { ok: true, name };
   }
 }
 
