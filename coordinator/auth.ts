@@ -73,20 +73,24 @@ const ADDRESSES_KEPT = 10_000;
  *
  * A guesser must not lock out the right token holder behind the same
  * address (a classroom's NAT): a token that has succeeded from an address
- * before stays usable there during a lockout. Every other token is refused
- * unchecked while locked out, so guesses teach nothing; the proven ones are
- * compared at a slow rate (`bypassPerMinute`), which bounds what a guesser
- * sharing the address can learn about those. A success does not clear the
- * failures: the holder's uploads must not refill a guesser's attempts. */
+ * before stays usable there during a lockout. While locked out, a token is
+ * compared only against those proven from the address; every comparison that
+ * does not match one spends from a small budget (`lockedGuessesPerMinute`),
+ * and once it is spent everything from the address is refused unchecked
+ * until it refills. So a guesser sharing the address learns at most that
+ * many answers a minute more, and the holder passes unless the guesser keeps
+ * spending the budget (a client resuming its session, by its secret, always
+ * passes: see Hub.accept). A success does not clear the failures: the
+ * holder's uploads must not refill a guesser's attempts. */
 export class AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
-  private readonly proven = new Map<string, { names: Set<string>; bypass: RateLimit }>();
+  private readonly proven = new Map<string, { names: Set<string>; lockedGuesses: RateLimit }>();
 
   constructor(
     private readonly limit = 5,
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
-    private readonly bypassPerMinute = 60,
+    private readonly lockedGuessesPerMinute = 10,
   ) {}
 
   /** Seconds to wait before trying again, or 0 if allowed now. */
@@ -111,16 +115,24 @@ export class AuthThrottle {
   succeeded(address: string, name = ''): void {
     const p = this.proven.get(address);
     if (p) p.names.add(name);
-    else remember(this.proven, address, { names: new Set([name]), bypass: new RateLimit(this.bypassPerMinute / 60, this.bypassPerMinute / 6, this.now) });
+    else {
+      const budget = new RateLimit(this.lockedGuessesPerMinute / 60, this.lockedGuessesPerMinute, this.now);
+      remember(this.proven, address, { names: new Set([name]), lockedGuesses: budget });
+    }
   }
 
-  /** During a lockout: whether one more proven-token check from `address` may run now. */
-  mayBypass(address: string): boolean {
-    return this.proven.get(address)?.bypass.take(1) ?? false;
+  /** During a lockout: whether a token from `address` may still be compared
+   * against the tokens proven there (a budget of wrong ones is left). */
+  mayCompare(address: string): boolean {
+    return this.proven.get(address)?.lockedGuesses.has(1) ?? false;
   }
 
-  provenFrom(address: string, name: string): boolean {
-    return this.proven.get(address)?.names.has(name) ?? false;
+  /** During a lockout: `name` (undefined: no match) was presented from `address`. */
+  comparedLocked(address: string, name: string | undefined): boolean {
+    const p = this.proven.get(address);
+    if (p && name !== undefined && p.names.has(name)) return true;
+    p?.lockedGuesses.take(1);
+    return false;
   }
 }
 
@@ -153,8 +165,11 @@ export class TokenGate {
     const match = (t: string) => this.tokens.match(t) ?? (options.admin ? this.admin?.match(t) : undefined);
     const wait = this.throttle.retryAfter(address);
     if (wait > 0) {
-      const name = this.throttle.mayBypass(address) ? match(given) : undefined;
-      if (name !== undefined && this.throttle.provenFrom(address, name)) return { ok: true, name };
+      if (this.throttle.mayCompare(address)) {
+        const name = match(given);
+        // True only for a token proven from this address; anything else spends the budget.
+        if (this.throttle.comparedLocked(address, name)) return { ok: true, name: name! };
+      }
       return { ok: false, reason: 'throttled', retryAfter: wait };
     }
     const name = match(given);
@@ -181,11 +196,16 @@ export class RateLimit {
     this.last = now();
   }
 
-  take(n: number): boolean {
+  /** Whether `n` units are there now (none taken). */
+  has(n: number): boolean {
     const t = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
-    if (this.tokens < n) return false;
+    return this.tokens >= n;
+  }
+
+  take(n: number): boolean {
+    if (!this.has(n)) return false;
     this.tokens -= n;
     return true;
   }
