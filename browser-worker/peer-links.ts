@@ -100,6 +100,9 @@ export class PeerNetwork {
       port: Number(url.port) || (secure ? 443 : 80),
       path: config.path,
       key: config.key,
+      // Proves to the PeerServer that this id is ours (the coordinator gave it
+      // in the welcome); left out, peerjs makes up a token the server refuses.
+      ...(config.token ? { token: config.token } : {}),
       secure,
       config: { iceServers: config.iceServers },
       debug: 0,

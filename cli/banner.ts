@@ -1,6 +1,7 @@
 // What `ladle coordinator` prints when it is up: every join URL, a QR code
 // of the first (phones join by pointing their camera at the terminal), the
-// dashboard, the stats API and how to submit.
+// dashboard (its public totals, and the private URL carrying the admin token
+// that lists each worker and job), the stats API and how to submit.
 //
 // The QR code comes from `qrcode` (node-qrcode): widely used, maintained, and
 // it renders to a terminal in half-block characters with explicit black on
@@ -13,6 +14,8 @@ export interface BannerInfo {
   port: number;
   /** The single submit token, or '' when only named tokens are set. */
   token: string;
+  /** Views each worker and job: the private dashboard URL carries it. */
+  adminToken?: string;
   /** Colour the QR code with ANSI escapes (for a terminal); plain blocks otherwise. */
   ansi?: boolean;
 }
@@ -40,6 +43,9 @@ export async function coordinatorBanner(info: BannerInfo): Promise<string> {
   const origin = first ? new URL(first).origin : local;
   lines.push(
     `Dashboard: ${origin}/dashboard`,
+    info.adminToken
+      ? `Details:   ${origin}/dashboard?token=${encodeURIComponent(info.adminToken)} (workers and jobs; keep it private)`
+      : `Details:   ${origin}/dashboard?token=<a submit token> (workers and jobs)`,
     `Stats:     ${local}/api/stats`,
     `Submit:    LADLE_URL=${local} LADLE_TOKEN=${info.token || '<one of the named tokens>'}`,
   );

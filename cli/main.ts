@@ -4,12 +4,14 @@ import { networkInterfaces } from 'node:os';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
+import { parseOrigins } from '../coordinator/origin-check.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { coordinatorBanner } from './banner.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
-                    [--join-token J] [--data DIR] [--ice-servers S] [--no-offload]
+                    [--join-token J] [--admin-token A] [--allowed-origins O]
+                    [--data DIR] [--ice-servers S] [--no-offload]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -25,6 +27,12 @@ const COORDINATOR_OPTIONS = `options:
   --tokens FILE     named submit tokens, one name=token per line (or JSON);
                     LADLE_TOKENS=name=token,... works too
   --join-token J    a private grid: pages must open the join URL carrying J
+  --admin-token A   who may see each worker and job on the dashboard and in
+                    /api/stats (a submit token may too); random when not
+                    given. The printed dashboard URL carries it
+  --allowed-origins O
+                    web origins besides the coordinator's own whose pages may
+                    open its WebSockets: comma-separated, https://host[:port]
   --data DIR        where uploaded task bundles are kept (default .ladle)
   --ice-servers S   STUN/TURN servers for WebRTC links between pages on
                     different networks: comma-separated URLs
@@ -71,6 +79,8 @@ const coordinatorFlags = {
   token: { type: 'string' },
   tokens: { type: 'string' },
   'join-token': { type: 'string' },
+  'admin-token': { type: 'string' },
+  'allowed-origins': { type: 'string' },
   data: { type: 'string', default: '.ladle' },
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
@@ -120,6 +130,8 @@ interface CoordinatorFlags {
   token?: string;
   tokens?: string;
   'join-token'?: string;
+  'admin-token'?: string;
+  'allowed-origins'?: string;
   data: string;
   'ice-servers'?: string;
   'no-offload'?: boolean;
@@ -134,9 +146,20 @@ function iceServers(value: string | undefined): IceServer[] | undefined {
   }
 }
 
+function origins(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseOrigins(value);
+  } catch (e) {
+    fail(`--allowed-origins: ${(e as Error).message}`);
+  }
+}
+
 async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   const port = int(values.port, 'port', 0);
   const ice = iceServers(values['ice-servers']);
+  const allowedOrigins = origins(values['allowed-origins']);
+  if (values['admin-token'] === '') fail('--admin-token must not be empty');
   try {
     const c = await startCoordinator({
       host: values.host,
@@ -144,12 +167,14 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
       token: values.token,
       tokens: namedTokens(values.tokens),
       joinToken: values['join-token'],
+      adminToken: values['admin-token'],
+      allowedOrigins,
       dataDir: values.data,
       peerOffload: !values['no-offload'],
       iceServers: ice,
     });
     // Join URLs, a QR code of the first, the dashboard, stats and the token.
-    console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, ansi: process.stdout.isTTY }));
+    console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, adminToken: c.adminToken, ansi: process.stdout.isTTY }));
     return c;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

@@ -64,15 +64,33 @@ export function readTokensFile(path: string): Record<string, string> {
   return parseTokens(readFileSync(path, 'utf8'));
 }
 
-/** After `limit` failed attempts within `windowMs`, an address is refused
- * outright until the window passes: guessing tokens becomes slow. */
+/** Addresses the throttle remembers at most; the oldest are forgotten first,
+ * so a flood of addresses (IPv6) cannot grow its memory without bound. */
+const ADDRESSES_KEPT = 10_000;
+
+/** After `limit` failed attempts within `windowMs`, an address is locked
+ * out until the window passes: guessing tokens becomes slow.
+ *
+ * A guesser must not lock out the right token holder behind the same
+ * address (a classroom's NAT): a token that has succeeded from an address
+ * before stays usable there during a lockout. While locked out, a token is
+ * compared only against those proven from the address; every comparison that
+ * does not match one spends from a small budget (`lockedGuessesPerMinute`),
+ * and once it is spent everything from the address is refused unchecked
+ * until it refills. So a guesser sharing the address learns at most that
+ * many answers a minute more, and the holder passes unless the guesser keeps
+ * spending the budget (a client resuming its session, by its secret, always
+ * passes: see Hub.accept). A success does not clear the failures: the
+ * holder's uploads must not refill a guesser's attempts. */
 export class AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly proven = new Map<string, { names: Set<string>; lockedGuesses: RateLimit }>();
 
   constructor(
     private readonly limit = 5,
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
+    private readonly lockedGuessesPerMinute = 10,
   ) {}
 
   /** Seconds to wait before trying again, or 0 if allowed now. */
@@ -90,11 +108,77 @@ export class AuthThrottle {
   failed(address: string): void {
     const f = this.failures.get(address);
     if (f && this.now() - f.since < this.windowMs) f.count++;
-    else this.failures.set(address, { count: 1, since: this.now() });
+    else remember(this.failures, address, { count: 1, since: this.now() });
   }
 
-  succeeded(address: string): void {
-    this.failures.delete(address);
+  /** Token `name` was right from `address`: it stays usable there through a lockout. */
+  succeeded(address: string, name = ''): void {
+    const p = this.proven.get(address);
+    if (p) p.names.add(name);
+    else {
+      const budget = new RateLimit(this.lockedGuessesPerMinute / 60, this.lockedGuessesPerMinute, this.now);
+      remember(this.proven, address, { names: new Set([name]), lockedGuesses: budget });
+    }
+  }
+
+  /** During a lockout: whether a token from `address` may still be compared
+   * against the tokens proven there (a budget of wrong ones is left). */
+  mayCompare(address: string): boolean {
+    return this.proven.get(address)?.lockedGuesses.has(1) ?? false;
+  }
+
+  /** During a lockout: `name` (undefined: no match) was presented from `address`. */
+  comparedLocked(address: string, name: string | undefined): boolean {
+    const p = this.proven.get(address);
+    if (p && name !== undefined && p.names.has(name)) return true;
+    p?.lockedGuesses.take(1);
+    return false;
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= ADDRESSES_KEPT) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
+export type TokenCheck = { ok: true; name: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'throttled'; retryAfter: number };
+
+/** The name an admin token goes by (token names are trimmed: none starts with a space). */
+export const ADMIN = ' admin';
+
+/** Every token check, over HTTP and WebSocket alike, goes through one gate:
+ * the submit tokens, the admin token (it may view the grid's details, not
+ * submit), and one throttle. */
+export class TokenGate {
+  private readonly admin: TokenSet | undefined;
+
+  constructor(
+    readonly tokens: TokenSet,
+    readonly throttle = new AuthThrottle(),
+    adminToken?: string,
+  ) {
+    this.admin = adminToken ? new TokenSet({ [ADMIN]: adminToken }) : undefined;
+  }
+
+  /** Checks `given` from `address`; `admin: true` accepts the admin token too. */
+  check(address: string, given: string, options: { admin?: boolean } = {}): TokenCheck {
+    const match = (t: string) => this.tokens.match(t) ?? (options.admin ? this.admin?.match(t) : undefined);
+    const wait = this.throttle.retryAfter(address);
+    if (wait > 0) {
+      if (this.throttle.mayCompare(address)) {
+        const name = match(given);
+        // True only for a token proven from this address; anything else spends the budget.
+        if (this.throttle.comparedLocked(address, name)) return { ok: true, name: name! };
+      }
+      return { ok: false, reason: 'throttled', retryAfter: wait };
+    }
+    const name = match(given);
+    if (name === undefined) {
+      this.throttle.failed(address);
+      return { ok: false, reason: 'invalid' };
+    }
+    this.throttle.succeeded(address, name);
+    return { ok: true, name };
   }
 }
 
@@ -112,11 +196,16 @@ export class RateLimit {
     this.last = now();
   }
 
-  take(n: number): boolean {
+  /** Whether `n` units are there now (none taken). */
+  has(n: number): boolean {
     const t = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
-    if (this.tokens < n) return false;
+    return this.tokens >= n;
+  }
+
+  take(n: number): boolean {
+    if (!this.has(n)) return false;
     this.tokens -= n;
     return true;
   }

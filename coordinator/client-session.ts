@@ -17,6 +17,8 @@ export class ClientSession {
   ws: WebSocket | undefined;
   /** Shared constants, packed, by name: set once, read-only after. */
   readonly shared = new Map<string, Uint8Array>();
+  /** Their bytes in all (held in memory until the session ends). */
+  sharedBytes = 0;
   results: TaskOutcome[] = [];
   started: number[] = [];
   replies: Unsequenced<ToClientData>[] = [];
@@ -34,6 +36,14 @@ export class ClientSession {
     /** Its submission budget. */
     readonly submits: RateLimit,
   ) {}
+
+  /** Sets shared constants (names not set before). */
+  share(values: Record<string, Uint8Array>): void {
+    for (const [name, value] of Object.entries(values)) {
+      this.shared.set(name, value);
+      this.sharedBytes += value.byteLength;
+    }
+  }
 
   get retainedCount(): number {
     return this.retained.length;

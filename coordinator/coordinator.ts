@@ -1,17 +1,18 @@
 // Starts a coordinator: one HTTP server carrying the express app (site,
 // bundles, /api), the WebSocket endpoint for SDK clients and pages, and the
 // PeerServer pages signal WebRTC links through.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_SHUTDOWN, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
 import { mountPeerServer, peerServerConfig } from './peer-server.ts';
 import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
 import { createHttpApp } from './http-app.ts';
-import { TokenSet } from './auth.ts';
+import { TokenGate, TokenSet } from './auth.ts';
+import { originChecker } from './origin-check.ts';
 
 export interface CoordinatorOptions {
   host?: string;
@@ -24,8 +25,19 @@ export interface CoordinatorOptions {
   joinToken?: string;
   /** Folder for the bundle store. */
   dataDir?: string;
-  /** Largest WebSocket frame accepted, in bytes. */
+  /** Largest WebSocket frame accepted from a socket that has said a valid hello, in bytes. */
   maxPayload?: number;
+  /** May view each worker and job (/api/stats, /api/events, the dashboard)
+   * but not submit; a random one is made when not given. */
+  adminToken?: string;
+  /** Web origins besides the coordinator's own whose pages may open its
+   * WebSockets (pages of another site, a reverse proxy's public name). */
+  allowedOrigins?: string[];
+  /** Bytes of shared constants one submit token's sessions may hold (see HubOptions). */
+  sharedQuotaBytes?: number;
+  /** Bytes of bundles kept in memory, and stored per token (see BundleStoreOptions). */
+  bundleMemoryBytes?: number;
+  bundleQuotaBytes?: number;
   /** Tasks a client may submit per second (see HubOptions). */
   submitRate?: number;
   /** Heartbeats and task attempts (see HubOptions). */
@@ -52,6 +64,8 @@ export interface Coordinator {
   /** The single submit token (`token`, or the generated one), if any. */
   token: string;
   joinToken?: string;
+  /** Views the grid's details (`/dashboard?token=…`), cannot submit. */
+  adminToken: string;
   hub: Hub;
   close(): Promise<void>;
 }
@@ -60,17 +74,40 @@ export function randomToken(): string {
   return randomBytes(18).toString('base64url');
 }
 
+/** Frames a socket may send before its hello is accepted: a hello is a few
+ * hundred bytes. ws refuses a bigger frame (1009) from its header, before
+ * buffering any of it. */
+export const HELLO_MAX_BYTES = 8 * 1024;
+
+/** Lifts a trusted socket's frame limit from HELLO_MAX_BYTES to `bytes`.
+ * ws sets maxPayload per server, not per socket; its receiver reads the
+ * limit from `_maxPayload` for each frame header, so this narrow write to
+ * ws internals (checked, so a ws upgrade that changes it fails loudly) gives
+ * each socket its own limit. */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== 'number') throw new Error('ws internals changed: cannot lift a socket\'s frame limit');
+  receiver._maxPayload = bytes;
+}
+
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<Coordinator> {
   const host = options.host ?? '127.0.0.1';
   const named = options.tokens ?? {};
   const token = options.token ?? (Object.keys(named).length > 0 ? '' : randomToken());
   const tokens = new TokenSet(token ? { default: token, ...named } : named);
-  const bundles = new BundleStore(options.dataDir ?? '.ladle');
+  const adminToken = options.adminToken ?? randomToken();
+  const gate = new TokenGate(tokens, undefined, adminToken);
+  const maxPayload = options.maxPayload ?? 64 * 1024 * 1024;
+  const originAllowed = originChecker(options.allowedOrigins);
+  const bundles = new BundleStore(options.dataDir ?? '.ladle', { memoryBytes: options.bundleMemoryBytes, quotaBytes: options.bundleQuotaBytes });
   await bundles.init();
   const assets = await buildSiteAssets();
   const peerConfig = (options.peerOffload ?? true) ? peerServerConfig(options.iceServers ?? []) : undefined;
   const hub = new Hub({
     tokens,
+    gate,
+    onTrusted: (ws) => setMaxPayload(ws, maxPayload),
+    sharedQuotaBytes: options.sharedQuotaBytes,
     joinToken: options.joinToken,
     submitRate: options.submitRate,
     heartbeatMs: options.heartbeatMs,
@@ -82,14 +119,20 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     peer: peerConfig,
     onPageGone: (id) => peer?.evict(id),
   });
-  const app = createHttpApp({ hub, bundles, assets, tokens });
+  const app = createHttpApp({ hub, bundles, assets, gate });
   const server: Server = createServer(app);
-  const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id) => hub.hasPage(id));
+  const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
-  wss.on('connection', (ws, req) => hub.accept(ws, req.socket.remoteAddress));
+  // Every socket starts held to HELLO_MAX_BYTES; the hub lifts it after a valid hello.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: Math.min(HELLO_MAX_BYTES, maxPayload) });
+  wss.on('connection', (ws, req: IncomingMessage) => hub.accept(ws, req.socket.remoteAddress));
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://coordinator').pathname === WS_PATH) {
+      if (!originAllowed(req)) {
+        const body = 'this origin may not open the coordinator\'s WebSocket (see --allowed-origins)';
+        socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     } else if (!peer?.upgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -112,6 +155,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     port,
     token,
     joinToken: options.joinToken,
+    adminToken,
     hub,
     async close() {
       hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');

@@ -1,11 +1,12 @@
 // Live stats for the dashboard and the join page: GET /api/events is a
 // Server-Sent Events stream carrying the /api/stats JSON about once a second.
 // One timer serves every subscriber (the stats are computed once per tick)
-// and runs only while someone listens. `?view=totals` leaves out the
-// per-worker and per-job lists: each join page needs only the grid's totals,
-// and a classroom of them should not each receive every other one's row.
+// and runs only while someone listens. Subscribers without a token get the
+// public totals (publicStats); a token holder gets the per-worker and
+// per-job lists too, unless it asks for `?view=totals` (each join page
+// needs only the grid's totals).
 import type { Request, Response } from 'express';
-import type { Stats } from './stats.ts';
+import { publicStats, type Stats } from './stats.ts';
 
 export interface StatsEventsOptions {
   /** Milliseconds between events (default 1000). */
@@ -14,15 +15,9 @@ export interface StatsEventsOptions {
   maxBacklogBytes?: number;
 }
 
-export type StatsTotals = Omit<Stats, 'perWorker' | 'jobs'>;
-
-export function totalsOf(stats: Stats): StatsTotals {
-  const { perWorker: _perWorker, jobs: _jobs, ...totals } = stats;
-  return totals;
-}
-
-/** An express handler for `/api/events`. */
-export function statsEvents(stats: () => Stats, options: StatsEventsOptions = {}): (req: Request, res: Response) => void {
+/** An express handler for `/api/events`; `mayViewAll` says whether the
+ * request carried a token that may see the lists. */
+export function statsEvents(stats: () => Stats, options: StatsEventsOptions = {}): (req: Request, res: Response, mayViewAll: boolean) => void {
   const intervalMs = options.intervalMs ?? 1000;
   const maxBacklog = options.maxBacklogBytes ?? 1024 * 1024;
   const full = new Set<Response>();
@@ -47,13 +42,13 @@ export function statsEvents(stats: () => Stats, options: StatsEventsOptions = {}
       for (const res of full) send(res, f);
     }
     if (totals.size > 0) {
-      const f = frame(totalsOf(s));
+      const f = frame(publicStats(s));
       for (const res of totals) send(res, f);
     }
   };
 
-  return (req, res) => {
-    const set = req.query.view === 'totals' ? totals : full;
+  return (req, res, mayViewAll) => {
+    const set = mayViewAll && req.query.view !== 'totals' ? full : totals;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -64,7 +59,7 @@ export function statsEvents(stats: () => Stats, options: StatsEventsOptions = {}
     // The browser reconnects by itself after this many ms if the stream breaks.
     res.write('retry: 2000\n\n');
     const s = stats();
-    res.write(frame(set === totals ? totalsOf(s) : s));
+    res.write(frame(set === totals ? publicStats(s) : s));
     set.add(res);
     req.socket.setNoDelay(true);
     res.on('close', () => set.delete(res));

@@ -4,22 +4,36 @@ import express, { type Request, type Response } from 'express';
 import type { BundleStore } from './bundle-store.ts';
 import type { Hub } from './hub.ts';
 import type { Asset } from './site-assets.ts';
-import type { TokenSet } from './auth.ts';
+import type { TokenCheck, TokenGate } from './auth.ts';
 import { isBundleHash } from '../protocol/messages.ts';
 import { statsEvents } from './events.ts';
+import { publicStats } from './stats.ts';
 
 export interface HttpAppOptions {
   hub: Hub;
   bundles: BundleStore;
   assets: Map<string, Asset>;
-  tokens: TokenSet;
+  /** Submit (and admin) tokens, with the throttle the WebSocket shares. */
+  gate: TokenGate;
   /** Largest bundle accepted by upload, in bytes. */
   maxBundleBytes?: number;
 }
 
-function bearerMatches(req: Request, tokens: TokenSet): boolean {
-  const header = req.get('authorization') ?? '';
-  return tokens.match(header.startsWith('Bearer ') ? header.slice(7) : '') !== undefined;
+/** The token a request carries: `Authorization: Bearer T`, or `?token=T`
+ * (an EventSource cannot set headers; the dashboard's URL carries it). */
+function tokenOf(req: Request): string | undefined {
+  const header = req.get('authorization');
+  if (header !== undefined) return header.startsWith('Bearer ') ? header.slice(7) : '';
+  return typeof req.query.token === 'string' ? req.query.token : undefined;
+}
+
+const addressOf = (req: Request) => req.socket.remoteAddress ?? 'unknown';
+
+/** Answers a refused token check; `Connection: close` so a body nobody will read is not drained. */
+function refuse(res: Response, check: Exclude<TokenCheck, { ok: true }>): void {
+  res.set('connection', 'close');
+  if (check.reason === 'throttled') res.status(429).set('retry-after', String(check.retryAfter)).type('text/plain').send(`too many failed attempts; retry in ${check.retryAfter} s`);
+  else res.status(401).type('text/plain').send('invalid token');
 }
 
 /** The sandbox of task code: pages, their Web Workers and the task bundles
@@ -40,7 +54,7 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
-  const { hub, bundles, assets, tokens } = options;
+  const { hub, bundles, assets, gate } = options;
   const maxBundleBytes = options.maxBundleBytes ?? 32 * 1024 * 1024;
   const app = express();
   app.disable('x-powered-by');
@@ -54,11 +68,30 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     next();
   });
 
-  app.get('/api/stats', (_req, res) => {
-    res.set('cache-control', 'no-store').json(hub.stats());
+  /** Who may see each worker and job: a submit token or the admin token.
+   * Undefined: no token given (the public totals); false: a wrong one. */
+  const viewer = (req: Request, res: Response): boolean | undefined => {
+    const given = tokenOf(req);
+    if (given === undefined) return undefined;
+    const check = gate.check(addressOf(req), given, { admin: true });
+    if (check.ok) return true;
+    refuse(res, check);
+    return false;
+  };
+
+  // Anyone sees the grid's totals; worker ids, user agents and token names need a token.
+  app.get('/api/stats', (req, res) => {
+    const full = viewer(req, res);
+    if (full === false) return;
+    res.set('cache-control', 'no-store').json(full ? hub.stats() : publicStats(hub.stats()));
   });
   // The same stats, pushed about once a second (Server-Sent Events).
-  app.get('/api/events', statsEvents(() => hub.stats()));
+  const events = statsEvents(() => hub.stats());
+  app.get('/api/events', (req, res) => {
+    const full = viewer(req, res);
+    if (full === false) return;
+    events(req, res, full === true);
+  });
 
   app.get('/bundles/:hash', async (req: Request<{ hash: string }>, res: Response) => {
     const bytes = isBundleHash(req.params.hash) ? await bundles.get(req.params.hash) : undefined;
@@ -72,21 +105,24 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
 
   app.put(
     '/api/bundles/:hash',
+    // The token and the name are checked before a byte of the body is read.
+    (req: Request<{ hash: string }>, res: Response, next: express.NextFunction) => {
+      const check = gate.check(addressOf(req), req.get('authorization')?.startsWith('Bearer ') ? req.get('authorization')!.slice(7) : '');
+      if (!check.ok) return refuse(res, check);
+      if (!isBundleHash(req.params.hash)) {
+        res.set('connection', 'close').status(400).type('text/plain').send('a bundle is named by its lowercase hex sha256');
+        return;
+      }
+      res.locals.tokenName = check.name;
+      next();
+    },
     express.raw({ type: () => true, limit: maxBundleBytes }),
     async (req: Request<{ hash: string }>, res: Response) => {
-      if (!bearerMatches(req, tokens)) {
-        res.status(401).type('text/plain').send('invalid token');
-        return;
-      }
-      if (!isBundleHash(req.params.hash)) {
-        res.status(400).type('text/plain').send('a bundle is named by its lowercase hex sha256');
-        return;
-      }
       try {
-        await bundles.put(req.params.hash, req.body as Buffer);
+        await bundles.put(req.params.hash, req.body as Buffer, res.locals.tokenName as string);
         res.status(204).end();
       } catch (e) {
-        res.status(400).type('text/plain').send((e as Error).message);
+        res.status((e as { status?: number }).status ?? 400).type('text/plain').send((e as Error).message);
       }
     },
   );

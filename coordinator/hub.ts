@@ -2,7 +2,7 @@
 // authenticates each connection, turns messages into scheduler and store
 // calls, keeps pages honest with heartbeats, and batches what goes back out
 // (one frame per peer per turn).
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   CLIENT_CLOSED,
@@ -26,7 +26,8 @@ import {
   type ToPage,
 } from '../protocol/messages.ts';
 import { ClientSession } from './client-session.ts';
-import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
+import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
+import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
 import { Scheduler } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
@@ -53,6 +54,8 @@ export interface HubOptions {
   /** A task that spawned subtasks gets a backup copy after max(this, 10 times
    * its usual time) (default 30 s): a page may hold one but never finish it. */
   spawnedBackupMs?: number;
+  /** Bytes of shared constants the sessions of one submit token may hold at once (default 256 MiB). */
+  sharedQuotaBytes?: number;
   /** How many pages may be lost while running one task before it fails. */
   maxAttempts?: number;
   /** How long a new socket may take to say hello. */
@@ -65,7 +68,16 @@ export interface HubOptions {
   peer?: PeerConfig;
   /** Called when a page leaves (the PeerServer ends its registration). */
   onPageGone?: (id: PageId) => void;
+  /** Checks submit tokens with the throttle the HTTP API shares (one is made from `tokens` if unset). */
+  gate?: TokenGate;
+  /** Called once a socket has said a valid hello: until then its frames are
+   * held to a few KiB (the coordinator lifts its size limit here). */
+  onTrusted?: (ws: WebSocket) => void;
 }
+
+/** Ids a page may name in one report beyond the tasks it holds: results and
+ * starts of tasks taken from it while the report was on its way. */
+const REPORT_SLACK = 1024;
 
 interface PageConn {
   id: PageId;
@@ -84,10 +96,13 @@ interface PageConn {
   peerOpen: boolean;
   /** Open WebRTC links it started. */
   links: number;
-  /** Tasks it finished that the coordinator did not send it (subtasks). */
+  /** Tasks it finished that the coordinator did not send it (subtasks), as
+   * the page reports them: not verifiable, so shown to token holders only. */
   localDone: number;
   /** Its budget of subtasks released to the grid. */
   releases: RateLimit;
+  /** What it presents to the PeerServer to register under its id. */
+  peerSecret: string;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
@@ -110,14 +125,15 @@ export class Hub {
   /** Clients by the scope id pages know their trees by. */
   private readonly scopes = new Map<ScopeId, ClientSession>();
   private readonly pages = new Map<string, PageConn>();
-  private readonly tokens: TokenSet;
   private readonly joinToken: string | undefined;
-  private readonly throttle = new AuthThrottle();
+  private readonly gate: TokenGate;
+  private readonly onTrusted: (ws: WebSocket) => void;
   private readonly maxResultBytes: number;
   private readonly submitRate: number;
   private readonly maxTasksPerClient: number;
   private readonly pageReleaseRate: number;
   private readonly maxTasksPerPage: number;
+  private readonly sharedQuotaBytes: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -134,13 +150,15 @@ export class Hub {
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
-    this.tokens = options.tokens;
+    this.gate = options.gate ?? new TokenGate(options.tokens);
+    this.onTrusted = options.onTrusted ?? (() => undefined);
     this.joinToken = options.joinToken;
     this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
     this.submitRate = options.submitRate ?? 200_000;
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
     this.pageReleaseRate = options.pageReleaseRate ?? 10_000;
     this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
+    this.sharedQuotaBytes = options.sharedQuotaBytes ?? 256 * 1024 * 1024;
     this.store = new TaskStore(options.maxAttempts ?? 3);
     this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
     this.peerConfig = options.peer;
@@ -193,9 +211,10 @@ export class Hub {
     return { pages, links, tasksOnPeers: this.offloads.onPeers, ...this.peerCounts };
   }
 
-  /** Whether a page is connected (the PeerServer admits only pages). */
-  hasPage(id: string): boolean {
-    return this.pages.has(id);
+  /** Whether a page is connected and `secret` is its PeerServer secret (the PeerServer admits only pages). */
+  isPeerOf(id: string, secret: string): boolean {
+    const page = this.pages.get(id);
+    return page !== undefined && sameSecret(page.peerSecret, secret);
   }
 
   private jobOf(client: ClientSession): Job {
@@ -217,29 +236,33 @@ export class Hub {
       clearTimeout(timer);
       try {
         if (!isBinary) throw new ProtocolError('frames must be binary');
-        const hello = decodeFrame(toBytes(data), parseHello);
+        const hello = decodeFrame(toBytes(data), parseHello, HELLO_LIMITS);
         if (hello.version !== PROTOCOL_VERSION) {
           throw new ProtocolError(`protocol version ${hello.version} is not supported (coordinator speaks ${PROTOCOL_VERSION})`);
         }
         if (hello.role === 'client') {
-          const wait = this.throttle.retryAfter(address);
-          if (wait > 0) {
-            ws.close(CLOSE_POLICY, `too many failed attempts; retry in ${wait} s`);
+          // A client resuming its session proves itself with the session's
+          // secret, which cannot be guessed: a lockout of its address (by a
+          // guesser behind the same NAT) does not cut it off.
+          const session = hello.resume && this.clients.get(hello.resume.clientId);
+          if (session && sameSecret(session.secret, hello.resume!.secret)) {
+            this.onTrusted(ws);
+            this.addClient(ws, hello, session.tokenName);
             return;
           }
-          const name = this.tokens.match(hello.token);
-          if (name === undefined) {
-            this.throttle.failed(address);
-            ws.close(CLOSE_POLICY, 'invalid token');
+          const check = this.gate.check(address, hello.token);
+          if (!check.ok) {
+            ws.close(CLOSE_POLICY, check.reason === 'throttled' ? `too many failed attempts; retry in ${check.retryAfter} s` : 'invalid token');
             return;
           }
-          this.throttle.succeeded(address);
-          this.addClient(ws, hello, name);
+          this.onTrusted(ws);
+          this.addClient(ws, hello, check.name);
         } else {
           if (this.joinToken !== undefined && !sameSecret(hello.joinToken ?? '', this.joinToken)) {
             ws.close(CLOSE_POLICY, 'invalid join token: open the join URL the coordinator printed');
             return;
           }
+          this.onTrusted(ws);
           this.addPage(ws, hello.threads, hello.userAgent);
         }
       } catch (e) {
@@ -344,10 +367,20 @@ export class Hub {
         break;
       case 'share': {
         const taken = Object.keys(msg.values).filter((name) => client.shared.has(name));
+        // Constants stay in memory while their session lives: each token has a budget.
+        const adding = Object.values(msg.values).reduce((n, v) => n + v.byteLength, 0);
+        let held = 0;
+        for (const c of this.clients.values()) if (c.tokenName === client.tokenName) held += c.sharedBytes;
         if (taken.length > 0) {
           client.replies.push({ t: 'shared', req: msg.req, error: `shared constants are set once; already set: ${taken.join(', ')}` });
+        } else if (held + adding > this.sharedQuotaBytes) {
+          client.replies.push({
+            t: 'shared',
+            req: msg.req,
+            error: `shared constants over quota: this token's sessions hold ${held} bytes, and ${adding} more would pass its ${this.sharedQuotaBytes}`,
+          });
         } else {
-          for (const [name, value] of Object.entries(msg.values)) client.shared.set(name, value);
+          client.share(msg.values);
           client.replies.push({ t: 'shared', req: msg.req });
         }
         break;
@@ -401,12 +434,14 @@ export class Hub {
       links: 0,
       localDone: 0,
       releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
+      peerSecret: randomBytes(24).toString('base64url'),
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
     ws.on('close', () => this.removePage(page));
-    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer: this.peerConfig } satisfies ToPage));
+    const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
+    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer } satisfies ToPage));
     this.schedule();
   }
 
@@ -448,6 +483,12 @@ export class Hub {
   }
 
   private onReport(page: PageConn, msg: PageReport): void {
+    // A page reports only on tasks it was sent: a report naming far more is
+    // not a page's, and would cost a lookup per id.
+    const bound = (this.scheduler.page(page.id)?.assigned.size ?? 0) + REPORT_SLACK;
+    for (const [what, n] of [['started', msg.started.length], ['results', msg.results.length], ['lost', msg.lost.length]] as const) {
+      if (n > bound) throw new ProtocolError(`report.${what} names ${n} tasks; this page holds at most ${bound}`);
+    }
     // Ids a page reports name grid tasks; unknown ones match nothing.
     for (const id of msg.started as TaskId[]) {
       this.scheduler.started(id, page.id);

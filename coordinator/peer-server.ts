@@ -1,7 +1,9 @@
 // The PeerServer (npm `peer`) that pages use to signal WebRTC links to each
 // other, mounted in the coordinator's own express app and HTTP server: no
 // public PeerJS cloud, no second port. Only connected pages may register,
-// under the worker id the coordinator issued them.
+// under the worker id the coordinator issued them, presenting the secret
+// their welcome carried (peerjs's `token`): knowing a page's id (the
+// dashboard lists them) is not enough to take its registration.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
@@ -64,7 +66,10 @@ export function mountPeerServer(
   app: express.Express,
   server: Server,
   config: PeerConfig,
-  isPage: (id: string) => boolean,
+  /** Whether `token` is the secret of connected page `id` (compared in constant time). */
+  isPage: (id: string, token: string) => boolean,
+  /** Whether an upgrade's Origin may open a socket here. */
+  originAllowed: (req: IncomingMessage) => boolean = () => true,
 ): MountedPeerServer {
   let wss: WebSocketServer | undefined;
   /** Signalling sockets by page id. */
@@ -75,6 +80,8 @@ export function mountPeerServer(
     key: config.key,
     // Signalling messages are small; a page sends a heartbeat every 5 s.
     alive_timeout: 30_000,
+    // Its HTTP API is for our own pages only: no cross-origin reads.
+    corsOptions: { origin: false },
     createWebSocketServer: () => {
       // The coordinator routes upgrades itself: one HTTP server carries two
       // WebSocket endpoints, and a ws server bound to it would refuse the other's.
@@ -84,6 +91,8 @@ export function mountPeerServer(
   });
   // Its errors (a page's socket reset) are the page's problem, not the coordinator's.
   peer.on('error', () => undefined);
+  // It is an express app of its own; the coordinator does not say what it runs on.
+  peer.disable('x-powered-by');
   timers.run(() => app.use(config.path, peer));
   const wsPath = `${config.path}/peerjs`;
 
@@ -91,7 +100,7 @@ export function mountPeerServer(
     upgrade(req, socket, head) {
       const url = new URL(req.url ?? '/', 'http://coordinator');
       if (url.pathname !== wsPath || !wss) return false;
-      if (!isPage(url.searchParams.get('id') ?? '')) {
+      if (!originAllowed(req) || !isPage(url.searchParams.get('id') ?? '', url.searchParams.get('token') ?? '')) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return true;
       }

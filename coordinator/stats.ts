@@ -69,3 +69,33 @@ export interface Stats {
   uptimeSeconds: number;
   peer: PeerStats;
 }
+
+/** What anyone may see, without a token: totals the coordinator counted
+ * itself. No worker ids, user agents or token names, and nothing a page
+ * merely reports (its subtask counts, its WebRTC traffic), which a hostile
+ * page could inflate at will. */
+export interface PublicStats {
+  workers: number;
+  threads: number;
+  clients: number;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+  uptimeSeconds: number;
+  peer: Pick<PeerStats, 'pages' | 'tasksReleased'>;
+}
+
+export function publicStats(s: Stats): PublicStats {
+  return {
+    workers: s.workers,
+    threads: s.threads,
+    clients: s.clients,
+    queued: s.queued,
+    running: s.running,
+    completed: s.completed,
+    failed: s.failed,
+    uptimeSeconds: s.uptimeSeconds,
+    peer: { pages: s.peer.pages, tasksReleased: s.peer.tasksReleased },
+  };
+}

@@ -51,7 +51,8 @@ interface WorkerRow {
 }
 const statsUrl = new URL('/api/stats', url.replace(/^ws/, 'http')).href;
 async function workersNow(): Promise<{ workers: number; perWorker: WorkerRow[] }> {
-  return (await (await fetch(statsUrl)).json()) as { workers: number; perWorker: WorkerRow[] };
+  // Each worker's row is for token holders: the demo's submit token shows it.
+  return (await (await fetch(statsUrl, { headers: { authorization: `Bearer ${token}` } })).json()) as { workers: number; perWorker: WorkerRow[] };
 }
 
 let grid;

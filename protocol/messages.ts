@@ -2,6 +2,7 @@
 // and the validators that turn untrusted decoded frames into typed messages.
 // The coordinator, the SDK and the browser runtime all import this module.
 import { pack, unpack } from './codec.ts';
+import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path for both SDK clients and volunteer pages. */
@@ -161,6 +162,9 @@ export interface PeerConfig {
   /** Where the PeerServer is mounted on the coordinator's origin. */
   path: string;
   key: string;
+  /** This page's secret for the PeerServer (in its welcome only): the
+   * PeerServer refuses the page's id to anyone who does not present it. */
+  token?: string;
   /** RTCIceServer entries: none on a LAN; STUN/TURN when the operator sets them. */
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
 }
@@ -168,7 +172,7 @@ export interface PeerConfig {
 // ---- coordinator -> volunteer page ----
 export type ToPage =
   /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
-   * registers there under its worker id. */
+   * registers there under its worker id, presenting `peer.token`. */
   | { t: 'welcome'; workerId: string; peer?: PeerConfig }
   | { t: 'tasks'; tasks: TaskSpec[] }
   | { t: 'cancel'; ids: number[] }
@@ -448,6 +452,7 @@ export function parseToPage(x: unknown): ToPage {
         const peer = obj(o.peer, 'welcome.peer');
         str(peer.path, 'welcome.peer.path', 256);
         str(peer.key, 'welcome.peer.key', 256);
+        if (peer.token !== undefined) str(peer.token, 'welcome.peer.token', 128);
         for (const x of arr(peer.iceServers, 'welcome.peer.iceServers', 32)) {
           const server = obj(x, 'welcome.peer.iceServers[]');
           if (Array.isArray(server.urls)) for (const u of arr(server.urls, 'iceServers[].urls', 32)) str(u, 'iceServers[].urls[]', 1024);
@@ -529,8 +534,11 @@ export function encodeFrame(msg: Hello | ClientMessage | ToClient | PageMessage 
   return pack(msg);
 }
 
-/** Decodes a frame and validates it with `parse`; any failure is a ProtocolError. */
-export function decodeFrame<T>(data: Uint8Array, parse: (x: unknown) => T): T {
+/** Decodes a frame and validates it with `parse`; any failure is a ProtocolError.
+ * The bytes are scanned first, so a frame that would cost far more to decode
+ * than its size is refused before msgpackr allocates anything. */
+export function decodeFrame<T>(data: Uint8Array, parse: (x: unknown) => T, limits: FrameLimits = FRAME_LIMITS): T {
+  scanFrame(data, limits);
   let raw: unknown;
   try {
     raw = unpack(data);

@@ -2,7 +2,10 @@
 // coordinator pushes its stats about once a second over Server-Sent Events
 // (/api/events); this page only draws them. Every string from the wire is
 // set as text, never as HTML: user agents are whatever a page claimed.
-import type { JobStats, PeerStats, Stats, WorkerStats } from '../coordinator/stats.ts';
+// Without a token the coordinator sends only the grid's totals; the
+// dashboard URL the coordinator prints carries `?token=` (its admin token),
+// which this page passes on to /api/events to see each worker and job.
+import type { JobStats, PeerStats, PublicStats, Stats, WorkerStats } from '../coordinator/stats.ts';
 import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
 
@@ -50,7 +53,7 @@ function recentRate(id: string, t: number, done: number): number {
   return t > h[0].t ? ((done - h[0].done) * 1000) / (t - h[0].t) : 0;
 }
 
-function render(s: Stats): void {
+function render(s: Stats | PublicStats): void {
   const t = performance.now();
   const finished = s.completed + s.failed;
   let rate = 0;
@@ -71,24 +74,33 @@ function render(s: Stats): void {
   for (const [id, n] of totals) byId(id).textContent = formatNumber(n);
 
   renderPeer(s.peer);
-  renderJobs(s.jobs);
-  renderWorkers(s.perWorker, t);
+  const details = 'perWorker' in s;
+  renderJobs(details ? s.jobs : []);
+  renderWorkers(details ? s.perWorker : [], t);
+  if (!details) {
+    const hint = 'Listed for the operator only: open the dashboard URL the coordinator printed (it ends in ?token=…).';
+    byId('no-jobs').textContent = hint;
+    byId('no-workers').textContent = hint;
+  }
 }
 
-function renderPeer(p: PeerStats): void {
+/** The public totals carry only what the coordinator counts itself: the rest shows as –. */
+function renderPeer(p: PeerStats | PublicStats['peer']): void {
+  const full = 'links' in p ? p : undefined;
+  const n = (x: number | undefined) => (x === undefined ? '–' : formatNumber(x));
   const figures: [string, string][] = [
-    ['p-pages', formatNumber(p.pages)],
-    ['p-links', formatNumber(p.links)],
-    ['p-offloaded', formatNumber(p.tasksOffloaded)],
-    ['p-on-peers', formatNumber(p.tasksOnPeers)],
-    ['p-bytes', formatBytes(p.bytesSent)],
-    ['p-released', formatNumber(p.tasksReleased)],
-    ['p-copied', formatNumber(p.tasksCopied)],
-    ['p-refused', formatNumber(p.stealsRefused)],
+    ['p-pages', n(p.pages)],
+    ['p-links', n(full?.links)],
+    ['p-offloaded', n(full?.tasksOffloaded)],
+    ['p-on-peers', n(full?.tasksOnPeers)],
+    ['p-bytes', full ? formatBytes(full.bytesSent) : '–'],
+    ['p-released', n(p.tasksReleased)],
+    ['p-copied', n(full?.tasksCopied)],
+    ['p-refused', n(full?.stealsRefused)],
   ];
   for (const [id, text] of figures) byId(id).textContent = text;
   // The exact count, for whoever hovers over the rounded one.
-  byId('p-bytes').title = `${formatNumber(p.bytesSent)} bytes`;
+  byId('p-bytes').title = full ? `${formatNumber(full.bytesSent)} bytes` : '';
 }
 
 function renderJobs(jobs: JobStats[]): void {
@@ -164,7 +176,8 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
   byId('no-workers').hidden = workers.length > 0;
 }
 
-const events = new EventSource('/api/events');
+const token = new URLSearchParams(location.search).get('token');
+const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : '/api/events');
 events.onopen = () => {
   live.textContent = 'Live';
   live.dataset.state = 'connected';
@@ -177,5 +190,5 @@ events.onerror = () => {
   history.clear();
 };
 events.onmessage = (e: MessageEvent<string>) => {
-  render(JSON.parse(e.data) as Stats);
+  render(JSON.parse(e.data) as Stats | PublicStats);
 };

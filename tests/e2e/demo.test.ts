@@ -29,7 +29,8 @@ test('the demo estimates pi on the grid and says how many browsers took part', {
     assert.ok(Math.abs(Number(estimate) - Math.PI) < 0.01, out);
     assert.match(out, /60 tasks in [\d.]+ s: [\d.]+ tasks\/s/);
     assert.match(out, /2 browsers took part, with 2 Web Workers between them/);
-    const stats = (await (await fetch(`${g.coordinator.url}/api/stats`)).json()) as { completed: number; jobs: { submitted: number; done: number }[] };
+    const admin = { authorization: `Bearer ${g.coordinator.adminToken}` };
+    const stats = (await (await fetch(`${g.coordinator.url}/api/stats`, { headers: admin })).json()) as { completed: number; jobs: { submitted: number; done: number }[] };
     assert.equal(stats.completed, 60);
     assert.deepEqual(stats.jobs.map((j) => [j.submitted, j.done]), [[60, 60]]);
   } finally {

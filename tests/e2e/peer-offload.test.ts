@@ -9,7 +9,7 @@ import { launchWorkers, joinUrl, describePage, type LocalWorkers } from '../../c
 import { connect } from '../../client-sdk/index.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { startTestGrid, fixture, type TestGrid, type TestGridOptions } from '../helpers/grid.ts';
-import { statsUntil } from '../helpers/cli.ts';
+import { fetchStats, statsUntil } from '../helpers/cli.ts';
 import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
 import type * as Offload from '../fixtures/offload.ts';
@@ -17,20 +17,20 @@ import type * as Scoop from '../fixtures/scoop.ts';
 import type { Stats } from '../../coordinator/stats.ts';
 import type { PeerStatus } from '../../browser-worker/peer-offload.ts';
 
-const stats = async (url: string): Promise<Stats> => (await fetch(`${url}/api/stats`)).json() as Promise<Stats>;
+const stats = fetchStats;
 type Status = { ladle: { status: { tasksDone: number; peer: PeerStatus } } };
 const pageStatus = (page: Page) => page.evaluate(() => (globalThis as unknown as Status).ladle.status);
 
 test('nested work is offloaded page to page and gives the right answers; a 5 MB argument arrives intact', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 2, threads: 2 });
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     const scoop = await g.grid.module<typeof Scoop>(fixture('scoop.ts'));
 
     // SCOOP's chain with some computation in each of its 364 leaves.
     assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
-    const after = (await stats(g.coordinator.url)).peer;
+    const after = (await stats(g.coordinator)).peer;
     assert.ok(after.tasksOffloaded > 0, `subtasks offloaded over WebRTC: ${after.tasksOffloaded}`);
     assert.ok(after.links >= 1, 'a link is open');
     assert.ok(after.bytesSent > 0);
@@ -38,7 +38,7 @@ test('nested work is offloaded page to page and gives the right answers; a 5 MB 
     const [a, b] = await Promise.all(g.workers.pages.map(pageStatus));
     assert.ok(a.peer.taken + b.peer.taken > 0 && a.peer.given + b.peer.given > 0, 'the pages agree something moved');
     assert.equal(a.tasksDone + b.tasksDone, 1 + 1 + 12 + 78 + 364, 'each task of the tree ran once');
-    const perWorker = (await stats(g.coordinator.url)).perWorker;
+    const perWorker = (await stats(g.coordinator)).perWorker;
     assert.equal(perWorker.reduce((n, w) => n + w.tasksDone, 0), 456, "the coordinator's per-worker counts include subtasks");
 
     // The plain SCOOP chain and recursion, with offloading on.
@@ -46,10 +46,10 @@ test('nested work is offloaded page to page and gives the right answers; a 5 MB 
     assert.equal(await g.grid.submit(scoop.fib, 15), 610);
 
     // 655,360 doubles = 5 MiB, the argument of each of 6 subtasks.
-    const before = (await stats(g.coordinator.url)).peer;
+    const before = (await stats(g.coordinator)).peer;
     const big = await g.grid.submit(offload.bigArgs, 655_360, 6);
     assert.deepEqual(big, { matched: 6, lengths: Array(6).fill(655_360) });
-    const moved = (await stats(g.coordinator.url)).peer;
+    const moved = (await stats(g.coordinator)).peer;
     assert.ok(moved.tasksOffloaded > before.tasksOffloaded, 'some of the big subtasks went to the other page');
     assert.ok(moved.bytesSent - before.bytesSent > 5 * 1024 * 1024, `over 5 MiB went page to page: ${moved.bytesSent - before.bytesSent}`);
   } finally {
@@ -60,12 +60,12 @@ test('nested work is offloaded page to page and gives the right answers; a 5 MB 
 test('three pages share one tree over WebRTC: each works, each task runs once, and nothing goes through the coordinator', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 3, threads: 1 });
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 3 && s.peer.pages === 3);
+    await statsUntil(g.coordinator, (s) => s.workers === 3 && s.peer.pages === 3);
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // One root task: the two other pages get work only by stealing, from it
     // or from each other's stolen subtrees.
     assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
-    const s = await stats(g.coordinator.url);
+    const s = await stats(g.coordinator);
     assert.ok(s.peer.links >= 2, `both thieves linked: ${s.peer.links} links`);
     assert.ok(s.peer.tasksOffloaded > 0);
     assert.equal(s.peer.tasksReleased, 0);
@@ -85,7 +85,7 @@ test('a peer killed while it holds offloaded subtasks: they run again and every 
     const holder = await holdingPeer(g, pages);
     process.kill(await browserPid(holder.browser), 'SIGKILL');
     assert.equal(await result, (40 * 41 * 81) / 6);
-    const end = await statsUntil(g.coordinator.url, (s) => s.workers === 1);
+    const end = await statsUntil(g.coordinator, (s) => s.workers === 1);
     assert.equal(end.peer.tasksOnPeers, 0, 'the record of offloads holds nothing for the dead page');
   }),
 );
@@ -104,10 +104,10 @@ test('a peer frozen while it holds offloaded subtasks: the lending page, once id
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     try {
       assert.equal(await result, (8 * 9) / 2);
-      assert.equal((await stats(g.coordinator.url)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
+      assert.equal((await stats(g.coordinator)).workers, 2, 'the frozen page is still connected: its removal did not give the answer');
       const copied = (await pageStatus(lender.page)).peer.copied;
       assert.ok(copied >= 1, `the lending page ran the frozen peer's subtasks itself: ${copied}`);
-      const settled = await statsUntil(g.coordinator.url, (s) => s.peer.tasksOnPeers === 0 && s.peer.tasksCopied === copied);
+      const settled = await statsUntil(g.coordinator, (s) => s.peer.tasksOnPeers === 0 && s.peer.tasksCopied === copied);
       assert.equal(settled.peer.tasksOnPeers, 0, 'the record of offloads let go of them');
       assert.equal(settled.peer.tasksCopied, copied, 'and counts the copies');
     } finally {
@@ -122,7 +122,7 @@ test('a page the coordinator did not send to steal gets nothing from a peer, and
   withTwoBrowsers({ threads: 1 }, async (g, [victim, rogue]) => {
     // Paused, it is never sent to steal, nor given grid tasks.
     await rogue.page.evaluate(() => (globalThis as unknown as { ladle: { setPaused(p: boolean): void } }).ladle.setPaused(true));
-    await statsUntil(g.coordinator.url, (s) => s.perWorker.some((w) => w.paused));
+    await statsUntil(g.coordinator, (s) => s.perWorker.some((w) => w.paused));
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     const result = g.grid.submit(offload.naps, 8, 500);
     await victim.page.waitForFunction(() => (globalThis as unknown as { ladle: { status: { queued: number } } }).ladle.status.queued > 0);
@@ -135,7 +135,7 @@ test('a page the coordinator did not send to steal gets nothing from a peer, and
     assert.equal(given.peer.given, 0, 'the busy page gave nothing');
     assert.equal(taken.peer.taken, 0, 'the page that asked unannounced got nothing');
     assert.equal(taken.tasksDone, 0);
-    const s = await statsUntil(g.coordinator.url, (x) => x.peer.stealsRefused >= 1);
+    const s = await statsUntil(g.coordinator, (x) => x.peer.stealsRefused >= 1);
     assert.equal(s.peer.tasksOffloaded, 0);
   }),
 );
@@ -144,11 +144,11 @@ test("a client's constants reach a peer with its subtasks, and leave every page 
   const g = await startTestGrid({ pages: 2, threads: 1 });
   const client = await connect({ url: g.coordinator.url, token: g.coordinator.token });
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
     const offload = await client.module<typeof Offload>(fixture('offload.ts'));
     await client.shared.set({ factor: 7 });
     assert.equal(await client.submit(offload.scaledSpread, 30, 30), (7 * 30 * 31) / 2);
-    assert.ok((await stats(g.coordinator.url)).peer.tasksOffloaded > 0, 'the other page ran some subtasks');
+    assert.ok((await stats(g.coordinator)).peer.tasksOffloaded > 0, 'the other page ran some subtasks');
     // The page the root task ran on had the constants from the coordinator;
     // the other from its peer, with the subtasks it took.
     const held = await Promise.all(g.workers.pages.map((p) => p.evaluate(() => (globalThis as unknown as { ladle: { shared: Map<string, unknown> } }).ladle.shared.size)));
@@ -175,12 +175,12 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
   const { browser, page, errors } = await joinWith(g.coordinator.url, 'delete globalThis.RTCPeerConnection;');
   try {
     await page.waitForFunction(() => (globalThis as unknown as Status).ladle?.status.peer.state === 'unavailable');
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 1);
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 1);
 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     assert.equal(await g.grid.submit(offload.chain, 12, 3), expectedChain(12));
     assert.equal(await g.grid.submit(offload.spread, 30, 20), (30 * 31 * 61) / 6);
-    const s = await stats(g.coordinator.url);
+    const s = await stats(g.coordinator);
     assert.equal(s.peer.tasksOffloaded, 0, 'no WebRTC link was possible');
     assert.ok(s.peer.tasksReleased > 0, `subtasks released to the grid queue: ${s.peer.tasksReleased}`);
     const noRtc = await pageStatus(page);
@@ -198,12 +198,12 @@ test('WebRTC that cannot connect (no ICE candidates get through): the grid falls
   // As behind a firewall that drops every candidate: links are signalled but never open.
   const { browser, page, errors } = await joinWith(g.coordinator.url, FIREWALLED_RTC);
   try {
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
 
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     // About 10 s of work for one thread: longer than a link takes to fail.
     assert.equal(await g.grid.submit(offload.spread, 40, 150), (40 * 41 * 81) / 6);
-    const s = await stats(g.coordinator.url);
+    const s = await stats(g.coordinator);
     assert.equal(s.peer.tasksOffloaded, 0, 'no link ever opened');
     assert.ok(s.peer.linksFailed >= 1, 'a link was tried and given up');
     assert.ok(s.peer.tasksReleased > 0, `subtasks went through the coordinator: ${s.peer.tasksReleased}`);
@@ -250,7 +250,7 @@ async function withTwoBrowsers(
   let other: LocalWorkers | undefined;
   try {
     other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: options.threads });
-    await statsUntil(g.coordinator.url, (s) => s.workers === 2 && s.peer.pages === 2);
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
     const pages: Volunteer[] = [];
     for (const { browser, pages: [page] } of [g.workers, other]) pages.push({ id: (await describePage(page)).workerId, browser, page });
     await body(g, pages);
@@ -262,7 +262,7 @@ async function withTwoBrowsers(
 
 /** The page the coordinator's record shows holding offloaded subtasks, as soon as one does. */
 async function holdingPeer(g: TestGrid, pages: Volunteer[]): Promise<Volunteer> {
-  const s = await statsUntil(g.coordinator.url, (x) => x.perWorker.some((w) => w.peerTasks > 0), 30_000);
+  const s = await statsUntil(g.coordinator, (x) => x.perWorker.some((w) => w.peerTasks > 0), 30_000);
   const id = s.perWorker.find((w) => w.peerTasks > 0)!.id;
   return pages.find((p) => p.id === id)!;
 }

@@ -35,10 +35,11 @@ async function joinAsPage(c: Coordinator): Promise<{ ws: WebSocket; welcome: Ext
   return { ws, welcome: welcome as Extract<ToPage, { t: 'welcome' }> };
 }
 
-/** Opens the PeerServer's signalling socket as peerjs does; resolves with its first message or the HTTP refusal. */
-function signal(c: Coordinator, path: string, id: string): Promise<{ status?: number; first?: { type: string }; ws?: WebSocket }> {
+/** Opens the PeerServer's signalling socket as peerjs does, with `token` (a
+ * page's secret from its welcome); resolves with its first message or the HTTP refusal. */
+function signal(c: Coordinator, path: string, id: string, token = 't0k', headers: Record<string, string> = {}): Promise<{ status?: number; first?: { type: string }; ws?: WebSocket }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${c.port}${path}/peerjs?key=ladle&id=${encodeURIComponent(id)}&token=t0k`);
+    const ws = new WebSocket(`ws://127.0.0.1:${c.port}${path}/peerjs?key=ladle&id=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}`, { headers });
     ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
     ws.on('message', (data) => resolve({ first: JSON.parse(String(data)) as { type: string }, ws }));
     ws.on('error', () => undefined);
@@ -48,12 +49,14 @@ function signal(c: Coordinator, path: string, id: string): Promise<{ status?: nu
 test('the welcome tells a page where the PeerServer is; only connected pages may register there, under their own id', { timeout: 30_000 }, async () => {
   await withCoordinator({ iceServers: [{ urls: 'stun:stun.example.org:3478' }] }, async (c) => {
     const { ws: page, welcome } = await joinAsPage(c);
-    assert.deepEqual(welcome.peer, { path: '/peerjs', key: 'ladle', iceServers: [{ urls: 'stun:stun.example.org:3478' }] });
+    // Its secret for the PeerServer rides along: 24 random bytes, base64url.
+    assert.match(welcome.peer?.token ?? '', /^[\w-]{32}$/);
+    assert.deepEqual(welcome.peer, { path: '/peerjs', key: 'ladle', iceServers: [{ urls: 'stun:stun.example.org:3478' }], token: welcome.peer!.token });
 
     const stranger = await signal(c, '/peerjs', 'not-a-page');
     assert.equal(stranger.status, 403, 'an id the coordinator did not issue is refused');
 
-    const registered = await signal(c, '/peerjs', welcome.workerId);
+    const registered = await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token);
     assert.equal(registered.first?.type, 'OPEN', 'the page registers under its worker id');
     registered.ws!.close();
 
@@ -65,13 +68,13 @@ test('the welcome tells a page where the PeerServer is; only connected pages may
     assert.equal(elsewhere, 404, 'upgrades to other paths are refused');
 
     // A page that leaves loses its registration, and its id is refused from then on.
-    const again = await signal(c, '/peerjs', welcome.workerId);
+    const again = await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token);
     assert.equal(again.first?.type, 'OPEN');
     const evicted = once(again.ws!, 'close');
     page.close();
     await evicted;
-    await statsUntil(c.url, (s) => s.workers === 0);
-    assert.equal((await signal(c, '/peerjs', welcome.workerId)).status, 403);
+    await statsUntil(c, (s) => s.workers === 0);
+    assert.equal((await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token)).status, 403);
   });
 });
 
@@ -104,21 +107,21 @@ test('the record of offloads: when a page leaves, the page whose subtasks it hel
     // a gave subtasks 1 and 2 to b; b gave subtask 7 to d.
     a.ws.send(report({ offload: [{ to: b.welcome.workerId, ids: [1, 2] }] }));
     b.ws.send(report({ offload: [{ to: d.welcome.workerId, ids: [7] }], stole: [{ from: a.welcome.workerId, got: 2, linked: true }] }));
-    let s = await statsUntil(c.url, (x) => x.peer.tasksOnPeers === 3);
+    let s = await statsUntil(c, (x) => x.peer.tasksOnPeers === 3);
     const holding = s.perWorker;
     assert.equal(holding.find((w) => w.id === b.welcome.workerId)?.peerTasks, 2);
     assert.equal(holding.find((w) => w.id === d.welcome.workerId)?.peerTasks, 1);
 
     // Subtask 2's result came back to a: only 1 is out now.
     a.ws.send(report({ returned: [2] }));
-    await statsUntil(c.url, (x) => x.peer.tasksOnPeers === 2);
+    await statsUntil(c, (x) => x.peer.tasksOnPeers === 2);
 
     const toA = nextFrame(a.ws);
     const toD = nextFrame(d.ws);
     b.ws.terminate();
     assert.deepEqual(await toA, { t: 'peerGone', peer: b.welcome.workerId }, 'a takes back what b held');
     assert.deepEqual(await toD, { t: 'peerGone', peer: b.welcome.workerId }, "d drops b's subtask");
-    s = await statsUntil(c.url, (x) => x.workers === 2);
+    s = await statsUntil(c, (x) => x.workers === 2);
     assert.equal(s.peer.tasksOnPeers, 0);
     assert.equal(s.peer.tasksOffloaded, 3);
 
@@ -135,7 +138,7 @@ test('a steal hint has two halves: the idle page is sent to steal, and the busy 
     const busy = await joinAsPage(c);
     const idle = await joinAsPage(c);
     for (const p of [busy, idle]) p.ws.send(encodeFrame({ t: 'peer', open: true }));
-    await statsUntil(c.url, (s) => s.peer.pages === 2);
+    await statsUntil(c, (s) => s.peer.pages === 2);
     const toBusy = nextFrame(busy.ws);
     const toIdle = nextFrame(idle.ws);
     // Its one thread runs a task that has spawned 3 subtasks, ready to be taken.
@@ -144,5 +147,46 @@ test('a steal hint has two halves: the idle page is sent to steal, and the busy 
     assert.deepEqual(await toBusy, { t: 'lend', to: idle.welcome.workerId, max: 1 });
     busy.ws.close();
     idle.ws.close();
+  });
+});
+
+test("an attacker who knows a page's id cannot take its PeerServer registration: only the page's secret opens it", { timeout: 30_000 }, async () => {
+  await withCoordinator({}, async (c) => {
+    const a = await joinAsPage(c);
+    const b = await joinAsPage(c);
+    const id = a.welcome.workerId;
+    // The race the attacker used to win: it registers first, before the page does.
+    for (const token of ['t0k', '', b.welcome.peer!.token!, a.welcome.peer!.token!.slice(0, -1)]) {
+      assert.equal((await signal(c, '/peerjs', id, token)).status, 403, `token "${token}" is refused for a's id`);
+    }
+    const real = await signal(c, '/peerjs', id, a.welcome.peer!.token);
+    assert.equal(real.first?.type, 'OPEN', 'the page itself still registers');
+    // Once it is registered, the attacker still cannot displace or shadow it.
+    assert.equal((await signal(c, '/peerjs', id, 'guess')).status, 403);
+    real.ws!.close();
+    a.ws.close();
+    b.ws.close();
+  });
+});
+
+test('the PeerServer answers same-origin only: a foreign Origin is refused, no CORS for it, no X-Powered-By', { timeout: 30_000 }, async () => {
+  await withCoordinator({ allowedOrigins: ['https://partner.example'] }, async (c) => {
+    const [p, q] = [await joinAsPage(c), await joinAsPage(c)];
+    const evil = await signal(c, '/peerjs', p.welcome.workerId, p.welcome.peer!.token, { origin: 'http://evil.example' });
+    assert.equal(evil.status, 403, "another site's page cannot open the signalling socket");
+    const same = await signal(c, '/peerjs', p.welcome.workerId, p.welcome.peer!.token, { origin: c.url });
+    assert.equal(same.first?.type, 'OPEN', 'a page served by the coordinator can');
+    same.ws!.close();
+    const partner = await signal(c, '/peerjs', q.welcome.workerId, q.welcome.peer!.token, { origin: 'https://partner.example' });
+    assert.equal(partner.first?.type, 'OPEN', 'so can an origin given in --allowed-origins');
+    partner.ws!.close();
+
+    for (const path of ['/peerjs', '/peerjs/ladle/id', '/', '/api/stats']) {
+      const res = await fetch(`${c.url}${path}`, { headers: { origin: 'http://evil.example' } });
+      assert.equal(res.headers.get('access-control-allow-origin'), null, `${path} allows no other origin`);
+      assert.equal(res.headers.get('x-powered-by'), null, `${path} does not say what it runs on`);
+    }
+    p.ws.close();
+    q.ws.close();
   });
 });

@@ -93,8 +93,9 @@ const text = (page: Page, selector: string) => page.locator(selector).innerText(
 /** The page's task-running Web Workers, as Chromium counts them (the clock worker is not one). */
 const webWorkers = (page: Page) => page.workers().filter((w) => new URL(w.url()).pathname === '/worker.js').length;
 
+/** The stats with each worker and job: the admin token sees them. */
 async function stats(): Promise<Stats> {
-  return (await (await fetch(`${c.url}/api/stats`)).json()) as Stats;
+  return (await (await fetch(`${c.url}/api/stats`, { headers: { authorization: `Bearer ${c.adminToken}` } })).json()) as Stats;
 }
 
 async function statsUntil(predicate: (s: Stats) => boolean, timeoutMs = 15_000): Promise<Stats> {
@@ -337,7 +338,7 @@ test('the thread slider sets the number of Web Workers, is remembered, and ?thre
 
 test('the dashboard lists the joined workers and shows a job progressing live', { timeout: 90_000 }, async () => {
   const pages = [await volunteer('/?threads=1'), await volunteer('/?threads=1')];
-  const dash = await open('/dashboard');
+  const dash = await open(`/dashboard?token=${c.adminToken}`);
   const rows = dash.locator('#workers tbody tr');
   await until('2 worker rows', () => rows.count(), (n) => n === 2);
   for (const page of pages) {
@@ -379,7 +380,7 @@ test('the dashboard lists the joined workers and shows a job progressing live', 
   assert.match(await jobRow.innerText(), /done/);
   await until('3 worker rows', () => rows.count(), (n) => n === 3);
   await dash.screenshot({ path: join(ARTIFACTS, 'dashboard-desktop.png'), fullPage: true });
-  const phone = await open('/dashboard', { viewport: PHONE });
+  const phone = await open(`/dashboard?token=${c.adminToken}`, { viewport: PHONE });
   await until('phone dashboard rows', () => phone.locator('#workers tbody tr').count(), (n) => n === 3);
   await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png'), fullPage: true });
   await client.close();
@@ -394,7 +395,7 @@ test('the dashboard lists the joined workers and shows a job progressing live', 
 test('after a nested job the dashboard and both join pages show the WebRTC offloading /api/stats reports', { timeout: 120_000 }, async () => {
   const a = await volunteer('/?threads=2');
   const b = await volunteer('/?threads=2', { viewport: PHONE });
-  const dash = await open('/dashboard');
+  const dash = await open(`/dashboard?token=${c.adminToken}`);
   await statsUntil((s) => s.workers === 2 && s.peer.pages === 2);
   const before = await stats();
 
@@ -444,7 +445,7 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
   await dash.screenshot({ path: join(ARTIFACTS, 'dashboard-peer-desktop.png'), fullPage: true });
   await a.screenshot({ path: join(ARTIFACTS, 'join-peer-desktop.png'), fullPage: true });
   await b.screenshot({ path: join(ARTIFACTS, 'join-peer-phone.png'), fullPage: true });
-  const phone = await open('/dashboard', { viewport: PHONE });
+  const phone = await open(`/dashboard?token=${c.adminToken}`, { viewport: PHONE });
   await dashboardShowsPeer(phone);
   await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-peer-phone.png'), fullPage: true });
   for (const page of [phone, b]) {
@@ -454,7 +455,7 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
 });
 
 test('/api/events streams the stats; ?view=totals leaves out the lists', { timeout: 30_000 }, async () => {
-  for (const [query, full] of [['', true], ['?view=totals', false]] as const) {
+  for (const [query, full] of [[`?token=${c.adminToken}`, true], [`?token=${c.adminToken}&view=totals`, false], ['', false]] as const) {
     const ac = new AbortController();
     const res = await fetch(`${c.url}/api/events${query}`, { signal: ac.signal });
     assert.equal(res.status, 200);

@@ -58,11 +58,22 @@ export function runLadle(args: string[]): LadleProcess {
   };
 }
 
+/** A coordinator's URL (its public totals), or the coordinator itself (its admin token shows each worker and job). */
+export type StatsSource = string | { url: string; adminToken: string };
+
+/** Fetches `/api/stats`, with the admin token when `source` carries it. */
+export async function fetchStats(source: StatsSource): Promise<Stats> {
+  const [url, headers] = typeof source === 'string' ? [source, {}] : [source.url, { authorization: `Bearer ${source.adminToken}` }];
+  const res = await fetch(`${url}/api/stats`, { headers });
+  if (!res.ok) throw new Error(`/api/stats answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as Stats;
+}
+
 /** Polls `/api/stats` until `predicate` holds: the stats API has no push channel. */
-export async function statsUntil(url: string, predicate: (s: Stats) => boolean, timeoutMs = 15_000): Promise<Stats> {
+export async function statsUntil(source: StatsSource, predicate: (s: Stats) => boolean, timeoutMs = 15_000): Promise<Stats> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const stats = (await (await fetch(`${url}/api/stats`)).json()) as Stats;
+    const stats = await fetchStats(source);
     if (predicate(stats)) return stats;
     if (Date.now() > deadline) throw new Error(`stats never matched: ${JSON.stringify(stats)}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,0 +1,141 @@
+// Bounded input before trust: the coordinator runs in its own process (so
+// its memory can be read apart from the attacker's), a real Chromium page
+// and an SDK client do honest work, and hostile sockets send what an
+// adversarial review sent a live coordinator: a 60 MiB first frame of nils,
+// tiny frames that promise billions of items or nest thousands deep, and a
+// page whose reports name far more tasks than it holds.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { connect, type Grid, type ModuleHandles } from '../../client-sdk/index.ts';
+import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { pack } from '../../protocol/codec.ts';
+import { PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
+import { runLadle, type LadleProcess } from '../helpers/cli.ts';
+import { fixture } from '../helpers/grid.ts';
+import type * as Tasks from '../fixtures/tasks.ts';
+
+const TOKEN = 'hostile-input-test-token';
+let ladle: LadleProcess;
+let url: string;
+let dataDir: string;
+let workers: LocalWorkers;
+let grid: Grid;
+let tasks: ModuleHandles<typeof Tasks>;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'ladle-hostile-'));
+  ladle = runLadle(['coordinator', '--host', '127.0.0.1', '--port', '0', '--token', TOKEN, '--data', dataDir]);
+  url = (await ladle.waitFor(/http:\/\/127\.0\.0\.1:\d+/))[0];
+  workers = await launchWorkers({ url, count: 1, threads: 2 });
+  grid = await connect({ url, token: TOKEN });
+  tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
+  // Warm up: the coordinator has served a page, a client and a task before memory is read.
+  assert.equal(await grid.submit(tasks.square, 3), 9);
+});
+
+after(async () => {
+  await grid?.close();
+  await workers?.close();
+  await ladle?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** The coordinator process's resident memory, in MiB. */
+async function coordinatorRss(): Promise<number> {
+  const status = await readFile(`/proc/${ladle.proc.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** A socket that sends `frames` once open; resolves with how the coordinator closed it. */
+async function hostile(frames: Uint8Array[]): Promise<{ code: number; reason: string }> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  ws.on('error', () => undefined);
+  await once(ws, 'open');
+  for (const f of frames) ws.send(f);
+  const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
+  return { code, reason: reason.toString() };
+}
+
+/** The frame of the review's attack: a msgpack array of `n` nils. */
+function nils(n: number): Uint8Array {
+  const frame = new Uint8Array(5 + n).fill(0xc0);
+  frame.set([0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  return frame;
+}
+
+const pageHello = () => encodeFrame({ t: 'hello', role: 'worker', threads: 1, userAgent: 'hostile', version: PROTOCOL_VERSION });
+
+test('a 60 MiB first frame is refused from its header (1009) while honest work completes; memory does not balloon', { timeout: 120_000 }, async (t) => {
+  const before = await coordinatorRss();
+  const attack = hostile([nils(60 * 1024 * 1024)]);
+  // Honest work, while the attack is under way.
+  const [closed, square, stats] = await Promise.all([attack, grid.submit(tasks.square, 12).result(), fetch(`${url}/api/stats`)]);
+  assert.equal(square, 144, 'the control task completed on the honest page');
+  assert.equal(stats.status, 200, '/api/stats answered');
+  assert.equal(closed.code, 1009, `closed as too big, got ${closed.code} ${closed.reason}`);
+  const afterOne = await coordinatorRss();
+  // The review's attack was repeatable: three more at once.
+  const again = await Promise.all([1, 2, 3].map(() => hostile([nils(60 * 1024 * 1024)])));
+  assert.deepEqual(
+    again.map((c) => c.code),
+    [1009, 1009, 1009],
+  );
+  assert.equal(await grid.submit(tasks.square, 13), 169);
+  const afterAll = await coordinatorRss();
+  const figures = `coordinator RSS: ${before.toFixed(1)} MiB before, ${afterOne.toFixed(1)} after one 60 MiB frame, ${afterAll.toFixed(1)} after four`;
+  t.diagnostic(figures);
+  // Today's code decoded the frame: 155 MB -> 1.44 GB. A refused header costs nothing like its size.
+  assert.ok(afterAll - before < 100, figures);
+});
+
+test('tiny frames that promise billions of items or nest thousands deep are refused (1008) before decoding', { timeout: 60_000 }, async () => {
+  const deep = await hostile([new Uint8Array(4000).fill(0x91)]);
+  assert.equal(deep.code, 1008);
+  assert.match(deep.reason, /nests deeper than 4/);
+  const huge = await hostile([Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff)]);
+  assert.equal(huge.code, 1008);
+  assert.match(huge.reason, /container of 4294967295 items/);
+  // After a valid hello, a page's frames may be large, but not costly to decode:
+  // a 16 MiB array of nils is refused by the scan, not decoded.
+  const page = await hostile([pageHello(), nils(16 * 1024 * 1024)]);
+  assert.equal(page.code, 1008);
+  assert.match(page.reason, /over the limit/);
+  const nested = await hostile([pageHello(), new Uint8Array(100_000).fill(0x91)]);
+  assert.match(nested.reason, /nests deeper than 32/);
+  assert.equal(await grid.submit(tasks.square, 5), 25);
+  assert.equal((await fetch(`${url}/api/stats`)).status, 200);
+});
+
+test("a page's report may name only about as many tasks as it holds", { timeout: 60_000 }, async () => {
+  const report = (started: number[]) =>
+    encodeFrame({ t: 'report', started, results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0 });
+  const ok = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  ok.on('error', () => undefined);
+  await once(ok, 'open');
+  ok.send(pageHello());
+  await once(ok, 'message');
+  // A few unknown ids (a task taken from it on the way) are ignored...
+  ok.send(report([1, 2, 3]));
+  ok.send(encodeFrame({ t: 'pong' }));
+  // ...100,000 are not a page's report.
+  ok.send(report(Array.from({ length: 100_000 }, (_, i) => i + 1_000_000)));
+  const [code, reason] = (await once(ok, 'close')) as [number, Buffer];
+  assert.equal(code, 1008);
+  assert.match(reason.toString(), /report\.started names 100000 tasks; this page holds at most 1024/);
+  assert.equal(await grid.submit(tasks.square, 6), 36);
+});
+
+test('a hello within the size limit still works: a client with the right token is welcomed', async () => {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+  ws.on('error', () => undefined);
+  await once(ws, 'open');
+  ws.send(pack({ t: 'hello', role: 'client', token: TOKEN, version: PROTOCOL_VERSION }));
+  const [data] = (await once(ws, 'message')) as [Buffer];
+  assert.ok(data.length > 0);
+  ws.close();
+});
