@@ -25,7 +25,7 @@ import {
 } from '../protocol/messages.ts';
 import { ClientSession } from './client-session.ts';
 import { AuthThrottle, RateLimit, sameSecret, type TokenSet } from './auth.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord } from './task-store.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
@@ -74,12 +74,19 @@ interface PageConn {
   links: number;
   /** Tasks it finished that the coordinator did not send it (subtasks). */
   localDone: number;
+  /** Scopes (clients) it has been sent tasks of: it hears when they leave. */
+  ran: Set<string>;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
   since: number;
   until?: number;
 }
+
+/** How often a drain looks whether the running tasks have finished. */
+const DRAIN_CHECK_MS = 50;
+
+const NOTHING_TO_DISPATCH: Dispatch = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
 
 /** Ended jobs kept for the dashboard. */
 const ENDED_JOBS_KEPT = 20;
@@ -104,6 +111,8 @@ export class Hub {
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
+  /** Shutting down (see drain): nothing is dispatched. */
+  private draining = false;
   private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
   private readonly startedAt = Date.now();
@@ -231,6 +240,24 @@ export class Hub {
   }
 
   /** Closes every connection and stops the heartbeat (used on shutdown). */
+  /** Shutting down: no task starts any more (pages give back those they
+   * hold unstarted). Resolves once the running ones have finished (true),
+   * or at the deadline (false). */
+  drain(deadlineMs: number): Promise<boolean> {
+    this.draining = true;
+    for (const page of this.pages.values()) for (const id of this.scheduler.setThreads(page.id, 0)) this.tellCancel(page.id, id);
+    this.schedule();
+    const until = Date.now() + deadlineMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.scheduler.assignedCount === 0) resolve(true);
+        else if (Date.now() >= until) resolve(false);
+        else setTimeout(check, DRAIN_CHECK_MS);
+      };
+      check();
+    });
+  }
+
   closeAll(code: number, reason: string): void {
     clearInterval(this.heartbeat);
     for (const c of this.clients.values()) {
@@ -355,8 +382,11 @@ export class Hub {
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.id)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
-      // A page linked to peers may have its constants from one of them.
-      if (page.sharedSent.delete(client.id) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
+      // A page that ran its tasks replaces the Web Workers that served it; a
+      // page linked to peers may have run them, or its constants, from one of them.
+      const shared = page.sharedSent.delete(client.id);
+      const ran = page.ran.delete(client.id);
+      if (shared || ran || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.id } satisfies ToPage));
     }
   }
 
@@ -378,6 +408,7 @@ export class Hub {
       peerOpen: false,
       links: 0,
       localDone: 0,
+      ran: new Set(),
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
@@ -599,7 +630,7 @@ export class Hub {
 
   private flush(): void {
     this.flushQueued = false;
-    const { send, revoke, hints, releases } = this.scheduler.dispatch();
+    const { send, revoke, hints, releases } = this.draining ? NOTHING_TO_DISPATCH : this.scheduler.dispatch();
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
     for (const [pageId, { from, max }] of hints) {
       // The giver first: it answers only steals it has heard of from here.
@@ -610,6 +641,7 @@ export class Hub {
     for (const [pageId, ids] of send) {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => this.store.get(id)!.spec);
+      for (const task of tasks) page.ran.add(task.scope!);
       this.sendShared(page, tasks);
       page.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToPage));
     }
