@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, RemoteError } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';
-import { statsUntil } from '../helpers/cli.ts';
 import type * as Isolation from '../fixtures/isolation.ts';
 
 test("client A's task patches Uint8Array.prototype.slice and a global; client B's tasks on the same 1-thread page are unaffected", { timeout: 60_000 }, async () => {
@@ -34,7 +33,8 @@ test('an endless loop with no timeout stops when its client leaves: the next cli
     const looping = await a.module<typeof Isolation>(fixture('isolation.ts'));
     const spinning = a.submit(looping.spin);
     spinning.then(undefined, () => undefined);
-    await statsUntil(g.coordinator.url, (s) => s.running === 1);
+    // Handed to the page's one Web Worker (not merely queued at the coordinator).
+    await g.workers.pages[0].waitForFunction(() => (globalThis as unknown as { ladle: { status: { running: number } } }).ladle.status.running === 1);
     await a.close();
     const tasks = await g.grid.module<typeof Isolation>(fixture('isolation.ts'));
     assert.equal(await g.grid.submit(tasks.echo, 7), 7);
