@@ -19,7 +19,8 @@ type PageGlobals = { ladle: { status: { tasksDone: number; workers: number; runn
 
 async function coordinator(dir: string, port = 0): Promise<{ proc: LadleProcess; url: string }> {
   const proc = runLadle(['coordinator', '--host', '127.0.0.1', '--port', String(port), '--token', 'restart-secret', '--data', dir]);
-  const [, url] = await proc.waitFor(/^\s+(http:\/\/127\.0\.0\.1:\d+)$/m);
+  // Starting builds the site with esbuild: slow on a loaded machine.
+  const [, url] = await proc.waitFor(/^\s+(http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
   await proc.waitFor(/LADLE_TOKEN=restart-secret/);
   return { proc, url };
 }
