@@ -64,6 +64,10 @@ export class WorkerPool {
   /** Workers that died before their script ran, in a row: the next waits longer. */
   private failedStarts = 0;
   private readonly respawns = new Set<ReturnType<typeof setTimeout>>();
+  /** A worker started ahead for the next replacement (see fresh). */
+  private spare: Slot | undefined;
+  /** Workers started so far, to name them. */
+  private spawned = 0;
 
   constructor(
     private readonly workerUrl: string,
@@ -89,7 +93,7 @@ export class WorkerPool {
       return;
     }
     if (this.stopped) return;
-    this.slots = Array.from({ length: this.threads }, (_, i) => this.spawn(i));
+    this.slots = Array.from({ length: this.threads }, () => this.spawn());
     this.events.ready();
   }
 
@@ -120,7 +124,7 @@ export class WorkerPool {
   resize(threads: number): void {
     this.threads = threads;
     if (this.scriptUrl === undefined) return;
-    while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn(this.slots.length));
+    while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn());
     while (this.slots.length > threads) {
       // Retire the least busy worker.
       let idle = 0;
@@ -143,9 +147,18 @@ export class WorkerPool {
   replace(slot: Slot): Slot | undefined {
     this.end(slot);
     const i = this.slots.indexOf(slot);
-    if (i >= 0) return (this.slots[i] = this.spawn(i));
+    if (i >= 0) return (this.slots[i] = this.fresh());
     this.draining = this.draining.filter((s) => s !== slot);
     return undefined;
+  }
+
+  /** A fresh worker: the spare when there is one. Starting a worker takes
+   * tens of milliseconds on a quiet machine and far more on a busy one, so
+   * once a page has had to replace a worker it keeps one started ahead. */
+  private fresh(): Slot {
+    const slot = this.spare ?? this.spawn();
+    this.spare = this.spawn();
+    return slot;
   }
 
   /** A worker died (see PoolEvents.died) and the runtime has taken its
@@ -164,14 +177,14 @@ export class WorkerPool {
     }
     const delay = Math.min(RETRY_MIN_MS * 2 ** this.failedStarts++, RETRY_MAX_MS);
     console.error(`ladle: a Web Worker failed to start; retrying in ${delay} ms`);
-    this.respawns.add(
-      setTimeout(() => {
-        const at = this.slots.indexOf(slot);
-        if (this.stopped || at < 0) return;
-        this.slots[at] = this.spawn(at);
-        this.events.ready();
-      }, delay),
-    );
+    const timer = setTimeout(() => {
+      this.respawns.delete(timer);
+      const at = this.slots.indexOf(slot);
+      if (this.stopped || at < 0) return;
+      this.slots[at] = this.spawn();
+      this.events.ready();
+    }, delay);
+    this.respawns.add(timer);
   }
 
   /** The workers serving `scope` (a client that left, say). */
@@ -191,6 +204,8 @@ export class WorkerPool {
     this.stopped = true;
     for (const timer of this.respawns) clearTimeout(timer);
     for (const slot of this.all) this.end(slot);
+    this.spare?.worker.terminate();
+    this.spare = undefined;
     this.slots = [];
     this.draining = [];
     if (this.scriptUrl !== undefined) URL.revokeObjectURL(this.scriptUrl);
@@ -268,8 +283,8 @@ export class WorkerPool {
     }
   }
 
-  private spawn(index: number): Slot {
-    const worker = new Worker(this.scriptUrl!, { type: 'module', name: `ladle-${index}` });
+  private spawn(): Slot {
+    const worker = new Worker(this.scriptUrl!, { type: 'module', name: `ladle-${this.spawned++}` });
     const slot: Slot = {
       worker,
       bundles: new Set(),
@@ -297,6 +312,10 @@ export class WorkerPool {
       // say): the worker lives on. A bare Event means the worker itself failed.
       if (e instanceof ErrorEvent) {
         console.error('ladle: uncaught in a Web Worker:', e.message);
+        return;
+      }
+      if (slot === this.spare) {
+        this.spare = undefined;
         return;
       }
       if (slot.dead || !this.owns(slot)) return;
