@@ -127,6 +127,11 @@ export class Runtime {
     this.pool = new WorkerPool(options.workerUrl ?? '/worker.js', {
       report: (slot, msg) => this.onWorkerReport(slot, msg),
       ended: (slot) => this.ended(slot),
+      died: (slot) => this.died(slot),
+      ready: () => {
+        this.pump();
+        this.emit(true);
+      },
     });
     this.status = {
       state: 'connecting',
@@ -158,7 +163,7 @@ export class Runtime {
     if (threads === this.threads) return;
     this.threads = threads;
     this.status.threads = threads;
-    if (!this.stopped && this.pool.all.length > 0) {
+    if (!this.stopped) {
       this.pool.resize(threads);
       this.pump();
     }
@@ -222,6 +227,7 @@ export class Runtime {
     if (!this.pool.owns(slot)) return; // a replaced worker's last words
     for (const id of msg.started) {
       if (id > 0) this.out.started.push(id);
+      if (slot.tasks.has(id)) slot.started.add(id);
       const timeout = slot.tasks.get(id)?.timeout;
       if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
     }
@@ -236,6 +242,7 @@ export class Runtime {
       const task = slot.tasks.get(outcome.id);
       if (!task) return;
       slot.tasks.delete(outcome.id);
+      slot.started.delete(outcome.id);
       this.durations.add(fnKey(task), msg.took[i], msg.awaited[i]);
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
@@ -243,7 +250,6 @@ export class Runtime {
       this.settle(outcome);
     });
     slot.blocked = msg.blocked;
-    if (slot.tasks.size === 0) slot.scope = undefined;
     this.pool.settled(slot);
     this.pump();
     this.scheduleFlush();
@@ -377,12 +383,39 @@ export class Runtime {
         message: `task ${task.fn} ran past its timeout of ${task.timeout} ms; its Web Worker was stopped and replaced`,
       },
     });
-    // Everything else in that worker dies with it: it runs again.
-    for (const other of slot.tasks.values()) this.requeue(other);
+    this.stopWorker(slot);
+  }
+
+  /** Replaces a Web Worker whose running task must stop (timed out or
+   * cancelled): its other tasks run again, in a fresh worker. */
+  private stopWorker(slot: Slot): void {
+    this.vacate(slot);
     this.pool.replace(slot);
     this.pump();
     this.scheduleFlush();
     this.emit();
+  }
+
+  /** A Web Worker died by itself (its script failed to load): its tasks run
+   * again, and it is restarted. */
+  private died(slot: Slot): void {
+    this.vacate(slot);
+    this.pool.revive(slot);
+    this.pump();
+    this.scheduleFlush();
+    this.emit();
+  }
+
+  /** Takes back the tasks of a Web Worker about to end: one it had not
+   * started waits here again; one it had started is reported lost to where
+   * it came from (the coordinator retries it, up to its attempts). */
+  private vacate(slot: Slot): void {
+    for (const task of slot.tasks.values()) {
+      if (task.id > 0 && !slot.started.has(task.id)) this.queue.unshift(task);
+      else this.requeue(task);
+    }
+    slot.tasks.clear();
+    slot.started.clear();
   }
 
   // ---- the coordinator ----
@@ -446,6 +479,12 @@ export class Runtime {
         // ignores the result of one that already started.
         const drop = new Set(msg.ids);
         this.queue = this.queue.filter((t) => !drop.has(t.id));
+        // One handed to a Web Worker stops only with that worker.
+        for (const slot of this.pool.all) {
+          let held = false;
+          for (const id of msg.ids) if (slot.tasks.delete(id)) held = true;
+          if (held) this.stopWorker(slot);
+        }
         break;
       }
       case 'results':
@@ -483,12 +522,21 @@ export class Runtime {
     this.emit();
   }
 
-  /** A client left: its constants go from this page, its Web Workers and
-   * what each link has been sent (they can be large, and a page lives long). */
+  /** A client left: its constants go from this page and from what each link
+   * has been sent (they can be large, and a page lives long), and its Web
+   * Workers are replaced, ending whatever its tasks still run or left behind
+   * (an endless loop, patched globals, nested workers). */
   private unshare(scope: string): void {
     this.shared.delete(scope);
-    this.pool.unshare(scope);
     this.peers.unshare(scope);
+    this.peerQueue = this.peerQueue.filter((t) => t.scope !== scope || !this.jobs.delete(t.id));
+    for (const slot of this.pool.of(scope)) {
+      for (const id of slot.tasks.keys()) this.jobs.delete(id);
+      slot.tasks.clear();
+      slot.started.clear();
+      this.pool.replace(slot);
+    }
+    this.pump();
   }
 
   private addShared(scope: string, values: Record<string, Uint8Array>): void {

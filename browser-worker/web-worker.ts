@@ -25,6 +25,20 @@ function report(): void {
   (self as unknown as Worker).postMessage(msg, out.transfer);
 }
 
+// A task that closed its worker would strand the page's other tasks in it,
+// so `close` throws instead, wherever a task looks for it. (A Web Worker
+// serves one client: a task can harm only its own client's tasks.)
+for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
+  if (!Object.prototype.hasOwnProperty.call(o, 'close')) continue;
+  Object.defineProperty(o, 'close', {
+    value: () => {
+      throw new Error('a task may not close its Web Worker (self.close()): return a value or throw instead');
+    },
+    writable: false,
+    configurable: false,
+  });
+}
+
 self.onmessage = (event: MessageEvent<ToWebWorker>) => {
   const msg = event.data;
   switch (msg.t) {
@@ -45,3 +59,6 @@ self.onmessage = (event: MessageEvent<ToWebWorker>) => {
       break;
   }
 };
+
+// The page counts a worker as started once it hears from it (see WorkerPool.revive).
+(self as unknown as Worker).postMessage({ t: 'report', started: [], done: [], took: [], awaited: [], submit: [], cancel: [], blocked: 0 } satisfies FromWebWorker);

@@ -2,6 +2,12 @@
 // each: bundles, constants, tasks. The runtime (runtime.ts) decides which
 // task goes where and keeps the per-task records in each Slot; this module
 // starts, resizes and ends the workers and batches what goes to them.
+//
+// A Web Worker serves one client (one task scope) for its life: a task can
+// patch globals and prototypes or start nested workers, and none of that may
+// reach another client's tasks. A worker is replaced rather than handed to
+// another client. Its script is fetched once and started from a blob: URL,
+// so workers can be replaced while the coordinator is unreachable.
 import type { FromWebWorker, TaskOutcome, TaskSpec, ToWebWorker } from '../protocol/messages.ts';
 import { TRANSFER_MIN_BYTES } from './executor.ts';
 
@@ -11,8 +17,16 @@ export interface Slot {
   bundles: Set<string>;
   /** How many of each scope's constants it has been sent. */
   sharedSent: Map<string, number>;
-  /** The client whose tasks it runs now: `shared.get` in a worker is unambiguous. */
+  /** The client it serves for its life, once it has run a task (see `used`). */
   scope?: string;
+  /** It has been given a task: it serves `scope` only, until it ends. */
+  used: boolean;
+  /** Its script has started (it sent its first message). */
+  alive: boolean;
+  /** It died by itself (its script failed): it takes no task. */
+  dead: boolean;
+  /** Of its tasks, those it has started, by run id. */
+  started: Set<number>;
   /** Tasks given to it and not finished, by run id. */
   tasks: Map<number, TaskSpec>;
   /** Of those, the ones waiting on subtasks: their thread is free. */
@@ -31,6 +45,11 @@ export interface PoolEvents {
   report(slot: Slot, msg: FromWebWorker): void;
   /** A worker was ended (retired or replaced): its timers and subtasks go with it. */
   ended(slot: Slot): void;
+  /** A worker died by itself, or never started: its tasks are the runtime's
+   * to run again or fail; then it calls `replace`. */
+  died(slot: Slot): void;
+  /** Workers can take tasks now (the script has arrived). */
+  ready(): void;
 }
 
 export class WorkerPool {
@@ -38,14 +57,44 @@ export class WorkerPool {
   slots: Slot[] = [];
   /** Workers retired by a lower thread setting, finishing the tasks they hold. */
   private draining: Slot[] = [];
+  /** The worker script as a blob: URL, once fetched. */
+  private scriptUrl: string | undefined;
+  private threads = 0;
+  private stopped = false;
+  /** Workers that died before their script ran, in a row: the next waits longer. */
+  private failedStarts = 0;
+  private readonly respawns = new Set<ReturnType<typeof setTimeout>>();
+  /** A worker started ahead for the next replacement (see fresh). */
+  private spare: Slot | undefined;
+  /** Workers started so far, to name them. */
+  private spawned = 0;
 
   constructor(
     private readonly workerUrl: string,
     private readonly events: PoolEvents,
   ) {}
 
+  /** Fetches the worker script (retrying with backoff), then starts `threads` workers. */
   start(threads: number): void {
-    this.slots = Array.from({ length: threads }, (_, i) => this.spawn(i));
+    this.threads = threads;
+    void this.loadScript(RETRY_MIN_MS);
+  }
+
+  private async loadScript(retryMs: number): Promise<void> {
+    try {
+      const res = await fetch(this.workerUrl);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const code = await res.blob();
+      this.scriptUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    } catch (e) {
+      if (this.stopped) return;
+      console.error(`ladle: the Web Worker script ${this.workerUrl} could not be fetched (${(e as Error).message}); retrying in ${retryMs} ms`);
+      setTimeout(() => void this.loadScript(Math.min(retryMs * 2, RETRY_MAX_MS)), retryMs);
+      return;
+    }
+    if (this.stopped) return;
+    this.slots = Array.from({ length: this.threads }, () => this.spawn());
+    this.events.ready();
   }
 
   /** Every live worker, taking tasks or draining. */
@@ -73,7 +122,9 @@ export class WorkerPool {
   /** New workers start at once; a retired one takes no new task and ends
    * when the tasks it holds are done (so nothing is lost or run twice). */
   resize(threads: number): void {
-    while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn(this.slots.length));
+    this.threads = threads;
+    if (this.scriptUrl === undefined) return;
+    while (this.slots.length < threads) this.slots.push(this.draining.pop() ?? this.spawn());
     while (this.slots.length > threads) {
       // Retire the least busy worker.
       let idle = 0;
@@ -91,42 +142,97 @@ export class WorkerPool {
     this.draining = this.draining.filter((s) => s !== slot);
   }
 
-  /** Replaces a worker: the only way to stop a task stuck in a loop. */
-  replace(slot: Slot): void {
+  /** Replaces a worker with a fresh one: the only way to stop a task stuck
+   * in a loop, and to rid a thread of what a client's tasks left in it. */
+  replace(slot: Slot): Slot | undefined {
     this.end(slot);
     const i = this.slots.indexOf(slot);
-    if (i >= 0) this.slots[i] = this.spawn(i);
-    else this.draining = this.draining.filter((s) => s !== slot);
+    if (i >= 0) return (this.slots[i] = this.fresh());
+    this.draining = this.draining.filter((s) => s !== slot);
+    return undefined;
   }
 
-  /** After a lost coordinator: fresh workers where any task or constant was,
+  /** A fresh worker: the spare when there is one. Starting a worker takes
+   * tens of milliseconds on a quiet machine and far more on a busy one, so
+   * once a page has had to replace a worker it keeps one started ahead. */
+  private fresh(): Slot {
+    const slot = this.spare ?? this.spawn();
+    this.spare = this.spawn();
+    return slot;
+  }
+
+  /** A worker died (see PoolEvents.died) and the runtime has taken its
+   * tasks back: one that ran is replaced at once; one that never started
+   * is retried after a backoff that grows while starts keep failing. */
+  revive(slot: Slot): void {
+    if (slot.alive) {
+      this.replace(slot);
+      return;
+    }
+    this.end(slot);
+    const i = this.slots.indexOf(slot);
+    if (i < 0) {
+      this.draining = this.draining.filter((s) => s !== slot);
+      return;
+    }
+    const delay = Math.min(RETRY_MIN_MS * 2 ** this.failedStarts++, RETRY_MAX_MS);
+    console.error(`ladle: a Web Worker failed to start; retrying in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.respawns.delete(timer);
+      const at = this.slots.indexOf(slot);
+      if (this.stopped || at < 0) return;
+      this.slots[at] = this.spawn();
+      this.events.ready();
+    }, delay);
+    this.respawns.add(timer);
+  }
+
+  /** The workers serving `scope` (a client that left, say). */
+  of(scope: string | undefined): Slot[] {
+    return this.all.filter((slot) => slot.used && slot.scope === scope);
+  }
+
+  /** After a lost coordinator: fresh workers where any client's task ran,
    * and no draining ones. */
   reset(): void {
-    for (const slot of [...this.slots]) if (slot.tasks.size > 0 || slot.sharedSent.size > 0) this.replace(slot);
+    for (const slot of [...this.slots]) if (slot.used) this.replace(slot);
     for (const slot of this.draining) this.end(slot);
     this.draining = [];
   }
 
   stop(): void {
+    this.stopped = true;
+    for (const timer of this.respawns) clearTimeout(timer);
     for (const slot of this.all) this.end(slot);
+    this.spare?.worker.terminate();
+    this.spare = undefined;
     this.slots = [];
     this.draining = [];
+    if (this.scriptUrl !== undefined) URL.revokeObjectURL(this.scriptUrl);
   }
 
   /** The least loaded worker under `target` tasks not waiting on subtasks,
-   * among those free of another client's tasks. */
+   * among the fresh ones and those serving `scope`. Failing that, an idle
+   * worker of another client is replaced by a fresh one (its start costs
+   * the first task a few milliseconds; a single client never pays it). */
   pick(scope: string | undefined, target: number): Slot | undefined {
     let best: Slot | undefined;
     let bestLoad = Infinity;
+    let idle: Slot | undefined;
     for (const slot of this.slots) {
-      if (slot.scope !== undefined && slot.scope !== scope) continue;
+      if (slot.dead) continue;
+      if (slot.used && slot.scope !== scope) {
+        if (slot.tasks.size === 0) idle ??= slot;
+        continue;
+      }
       const load = slot.tasks.size - slot.blocked;
       if (load < target && load < bestLoad) {
         best = slot;
         bestLoad = load;
       }
     }
-    return best;
+    if (best || !idle) return best;
+    return this.replace(idle);
   }
 
   /** Queues a task for a worker, with its bundle and the constants of its
@@ -148,13 +254,9 @@ export class WorkerPool {
       }
     }
     slot.scope = scope;
+    slot.used = true;
     slot.tasks.set(task.id, task);
     slot.batch.push(task);
-  }
-
-  /** A client left: workers drop its constants. */
-  unshare(scope: string): void {
-    for (const slot of this.all) if (slot.sharedSent.delete(scope)) this.post(slot, { t: 'unshare', scope });
   }
 
   /** Posts the tasks queued for each worker, one message each. */
@@ -181,12 +283,16 @@ export class WorkerPool {
     }
   }
 
-  private spawn(index: number): Slot {
-    const worker = new Worker(this.workerUrl, { type: 'module', name: `ladle-${index}` });
+  private spawn(): Slot {
+    const worker = new Worker(this.scriptUrl!, { type: 'module', name: `ladle-${this.spawned++}` });
     const slot: Slot = {
       worker,
       bundles: new Set(),
       sharedSent: new Map(),
+      used: false,
+      alive: false,
+      dead: false,
+      started: new Set(),
       tasks: new Map(),
       blocked: 0,
       timers: new Map(),
@@ -194,8 +300,28 @@ export class WorkerPool {
       inbox: [],
       batch: [],
     };
-    worker.onmessage = (e: MessageEvent<FromWebWorker>) => this.events.report(slot, e.data);
-    worker.onerror = (e) => console.error('ladle: a Web Worker failed:', e.message);
+    worker.onmessage = (e: MessageEvent<FromWebWorker>) => {
+      if (!slot.alive) {
+        slot.alive = true;
+        this.failedStarts = 0;
+      }
+      this.events.report(slot, e.data);
+    };
+    worker.onerror = (e) => {
+      // An ErrorEvent is an error task code left uncaught (a throwing timer,
+      // say): the worker lives on. A bare Event means the worker itself failed.
+      if (e instanceof ErrorEvent) {
+        console.error('ladle: uncaught in a Web Worker:', e.message);
+        return;
+      }
+      if (slot === this.spare) {
+        this.spare = undefined;
+        return;
+      }
+      if (slot.dead || !this.owns(slot)) return;
+      slot.dead = true;
+      this.events.died(slot);
+    };
     return slot;
   }
 
@@ -208,3 +334,7 @@ export class WorkerPool {
     slot.worker.postMessage(msg, transfer);
   }
 }
+
+/** Backoff of fetching the worker script and of restarting workers that fail to start. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;

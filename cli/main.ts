@@ -184,16 +184,27 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   }
 }
 
-function onExit(close: () => Promise<void>): void {
+function onExit(close: () => Promise<void>, drain?: () => Promise<void>): void {
+  let draining = false;
   const stop = () => {
-    close().then(
+    let done = close;
+    // The first signal drains a coordinator; a second one stops it at once.
+    if (drain && !draining) {
+      draining = true;
+      console.log(`shutting down: running tasks may finish (up to ${DRAIN_MS / 1000} s), no new ones start; signal again to stop at once`);
+      done = drain;
+    }
+    done().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
+
+/** How long a stopping coordinator lets running tasks finish. */
+const DRAIN_MS = 30_000;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -206,7 +217,10 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: coordinatorFlags });
     if (values.help) return console.log(HELP.coordinator);
     const c = await runCoordinator(values);
-    onExit(() => c.close());
+    onExit(
+      () => c.close(),
+      () => c.drain(DRAIN_MS),
+    );
   } else if (command === 'workers') {
     const { values } = parseArgs({
       args: rest,
@@ -233,10 +247,16 @@ async function main(argv: string[]): Promise<void> {
       workers = await launchWorkers({ url: joinUrls(c).at(-1)!, count: localCount, log: (line) => console.log(line) });
       console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`http://127.0.0.1:${c.port}`)}`);
     }
-    onExit(async () => {
-      await workers?.close();
-      await c.close();
-    });
+    onExit(
+      async () => {
+        await workers?.close();
+        await c.close();
+      },
+      async () => {
+        await c.drain(DRAIN_MS);
+        await workers?.close();
+      },
+    );
   } else {
     fail(`unknown command "${command}"\n${USAGE}`);
   }

@@ -68,6 +68,10 @@ export interface Coordinator {
   adminToken: string;
   hub: Hub;
   close(): Promise<void>;
+  /** A graceful stop (SIGTERM): no task starts any more, the running ones
+   * finish (for up to `deadlineMs`), then every client and page is closed
+   * with CLOSE_SHUTDOWN and a reason saying so. */
+  drain(deadlineMs: number): Promise<void>;
 }
 
 export function randomToken(): string {
@@ -157,13 +161,36 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     joinToken: options.joinToken,
     adminToken,
     hub,
-    async close() {
-      hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');
-      peer?.close();
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    close: () => close('coordinator shutting down', 0),
+    async drain(deadlineMs) {
+      const finished = await hub.drain(deadlineMs);
+      const running = finished ? 'running tasks have finished' : `tasks still running after ${deadlineMs / 1000} s were stopped`;
+      await close(`coordinator shutting down: ${running}; tasks not yet started were not run`, CLOSE_WAIT_MS);
     },
   };
+
+  /** Closes every socket with `reason`, waiting up to `waitMs` for each peer
+   * to answer the close (so the reason reaches it) before cutting it off. */
+  async function close(reason: string, waitMs: number): Promise<void> {
+    hub.closeAll(CLOSE_SHUTDOWN, reason);
+    peer?.close();
+    if (waitMs > 0) {
+      await Promise.all(
+        [...wss.clients].map((ws) => new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          ws.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        })),
+      );
+    }
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
+
+/** How long a draining coordinator waits for each socket to close cleanly. */
+const CLOSE_WAIT_MS = 1000;

@@ -28,7 +28,7 @@ import {
 import { ClientSession } from './client-session.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
@@ -103,12 +103,19 @@ interface PageConn {
   releases: RateLimit;
   /** What it presents to the PeerServer to register under its id. */
   peerSecret: string;
+  /** Scopes (clients) it has been sent tasks of: it hears when they leave. */
+  ran: Set<ScopeId>;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
   since: number;
   until?: number;
 }
+
+/** How often a drain looks whether the running tasks have finished. */
+const DRAIN_CHECK_MS = 50;
+
+const NOTHING_TO_DISPATCH: Dispatch<PageId, TaskId> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
 
 /** Ended jobs kept for the dashboard. */
 const ENDED_JOBS_KEPT = 20;
@@ -138,6 +145,8 @@ export class Hub {
   private readonly deadlineMs: number;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
+  /** Shutting down (see drain): nothing is dispatched. */
+  private draining = false;
   private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
   private readonly startedAt = Date.now();
@@ -270,6 +279,24 @@ export class Hub {
       }
     });
     ws.once('close', () => clearTimeout(timer));
+  }
+
+  /** Shutting down: no task starts any more (pages give back those they
+   * hold unstarted). Resolves once the running ones have finished (true),
+   * or at the deadline (false). */
+  drain(deadlineMs: number): Promise<boolean> {
+    this.draining = true;
+    for (const page of this.pages.values()) for (const id of this.scheduler.setThreads(page.id, 0)) this.tellCancel(page.id, id);
+    this.schedule();
+    const until = Date.now() + deadlineMs;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.scheduler.assignedCount === 0) resolve(true);
+        else if (Date.now() >= until) resolve(false);
+        else setTimeout(check, DRAIN_CHECK_MS);
+      };
+      check();
+    });
   }
 
   /** Closes every connection and stops the heartbeat (used on shutdown). */
@@ -410,8 +437,11 @@ export class Hub {
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
-      // A page linked to peers may have its constants from one of them.
-      if (page.sharedSent.delete(client.scope) || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.scope } satisfies ToPage));
+      // A page that ran its tasks replaces the Web Workers that served it; a
+      // page linked to peers may have run them, or its constants, from one of them.
+      const shared = page.sharedSent.delete(client.scope);
+      const ran = page.ran.delete(client.scope);
+      if (shared || ran || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope: client.scope } satisfies ToPage));
     }
   }
 
@@ -435,6 +465,7 @@ export class Hub {
       localDone: 0,
       releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
       peerSecret: randomBytes(24).toString('base64url'),
+      ran: new Set(),
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
@@ -690,7 +721,7 @@ export class Hub {
 
   private flush(): void {
     this.flushQueued = false;
-    const { send, revoke, hints, releases } = this.scheduler.dispatch();
+    const { send, revoke, hints, releases } = this.draining ? NOTHING_TO_DISPATCH : this.scheduler.dispatch();
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
     for (const [pageId, { from, max }] of hints) {
       // The giver first: it answers only steals it has heard of from here.
@@ -701,6 +732,7 @@ export class Hub {
     for (const [pageId, ids] of send) {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => this.store.get(id)!.spec);
+      for (const task of tasks) page.ran.add(task.scope as ScopeId);
       this.sendShared(page, tasks);
       page.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToPage));
     }
