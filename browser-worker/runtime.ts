@@ -216,8 +216,8 @@ export class Runtime {
 
   private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
     if (!this.pool.owns(slot)) return; // a replaced worker's last words
+    // The coordinator heard of the grid's tasks when they were handed over (see place).
     for (const id of msg.started) {
-      if (id > 0) this.out.started.push(id);
       const timeout = slot.tasks.get(id)?.timeout;
       if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
     }
@@ -285,6 +285,7 @@ export class Runtime {
     };
     if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
     if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
+    if (spec.chunk) sub.spec.chunk = true;
     this.routes.set(id, sub);
     slot.subtasks.set(spec.id, id);
     this.ready.push(sub);
@@ -648,6 +649,14 @@ export class Runtime {
     const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
     if (!slot) return false;
     this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
+    // A task handed to a Web Worker runs there (now, or after the few the
+    // worker holds) and can no longer be withdrawn: it is running for the
+    // grid from here. The worker's own "started" comes after a synchronous
+    // task has ended, in the same report as its result.
+    if (task.id > 0) {
+      this.out.started.push(task.id);
+      this.scheduleFlush();
+    }
     return true;
   }
 

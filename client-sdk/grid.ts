@@ -120,7 +120,7 @@ export class Grid {
   #closed = false;
   readonly #uploads = new Map<string, Promise<void>>();
   readonly #api = new FuturesApi(
-    (handle, args) => this.submit(handle as TaskHandle<TaskFn>, ...(args as never[])),
+    (handle, args, chunk) => this.#submit(handle, args, chunk === true),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
   );
   #nextReq = 1;
@@ -177,11 +177,16 @@ export class Grid {
   }
 
   submit<F extends TaskFn>(handle: TaskHandle<F>, ...args: Parameters<F>): Future<ResultOf<F>> {
+    return this.#submit(handle, args, false) as Future<ResultOf<F>>;
+  }
+
+  /** With `chunk`, `args` are several calls' argument lists (see chunking.ts). */
+  #submit(handle: unknown, args: unknown[], chunk: boolean): Future<unknown> {
     if (this.#closed) throw new ConnectionError('this grid is closed');
     const target = targetOf(handle);
     const id = this.#nextId++;
-    const future = new Future<ResultOf<F>>(() => this.#withdraw(id));
-    this.#futures.set(id, future as Future<unknown>);
+    const future = new Future<unknown>(() => this.#withdraw(id));
+    this.#futures.set(id, future);
     let packed: Uint8Array;
     try {
       packed = pack(args);
@@ -190,7 +195,7 @@ export class Grid {
       future.setException(new TypeError(`the arguments of ${target.fn} cannot be encoded: ${(e as Error).message}`));
       return future;
     }
-    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options });
+    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}) });
     if (typeof target.bundle === 'string') {
       this.#enqueue(spec(target.bundle));
     } else {
@@ -291,7 +296,10 @@ export class Grid {
     this.#scheduleFlush();
   }
 
-  /** Cancels a task that has not started; the coordinator drops it. */
+  /** Cancels a task that has not started (the Future asks only while it is
+   * pending: not yet handed to a Web Worker, as far as the coordinator has
+   * told us); the coordinator drops it, and ignores the result of a page
+   * that began it meanwhile. */
   #withdraw(id: number): boolean {
     if (!this.#futures.delete(id)) return false;
     this.#cancels.push(id);
