@@ -215,7 +215,8 @@ export class Grid {
   /** Applies `handle` to each tuple of the zipped iterables (the shortest
    * wins). Await it for the results in input order, or iterate it with
    * for-await to get them in input order as they are ready. A trailing
-   * options object sets `inFlight`, `progress` and `onProgress`. */
+   * options object sets `inFlight`, `chunkSize`, `progress`, `total` and
+   * `onProgress`. A failed call rejects it with `error.index` set. */
   map<F extends TaskFn>(handle: TaskHandle<F>, ...args: MapArgs<F>): MapResult<ResultOf<F>> {
     targetOf(handle);
     return this.#api.map(handle, args) as MapResult<ResultOf<F>>;
