@@ -15,8 +15,6 @@ import type { ChunkOutcome } from '../client-sdk/chunking.ts';
 import { errorInfo } from './error-info.ts';
 import { isThenable, packChunk, runChunk } from './chunk-runner.ts';
 
-export { errorInfo };
-
 export type TaskModule = Record<string, unknown>;
 export type AnyFn = (...args: never[]) => unknown;
 

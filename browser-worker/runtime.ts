@@ -21,7 +21,7 @@ import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from '.
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
-import { errorInfo } from './executor.ts';
+import { errorInfo } from './error-info.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
