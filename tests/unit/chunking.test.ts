@@ -252,3 +252,18 @@ test('a call whose value cannot be encoded fails alone', () => {
   assert.match((outcomes[1][1] as { message: string }).message, /cannot be encoded/);
   assert.equal((outcomes[2][1] as { message: string }).message, 'was bad already');
 });
+
+test('a consumer pulling one by one still gets full chunks; inFlight below chunkSize cannot stall the map', async () => {
+  const g = fakeGrid((x) => x + 1);
+  const xs = Array.from({ length: 60 }, (_, i) => i);
+  const got: unknown[] = [];
+  for await (const y of g.api.map('f', [xs, { chunkSize: 5, inFlight: 10 }])) got.push(y);
+  assert.deepEqual(got, xs.map((x) => x + 1));
+  assert.deepEqual(g.submitted.map((s) => s.args.length), Array(12).fill(5), 'every chunk left full');
+
+  const small = fakeGrid((x) => x);
+  assert.deepEqual(await small.api.map('f', [xs.slice(0, 25), { chunkSize: 10, inFlight: 3 }]), xs.slice(0, 25));
+  const seen: unknown[] = [];
+  for await (const y of small.api.mapAsCompleted('f', [xs.slice(0, 25), { chunkSize: 10, inFlight: 1 }])) seen.push(y);
+  assert.equal(seen.length, 25);
+});
