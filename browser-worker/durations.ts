@@ -2,8 +2,8 @@
 // timings. It decides how many of a function's tasks a worker holds, how many
 // ready subtasks leave in one hand-over, and when a lent one is overdue.
 
-/** A task function, as its tasks name it. */
-export const fnKey = (task: { bundle: string; fn: string }): string => `${task.bundle}:${task.fn}`;
+/** A task function, as its tasks name it; a chunk of calls times apart from one call. */
+export const fnKey = (task: { bundle: string; fn: string; chunk?: true }): string => `${task.bundle}:${task.fn}${task.chunk ? '[]' : ''}`;
 
 export class Durations {
   private readonly byFn = new Map<string, { ms: number; n: number; awaits: boolean }>();

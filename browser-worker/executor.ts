@@ -11,6 +11,9 @@ import { pack, unpack } from '../protocol/codec.ts';
 import type { RemoteErrorInfo, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
 import { Future } from '../client-sdk/future.ts';
 import { CancelledError, outcomeError } from '../client-sdk/errors.ts';
+import type { ChunkOutcome } from '../client-sdk/chunking.ts';
+import { errorInfo } from './error-info.ts';
+import { isThenable, packChunk, runChunk } from './chunk-runner.ts';
 
 export type TaskModule = Record<string, unknown>;
 export type AnyFn = (...args: never[]) => unknown;
@@ -38,11 +41,6 @@ export interface ExecutorOutput {
   submit: TaskSpec[];
   cancel: number[];
   transfer: Transferable[];
-}
-
-export function errorInfo(e: unknown): RemoteErrorInfo {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
 }
 
 /** Imports a bundle's code (named by its hash) as an ES module. */
@@ -131,7 +129,8 @@ export class Executor {
 
   // ---- the task-side API (ladle/task) calls these ----
 
-  submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number } = {}): Future<unknown> {
+  /** With `chunk`, `args` are the argument lists of several calls (see client-sdk/chunking.ts). */
+  submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number; chunk?: boolean } = {}): Future<unknown> {
     const target = typeof fn === 'function' ? this.exportsOf.get(fn as AnyFn) : undefined;
     if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');
     const owner = this.busy ?? this.last;
@@ -149,6 +148,7 @@ export class Executor {
     const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: pack(args).slice(), parent: owner.spec.id };
     if (options.timeout !== undefined) spec.timeout = options.timeout;
     if (options.attempts !== undefined) spec.attempts = options.attempts;
+    if (options.chunk) spec.chunk = true;
     this.out.submit.push(spec);
     if (spec.args.byteLength >= TRANSFER_MIN_BYTES) this.out.transfer.push(spec.args.buffer);
     this.onOutput();
@@ -259,7 +259,8 @@ export class Executor {
     try {
       const fn = mod[a.spec.fn];
       if (typeof fn !== 'function') throw new TypeError(`the task module has no exported function named "${a.spec.fn}"`);
-      value = (fn as (...args: unknown[]) => unknown)(...(unpack(a.spec.args) as unknown[]));
+      const f = fn as (...args: unknown[]) => unknown;
+      value = a.spec.chunk ? runChunk(f, unpack(a.spec.args)) : f(...(unpack(a.spec.args) as unknown[]));
     } catch (e) {
       this.finish(a, { ok: false, error: errorInfo(e) });
       return;
@@ -279,7 +280,7 @@ export class Executor {
     let bytes: Uint8Array;
     try {
       // pack() returns a view into a shared buffer: copy so only these bytes move.
-      bytes = pack(value).slice();
+      bytes = a.spec.chunk ? packChunk(value as ChunkOutcome[]) : pack(value).slice();
     } catch (e) {
       this.finish(a, { ok: false, error: errorInfo(new TypeError(`the task's result cannot be encoded: ${(e as Error).message}`)) });
       return;
@@ -304,8 +305,4 @@ export class Executor {
     if (this.busy === a) this.busy = undefined;
     this.pump();
   }
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }

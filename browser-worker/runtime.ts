@@ -22,7 +22,7 @@ import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from '.
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
-import { errorInfo } from './executor.ts';
+import { errorInfo } from './error-info.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
@@ -225,8 +225,8 @@ export class Runtime {
 
   private onWorkerReport(slot: Slot, msg: FromWebWorker): void {
     if (!this.pool.owns(slot)) return; // a replaced worker's last words
+    // The coordinator heard of the grid's tasks when they were handed over (see place).
     for (const id of msg.started) {
-      if (id > 0) this.out.started.push(id);
       if (slot.tasks.has(id)) slot.started.add(id);
       const timeout = slot.tasks.get(id)?.timeout;
       if (timeout !== undefined) slot.timers.set(id, this.clock.setTimeout(() => this.timedOut(slot, id), timeout));
@@ -302,6 +302,7 @@ export class Runtime {
     };
     if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
     if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
+    if (spec.chunk) sub.spec.chunk = true;
     this.routes.set(id, sub);
     slot.subtasks.set(spec.id, id);
     this.ready.push(sub);
@@ -718,6 +719,14 @@ export class Runtime {
     const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
     if (!slot) return false;
     this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
+    // A task handed to a Web Worker runs there (now, or after the few the
+    // worker holds) and can no longer be withdrawn: it is running for the
+    // grid from here. The worker's own "started" comes after a synchronous
+    // task has ended, in the same report as its result.
+    if (task.id > 0) {
+      this.out.started.push(task.id);
+      this.scheduleFlush();
+    }
     return true;
   }
 

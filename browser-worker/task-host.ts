@@ -9,8 +9,11 @@ import { TASK_HOST, type TaskHost } from './task-api.ts';
 
 export function installTaskHost(executor: Executor): void {
   const submit = (fn: unknown, args: unknown[]): Future<unknown> => executor.submit(fn, args);
-  // A worker has no terminal: `progress` draws nothing here, `onProgress` works.
-  const api = new FuturesApi(submit, (options, iterables) => progressTracker(options, knownLength(iterables)));
+  // A worker has no stderr: `progress` prints nothing here, `onProgress` works.
+  const api = new FuturesApi(
+    (fn, args, chunk) => executor.submit(fn, args, { chunk }),
+    (options, iterables) => progressTracker(options, knownLength(iterables)),
+  );
   const host: TaskHost = {
     submit,
     map: (fn, args) => api.map(fn, args),

@@ -22,6 +22,7 @@ export class Future<T> implements PromiseLike<T> {
   #callbacks: DoneCallback<T>[] = [];
   #promise: Promise<T> | undefined;
   #settle: { resolve(v: T): void; reject(e: unknown): void } | undefined;
+  #onRunning: (() => void)[] | undefined;
   readonly #canceller: Canceller | undefined;
 
   constructor(canceller?: Canceller) {
@@ -46,8 +47,9 @@ export class Future<T> implements PromiseLike<T> {
     return this.#state === 'finished' && this.#failed;
   }
 
-  /** Withdraws a task that has not started. True if it is (now) cancelled;
-   * false once it runs or has finished. */
+  /** Withdraws a task that has not started (PEP 3148): true if it is (now)
+   * cancelled, and the future rejects with CancelledError; false once it
+   * runs (it was handed to a Web Worker) or has finished. */
   cancel(): boolean {
     if (this.#state === 'cancelled') return true;
     if (this.#state !== 'pending') return false;
@@ -93,7 +95,18 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal */
   setRunning(): void {
-    if (this.#state === 'pending') this.#state = 'running';
+    if (this.#state !== 'pending') return;
+    this.#state = 'running';
+    const listeners = this.#onRunning;
+    this.#onRunning = undefined;
+    if (listeners) for (const fn of listeners) fn();
+  }
+  /** @internal `fn` runs once when the future starts running (at once if it
+   * runs now; never if it ends first). For futures that stand for part of
+   * another's work: a chunk's calls. */
+  onRunning(fn: () => void): void {
+    if (this.#state === 'running') fn();
+    else if (this.#state === 'pending') (this.#onRunning ??= []).push(fn);
   }
   /** @internal */
   setResult(value: T): void {
@@ -107,6 +120,7 @@ export class Future<T> implements PromiseLike<T> {
   #finish(state: FutureState, value: T | undefined, error: unknown, failed: boolean): void {
     if (this.done()) return; // exactly once: late duplicates are ignored
     this.#state = state;
+    this.#onRunning = undefined;
     this.#value = value;
     this.#error = error;
     this.#failed = failed;

@@ -7,10 +7,17 @@ import { MapResult } from './map-result.ts';
 import { MapAsCompleted } from './map-as-completed.ts';
 import { mapReduce } from './map-reduce.ts';
 import type { ProgressOptions } from './progress.ts';
+import { Chunker, chunkSizeOf } from './chunking.ts';
 
 export interface MapOptions extends ProgressOptions {
-  /** Tasks submitted ahead of the consumer (default 4096). Bounds memory for huge inputs. */
+  /** Calls submitted ahead of the consumer (default 4096). Bounds memory for huge inputs. */
   inFlight?: number;
+  /** Calls per task (default 1), as Python's Executor.map(chunksize=): for
+   * tiny functions, fewer and longer tasks. Each call still succeeds or
+   * fails on its own; a chunk's `timeout` covers all its calls. A chunk
+   * leaves when full or when the inputs end, and `inFlight` is then at
+   * least 2 x chunkSize, so that full chunks keep leaving while results are consumed. */
+  chunkSize?: number;
 }
 
 export interface Tracker {
@@ -19,7 +26,16 @@ export interface Tracker {
 }
 export type TrackerFactory = (options: ProgressOptions, iterables: readonly unknown[]) => Tracker | undefined;
 
-export type Submitter = (target: unknown, args: unknown[]) => Future<unknown>;
+/** Submits one task; with `chunk`, `args` are several calls' argument lists (see chunking.ts). */
+export type Submitter = (target: unknown, args: unknown[], chunk?: boolean) => Future<unknown>;
+
+/** How one map-like call submits: a future per call, and `flush` for a
+ * chunk still open when the inputs end; and how many calls it keeps in flight. */
+interface CallSubmit {
+  submit(args: unknown[]): Future<unknown>;
+  flush?: () => void;
+  inFlight: number;
+}
 
 const DEFAULT_IN_FLIGHT = 4096;
 
@@ -35,37 +51,51 @@ export class FuturesApi {
     private readonly makeTracker?: TrackerFactory,
   ) {}
 
-  /** A submit for one map call, counting completions toward its progress. */
-  private submitter(target: unknown, tracker: Tracker | undefined): (args: unknown[]) => Future<unknown> {
-    if (!tracker) return (args) => this.submitOne(target, args);
-    return (args) => {
-      const f = this.submitOne(target, args);
-      f.addDoneCallback((done) => tracker.taskDone(done.cancelled() || done.failed()));
-      return f;
-    };
+  /** The submit of one map call: in chunks when asked, counting each
+   * call's completion toward its progress. */
+  private submitter(target: unknown, options: MapOptions, tracker: Tracker | undefined): CallSubmit {
+    const size = chunkSizeOf(options);
+    const inFlight = size > 1 ? Math.max(inFlightOf(options), 2 * size) : inFlightOf(options);
+    let submit = (args: unknown[]): Future<unknown> => this.submitOne(target, args);
+    let flush: (() => void) | undefined;
+    if (size > 1) {
+      const chunker = new Chunker((calls) => this.submitOne(target, calls, true), size);
+      submit = (args) => chunker.add(args);
+      flush = () => chunker.flush();
+    }
+    if (tracker) {
+      const inner = submit;
+      submit = (args) => {
+        const f = inner(args);
+        f.addDoneCallback((done) => tracker.taskDone(done.cancelled() || done.failed()));
+        return f;
+      };
+    }
+    return { submit, flush, inFlight };
+  }
+
+  /** Options checked before a tracker may draw anything. */
+  private prepare(target: unknown, args: readonly unknown[]): { iterables: unknown[]; tracker: Tracker | undefined } & CallSubmit {
+    const { iterables, options } = splitOptions<MapOptions>(args);
+    inFlightOf(options);
+    chunkSizeOf(options);
+    const tracker = this.makeTracker?.(options, iterables);
+    return { iterables, tracker, ...this.submitter(target, options, tracker) };
   }
 
   map(target: unknown, args: readonly unknown[]): MapResult<unknown> {
-    const { iterables, options } = splitOptions<MapOptions>(args);
-    const tracker = this.makeTracker?.(options, iterables);
-    return new MapResult(zipInputs(iterables), this.submitter(target, tracker), inFlightOf(options), () => tracker?.finish());
+    const { iterables, tracker, submit, flush, inFlight } = this.prepare(target, args);
+    return new MapResult(zipInputs(iterables), submit, inFlight, () => tracker?.finish(), flush);
   }
 
   mapAsCompleted(target: unknown, args: readonly unknown[]): MapAsCompleted<unknown> {
-    const { iterables, options } = splitOptions<MapOptions>(args);
-    const tracker = this.makeTracker?.(options, iterables);
-    return new MapAsCompleted(zipInputs(iterables), this.submitter(target, tracker), inFlightOf(options), () => tracker?.finish());
+    const { iterables, tracker, submit, flush, inFlight } = this.prepare(target, args);
+    return new MapAsCompleted(zipInputs(iterables), submit, inFlight, () => tracker?.finish(), flush);
   }
 
   mapReduce(mapTarget: unknown, reduceTarget: unknown, args: readonly unknown[]): Promise<unknown> {
-    const { iterables, options } = splitOptions<MapOptions>(args);
-    const tracker = this.makeTracker?.(options, iterables);
-    const result = mapReduce(
-      zipInputs(iterables),
-      this.submitter(mapTarget, tracker),
-      (a, b) => this.submitOne(reduceTarget, [a, b]),
-      inFlightOf(options),
-    );
+    const { iterables, tracker, submit, flush, inFlight } = this.prepare(mapTarget, args);
+    const result = mapReduce(zipInputs(iterables), submit, (a, b) => this.submitOne(reduceTarget, [a, b]), inFlight, flush);
     return result.finally(() => tracker?.finish());
   }
 }

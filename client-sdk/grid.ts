@@ -139,7 +139,7 @@ export class Grid {
   #closed = false;
   readonly #uploads = new Map<string, Promise<void>>();
   readonly #api = new FuturesApi(
-    (handle, args) => this.submit(handle as TaskHandle<TaskFn>, ...(args as never[])),
+    (handle, args, chunk) => this.#submit(handle, args, chunk === true),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
   );
   #nextReq = 1;
@@ -192,11 +192,16 @@ export class Grid {
   }
 
   submit<F extends TaskFn>(handle: TaskHandle<F>, ...args: Parameters<F>): Future<ResultOf<F>> {
+    return this.#submit(handle, args, false) as Future<ResultOf<F>>;
+  }
+
+  /** With `chunk`, `args` are several calls' argument lists (see chunking.ts). */
+  #submit(handle: unknown, args: unknown[], chunk: boolean): Future<unknown> {
     if (this.#closed) throw new ConnectionError('this grid is closed');
     const target = targetOf(handle);
     const id = this.#nextId++;
-    const future = new Future<ResultOf<F>>(() => this.#withdraw(id));
-    this.#futures.set(id, future as Future<unknown>);
+    const future = new Future<unknown>(() => this.#withdraw(id));
+    this.#futures.set(id, future);
     let packed: Uint8Array;
     try {
       packed = pack(args);
@@ -205,7 +210,7 @@ export class Grid {
       future.setException(new TypeError(`the arguments of ${target.fn} cannot be encoded: ${(e as Error).message}`));
       return future;
     }
-    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options });
+    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}) });
     if (typeof target.bundle === 'string') {
       this.#enqueue(spec(target.bundle));
     } else {
@@ -225,7 +230,8 @@ export class Grid {
   /** Applies `handle` to each tuple of the zipped iterables (the shortest
    * wins). Await it for the results in input order, or iterate it with
    * for-await to get them in input order as they are ready. A trailing
-   * options object sets `inFlight`, `progress` and `onProgress`. */
+   * options object sets `inFlight`, `chunkSize`, `progress`, `total` and
+   * `onProgress`. A failed call rejects it with `error.index` set. */
   map<F extends TaskFn>(handle: TaskHandle<F>, ...args: MapArgs<F>): MapResult<ResultOf<F>> {
     targetOf(handle);
     return this.#api.map(handle, args) as MapResult<ResultOf<F>>;
@@ -294,7 +300,10 @@ export class Grid {
     this.#scheduleFlush();
   }
 
-  /** Cancels a task that has not started; the coordinator drops it. */
+  /** Cancels a task that has not started (the Future asks only while it is
+   * pending: not yet handed to a Web Worker, as far as the coordinator has
+   * told us); the coordinator drops it, and ignores the result of a page
+   * that began it meanwhile. */
   #withdraw(id: number): boolean {
     if (!this.#futures.delete(id)) return false;
     this.#cancels.push(id);

@@ -5,14 +5,23 @@
 import type { Future } from './future.ts';
 import type { ArgSource } from './inputs.ts';
 import { Queue } from './queue.ts';
+import { atInput } from './map-errors.ts';
+
+/** A submitted call and its input position. */
+interface Tracked<R> {
+  future: Future<R>;
+  index: number;
+}
 
 export class MapAsCompleted<R> implements AsyncIterable<R> {
   readonly #pending = new Set<Future<R>>(); // submitted, not done
-  readonly #ready = new Queue<Future<R>>(); // done, not yet yielded
+  readonly #ready = new Queue<Tracked<R>>(); // done, not yet yielded
+  #submitted = 0;
   #exhausted = false;
   #inputError: { error: unknown } | undefined;
   #stopped = false;
   #filling: Promise<void> | undefined;
+  #pulling = false;
   #wakers: (() => void)[] = [];
   #consumed = false;
   #ended = false;
@@ -23,6 +32,9 @@ export class MapAsCompleted<R> implements AsyncIterable<R> {
     private readonly inFlight: number,
     /** Called once when the map ends, by completion, failure or return(). */
     private readonly onEnd?: () => void,
+    /** Sends what `submit` may hold back (a chunk not full yet) once the
+     * inputs end. `inFlight` must be above what it holds back. */
+    private readonly flush?: () => void,
   ) {
     if (!(inFlight >= 1)) throw new TypeError(`inFlight must be at least 1, not ${String(inFlight)}`);
     // Start at once, like MapResult: the tasks run while the caller sets up its loop.
@@ -44,13 +56,13 @@ export class MapAsCompleted<R> implements AsyncIterable<R> {
   async #next(): Promise<IteratorResult<R, undefined>> {
     for (;;) {
       if (this.#ready.size > 0) {
-        const future = this.#ready.shift();
+        const { future, index } = this.#ready.shift();
         void this.#fill().catch(() => undefined);
         try {
           return { done: false, value: await future };
         } catch (e) {
           this.#stop();
-          throw e;
+          throw atInput(e, index);
         }
       }
       if (this.#stopped || (this.#exhausted && this.#pending.size === 0)) {
@@ -73,7 +85,9 @@ export class MapAsCompleted<R> implements AsyncIterable<R> {
 
   /** Submits from the source until `inFlight` futures are submitted and not yet yielded. */
   #fill(): Promise<void> {
-    this.#filling ??= (async () => {
+    if (this.#filling) return this.#filling;
+    this.#pulling = true;
+    const filling = (async () => {
       try {
         while (!this.#exhausted && this.#pending.size + this.#ready.size < this.inFlight) {
           const args = await this.source();
@@ -93,18 +107,24 @@ export class MapAsCompleted<R> implements AsyncIterable<R> {
         this.#inputError = { error: e };
         this.#wake();
       } finally {
+        this.#pulling = false;
         this.#filling = undefined;
+        if (this.#exhausted) this.flush?.();
       }
     })();
-    return this.#filling;
+    // A loop that found no room ended before this line, finally and all:
+    // only a loop still pulling is the one to wait for.
+    if (this.#pulling) this.#filling = filling;
+    return filling;
   }
 
   #track(future: Future<R>): void {
+    const index = this.#submitted++;
     this.#pending.add(future);
     future.addDoneCallback(() => {
       if (this.#stopped) return;
       this.#pending.delete(future);
-      this.#ready.push(future);
+      this.#ready.push({ future, index });
       this.#wake();
     });
   }

@@ -5,6 +5,7 @@
 // Web Worker runtime too.
 import type { Future } from './future.ts';
 import type { ArgSource } from './inputs.ts';
+import { atInput } from './map-errors.ts';
 
 /** Map and reduce tasks outstanding together stay within `inFlight`, so the
  * partial results waiting for a neighbour stay bounded too. */
@@ -13,6 +14,9 @@ export function mapReduce<R>(
   submitMap: (args: unknown[]) => Future<R>,
   submitReduce: (a: R, b: R) => Future<R>,
   inFlight: number,
+  /** Sends what `submitMap` may hold back (a chunk not full yet) once the
+   * inputs end. `inFlight` must be above what it holds back. */
+  flush?: () => void,
 ): Promise<R> {
   if (!(inFlight >= 1)) return Promise.reject(new TypeError(`inFlight must be at least 1, not ${String(inFlight)}`));
   return new Promise<R>((resolve, reject) => {
@@ -44,7 +48,8 @@ export function mapReduce<R>(
       resolve(whole.value);
     };
 
-    const track = (future: Future<R>, start: number, end: number): void => {
+    /** A map task's failure names its input; a reduce's has none. */
+    const track = (future: Future<R>, start: number, end: number, input?: number): void => {
       outstanding.add(future);
       future.then(
         (value) => {
@@ -54,7 +59,7 @@ export function mapReduce<R>(
           void fill();
           finishIfDone();
         },
-        fail,
+        (e: unknown) => fail(input === undefined ? e : atInput(e, input)),
       );
     };
 
@@ -96,13 +101,14 @@ export function mapReduce<R>(
             finishIfDone();
           } else {
             const i = mapped++;
-            track(submitMap(args), i, i + 1);
+            track(submitMap(args), i, i + 1, i);
           }
         }
       } catch (e) {
         fail(e); // an input or a submit that throws fails the whole call
       } finally {
         filling = false;
+        if (exhausted || settled) flush?.();
       }
     };
     void fill();

@@ -4,13 +4,19 @@
 // huge or endless input streams in bounded memory.
 import { Future } from './future.ts';
 import type { ArgSource } from './inputs.ts';
+import { atInput } from './map-errors.ts';
 
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   readonly #window: Future<R>[] = [];
   #head = 0;
+  /** The input position of the future at #head. */
+  #index = 0;
+  /** The future standing for an input that threw: its error is the caller's own. */
+  #inputFailure: Future<R> | undefined;
   #exhausted = false;
   #failed = false;
   #filling: Promise<void> | undefined;
+  #pulling = false;
   #consumed = false;
 
   constructor(
@@ -19,6 +25,9 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     private readonly inFlight: number,
     /** Called once when the map ends, by completion or failure. */
     private readonly onEnd?: () => void,
+    /** Sends what `submit` may hold back (a chunk not full yet) once the
+     * inputs end. `inFlight` must be above what it holds back. */
+    private readonly flush?: () => void,
   ) {
     // Start at once, like a promise: two maps awaited one after the other still overlap.
     queueMicrotask(() => void this.#fill().catch(() => undefined));
@@ -70,6 +79,7 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
       return { done: true, value: undefined };
     }
     const future = this.#window[this.#head];
+    const index = this.#index++;
     this.#window[this.#head++] = undefined as unknown as Future<R>; // let it be collected
     if (this.#head > 4096 && this.#head * 2 > this.#window.length) {
       this.#window.splice(0, this.#head);
@@ -80,13 +90,15 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
       return { done: false, value: await future };
     } catch (e) {
       this.#stop();
-      throw e;
+      throw future === this.#inputFailure ? e : atInput(e, index);
     }
   }
 
   /** Submits from the source until `inFlight` futures are ahead of the consumer. */
   #fill(): Promise<void> {
-    this.#filling ??= (async () => {
+    if (this.#filling) return this.#filling;
+    this.#pulling = true;
+    const filling = (async () => {
       try {
         while (!this.#exhausted && this.#window.length - this.#head < this.inFlight) {
           const args = await this.source();
@@ -99,12 +111,18 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
         this.#exhausted = true;
         const failed = new Future<R>();
         failed.setException(e);
+        this.#inputFailure = failed;
         this.#window.push(failed);
       } finally {
+        this.#pulling = false;
         this.#filling = undefined;
+        if (this.#exhausted) this.flush?.();
       }
     })();
-    return this.#filling;
+    // A loop that found no room ended before this line, finally and all:
+    // only a loop still pulling is the one to wait for.
+    if (this.#pulling) this.#filling = filling;
+    return filling;
   }
 
   #ended = false;

@@ -1,5 +1,6 @@
 // Progress of a map-like call: a callback at most ~10 times a second, and/or
-// a one-line bar on stderr when it is a terminal. Reaches `process` only
+// on stderr a one-line bar redrawn in place when it is a terminal, plain
+// lines now and then when it is not (a log file, CI). Reaches `process` only
 // through the global, so a bundle that merely imports the types stays clean.
 
 export interface ProgressInfo {
@@ -17,8 +18,12 @@ export interface ProgressInfo {
 }
 
 export interface ProgressOptions {
-  /** Draw a progress bar on stderr (only when it is a terminal). */
+  /** Report on stderr: a bar on a terminal; otherwise a plain line at each
+   * tenth of `total` and every 5 s, and one at the end. */
   progress?: boolean;
+  /** How many calls in all, for the percentage and ETA when an input's
+   * length cannot be known (a generator). */
+  total?: number;
   /** Called at most ~10 times a second, and once when the call ends. */
   onProgress?: (p: ProgressInfo) => void;
 }
@@ -35,6 +40,10 @@ export interface ProgressStream {
 }
 
 const INTERVAL_MS = 100;
+/** Plain lines (stderr not a terminal): at most this far apart while tasks finish... */
+const PLAIN_INTERVAL_MS = 5000;
+/** ...and one each time another tenth of the total is done. */
+const PLAIN_STEPS = 10;
 const BAR_WIDTH = 24;
 
 function stderr(): ProgressStream | undefined {
@@ -64,23 +73,43 @@ function lengthOf(x: unknown): number | undefined {
  * reported, so that the call pays nothing per task. */
 export function progressTracker(
   options: ProgressOptions,
-  total?: number,
+  knownTotal?: number,
   stream: ProgressStream | undefined = stderr(),
+  now: () => number = () => performance.now(),
 ): ProgressTracker | undefined {
   const { onProgress } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  if (options.total !== undefined && !(Number.isSafeInteger(options.total) && options.total >= 0)) {
+    throw new TypeError(`total must be a whole number of at least 0, not ${String(options.total)}`);
+  }
+  const total = options.total ?? knownTotal;
   const bar = options.progress && stream?.isTTY ? stream : undefined;
-  if (!onProgress && !bar) return undefined;
+  const plain = options.progress && stream && !stream.isTTY ? stream : undefined;
+  if (!onProgress && !bar && !plain) return undefined;
 
-  const start = performance.now();
+  const start = now();
   let done = 0;
   let failed = 0;
   let last = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let finished = false;
 
+  let lastLine = start;
+  let lastStep = 0;
+  let linedDone = 0;
+  /** A plain line when another tenth is done or a while has passed. */
+  const line = (): void => {
+    if (!plain) return;
+    const step = total ? Math.floor((Math.min(done, total) * PLAIN_STEPS) / total) : 0;
+    if (step <= lastStep && now() - lastLine < PLAIN_INTERVAL_MS) return;
+    lastStep = step;
+    lastLine = now();
+    linedDone = done;
+    plain.write(`${formatPlain(info())}\n`);
+  };
+
   const info = (): ProgressInfo => {
-    const elapsedMs = performance.now() - start;
+    const elapsedMs = now() - start;
     const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
     const p: ProgressInfo = { done, failed, elapsedMs, rate };
     if (total !== undefined) {
@@ -92,7 +121,7 @@ export function progressTracker(
   const emit = (): void => {
     clearTimeout(timer);
     timer = undefined;
-    last = performance.now();
+    last = now();
     const p = info();
     // \x1b[K clears what a longer previous line left behind.
     bar?.write(`\r${formatProgress(p)}\x1b[K`);
@@ -113,15 +142,19 @@ export function progressTracker(
       if (finished) return;
       done++;
       if (taskFailed) failed++;
-      const wait = last + INTERVAL_MS - performance.now();
+      line();
+      if (!onProgress && !bar) return;
+      const wait = last + INTERVAL_MS - now();
       if (wait <= 0) emit();
       else timer ??= setTimeout(emit, wait); // trailing call: a burst's end is reported too
     },
     finish(): void {
       if (finished) return;
       finished = true;
-      emit();
+      if (onProgress || bar) emit();
       bar?.write('\n');
+      // The end, unless the last line said it already.
+      if (linedDone !== done || done === 0) plain?.write(`${formatPlain(info())}\n`);
     },
   };
 }
@@ -136,6 +169,16 @@ export function formatProgress(p: ProgressInfo): string {
   const eta = p.etaMs === undefined ? '' : `  ETA ${formatDuration(p.etaMs)}`;
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
   return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${p.done}/${p.total} ${percent}  ${rate}${eta}${failed}`;
+}
+
+/** A line for a log: `ladle map: 420/1000 (42%)  123/s  ETA 5s`, or `ladle map: 420 done  123/s`. */
+export function formatPlain(p: ProgressInfo): string {
+  const rate = `${p.rate < 10 ? p.rate.toFixed(1) : Math.round(p.rate)}/s`;
+  const failed = p.failed > 0 ? `  ${p.failed} failed` : '';
+  if (p.total === undefined) return `ladle map: ${p.done} done  ${rate}${failed}`;
+  const percent = p.total > 0 ? Math.floor(Math.min(1, p.done / p.total) * 100) : 100;
+  const eta = p.etaMs === undefined ? '' : `  ETA ${formatDuration(p.etaMs)}`;
+  return `ladle map: ${p.done}/${p.total} (${percent}%)  ${rate}${eta}${failed}`;
 }
 
 function formatDuration(ms: number): string {

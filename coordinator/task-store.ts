@@ -52,6 +52,7 @@ export class TaskStore {
     const id = this.nextId++ as TaskId;
     const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
+    if (submitted.chunk) spec.chunk = true;
     const record: TaskRecord = {
       id,
       owner,

@@ -33,6 +33,10 @@ export interface TaskSpec {
   scope?: string;
   /** Set by a Web Worker on a subtask it spawns: the id of the task spawning it. */
   parent?: number;
+  /** Several calls in one task (map's chunkSize): `args` packs an array of
+   * argument tuples, and the result packs one outcome per call (see
+   * client-sdk/chunking.ts). */
+  chunk?: true;
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -262,6 +266,7 @@ function taskSpec(x: unknown): TaskSpec {
   if (o.attempts !== undefined) int(o.attempts, 'task.attempts', 1, 100);
   if (o.scope !== undefined) str(o.scope, 'task.scope', 64);
   if (o.parent !== undefined) int(o.parent, 'task.parent');
+  if (o.chunk !== undefined && o.chunk !== true) throw new ProtocolError('task.chunk must be true when present');
   return o as unknown as TaskSpec;
 }
 

@@ -98,3 +98,39 @@ test('an unobserved failure is not an unhandled rejection', async () => {
   process.off('unhandledRejection', onUnhandled);
   assert.equal(unhandled, 0);
 });
+
+test('a running future is not withdrawn: cancel() asks nothing, stays false, and the result still comes', async () => {
+  let asked = 0;
+  const f = new Future<number>(() => (asked++, true));
+  f.setRunning();
+  assert.equal(f.cancel(), false);
+  assert.equal(f.cancel(), false);
+  assert.equal(asked, 0, 'the grid is not asked to withdraw a running task');
+  assert.equal(f.cancelled(), false);
+  f.setRunning();
+  assert.equal(f.state, 'running', 'a repeated start changes nothing');
+  f.setResult(5);
+  assert.equal(await f, 5);
+  f.setRunning();
+  assert.equal(f.state, 'finished', 'a late start report does not reopen it');
+});
+
+test('onRunning: called once on start, at once if running, never if it ends first', () => {
+  const calls: string[] = [];
+  const f = new Future<number>();
+  f.onRunning(() => calls.push('a'));
+  f.onRunning(() => calls.push('b'));
+  assert.equal(calls.length, 0);
+  f.setRunning();
+  f.setRunning();
+  assert.deepEqual(calls, ['a', 'b']);
+  f.onRunning(() => calls.push('c'));
+  assert.deepEqual(calls, ['a', 'b', 'c']);
+
+  const cancelled = new Future<number>(() => true);
+  cancelled.onRunning(() => calls.push('never'));
+  cancelled.cancel();
+  cancelled.setRunning();
+  cancelled.onRunning(() => calls.push('never'));
+  assert.deepEqual(calls, ['a', 'b', 'c']);
+});

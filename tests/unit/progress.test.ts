@@ -22,7 +22,7 @@ test('knownLength is the shortest length or size, or undefined if any input has 
 test('no tracker unless there is somewhere to report', { timeout: 10_000 }, () => {
   assert.equal(progressTracker({}, 10), undefined);
   assert.equal(progressTracker({ progress: false }, 10, fakeTerminal().stream), undefined);
-  assert.equal(progressTracker({ progress: true }, 10, fakeTerminal(false).stream), undefined, 'stderr is not a terminal');
+  assert.ok(progressTracker({ progress: true }, 10, fakeTerminal(false).stream), 'stderr is not a terminal: plain lines');
   assert.ok(progressTracker({ progress: true }, 10, fakeTerminal().stream));
   assert.ok(progressTracker({ onProgress: () => undefined }));
   assert.throws(() => progressTracker({ onProgress: 'yes' as unknown as () => void }), TypeError);
@@ -107,4 +107,66 @@ test('formatProgress: bar, percent, rate, ETA; count and rate without a total', 
   assert.equal(formatProgress({ done: 5, failed: 2, elapsedMs: 2000, rate: 2.5 }), '5 done  2.5/s  2 failed');
   assert.match(formatProgress({ done: 1, failed: 0, total: 100000, elapsedMs: 1000, rate: 1, etaMs: 99_999_000 }), /ETA 27h46m$/);
   assert.match(formatProgress({ done: 0, failed: 0, total: 0, elapsedMs: 0, rate: 0 }), /^\[#{24}\] 0\/0 100%/);
+});
+
+/** A clock the test moves by hand. */
+function manualClock(start = 1000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+test('progress: true off a terminal prints a plain line each tenth and at the end, no bar and no \\r', { timeout: 10_000 }, () => {
+  const { writes, stream } = fakeTerminal(false);
+  const clock = manualClock();
+  const tracker = progressTracker({ progress: true }, 100, stream, clock.now)!;
+  assert.equal(writes.length, 0, 'nothing before a task is done');
+  for (let i = 0; i < 100; i++) {
+    clock.advance(10);
+    tracker.taskDone(i === 50);
+  }
+  assert.equal(writes.length, 10, 'one line per tenth');
+  assert.equal(writes[0], 'ladle map: 10/100 (10%)  100/s  ETA 1s\n');
+  assert.equal(writes[9], 'ladle map: 100/100 (100%)  100/s  ETA 0s  1 failed\n');
+  tracker.finish();
+  assert.equal(writes.length, 10, 'the last line said it all already');
+  const short = fakeTerminal(false);
+  const few = progressTracker({ progress: true }, 100, short.stream, clock.now)!;
+  clock.advance(100);
+  few.taskDone(false);
+  few.finish();
+  assert.deepEqual(short.writes, ['ladle map: 1/100 (1%)  10/s  ETA 10s\n'], 'a line at the end');
+  assert.ok(writes.every((w) => !w.includes('\r') && !w.includes('[') && w.endsWith('\n') && w.indexOf('\n') === w.length - 1));
+});
+
+test('off a terminal without a total, a plain line every 5 s while tasks finish', { timeout: 10_000 }, () => {
+  const { writes, stream } = fakeTerminal(false);
+  const clock = manualClock();
+  const tracker = progressTracker({ progress: true }, undefined, stream, clock.now)!;
+  for (let i = 0; i < 32; i++) {
+    clock.advance(1000);
+    tracker.taskDone(false);
+  }
+  assert.deepEqual(writes, ['ladle map: 5 done  1.0/s\n', 'ladle map: 10 done  1.0/s\n', 'ladle map: 15 done  1.0/s\n', 'ladle map: 20 done  1.0/s\n', 'ladle map: 25 done  1.0/s\n', 'ladle map: 30 done  1.0/s\n']);
+  assert.equal(writes.length, 6);
+  tracker.finish();
+  assert.equal(writes.at(-1), 'ladle map: 32 done  1.0/s\n', 'a line at the end');
+});
+
+test('the total option gives a generator a total, percentage and ETA; a bad total is refused', { timeout: 10_000 }, () => {
+  const seen: ProgressInfo[] = [];
+  const clock = manualClock();
+  const tracker = progressTracker({ total: 4, onProgress: (p) => seen.push(p) }, undefined, undefined, clock.now)!;
+  clock.advance(500);
+  tracker.taskDone(false);
+  assert.equal(seen[0].total, 4);
+  assert.equal(seen[0].etaMs, 1500);
+  const overriding = progressTracker({ total: 8, onProgress: (p) => seen.push(p) }, 3, undefined, clock.now)!;
+  overriding.finish();
+  assert.equal(seen.at(-1)!.total, 8, 'the option wins over a length it could read');
+  for (const bad of [-1, 1.5, '10', Number.NaN]) {
+    assert.throws(() => progressTracker({ total: bad as number, onProgress: () => undefined }), /total must be a whole number/);
+  }
+  const { writes, stream } = fakeTerminal();
+  progressTracker({ progress: true, total: 50 }, undefined, stream, clock.now);
+  assert.match(writes[0], /^\r\[-+\] 0\/50 +0%/, 'the bar shows it too');
 });

@@ -21,6 +21,7 @@ test('every message type round-trips through a frame', () => {
     [{ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION }, parseHello],
     [{ t: 'hello', role: 'worker', threads: 4, userAgent: 'UA', version: PROTOCOL_VERSION }, parseHello],
     [{ t: 'submit', seq: 1, tasks: [task] }, parseClientMessage],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: true }] }, parseClientMessage],
     [{ t: 'ack', seq: 7 }, parseClientMessage],
     [{ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION, grace: 5000, resume: { clientId: 'c', secret: 's', ack: 3 } }, parseHello],
     [{ t: 'pong' }, parsePageMessage],
@@ -94,6 +95,8 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     [{ t: 'share', seq: 1, req: 1, values: { 'not a name': new Uint8Array() } }, parseClientMessage, /identifier/],
     [{ t: 'share', seq: 1, req: 1, values: JSON.parse('{"__proto__": 1}') }, parseClientMessage, /identifier|bytes/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, timeout: 0 }] }, parseClientMessage, /task.timeout/],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: false }] }, parseClientMessage, /task.chunk must be true/],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: 1 }] }, parseClientMessage, /task.chunk must be true/],
   ];
   for (const [msg, parse, reason] of bad) {
     assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), (e: unknown) => e instanceof ProtocolError && reason.test(e.message));

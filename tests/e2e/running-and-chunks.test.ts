@@ -1,0 +1,79 @@
+// Future states of synchronous tasks, map's chunkSize, and the failing
+// input's index, on a real grid: real coordinator, real Chromium page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { RemoteError } from '../../client-sdk/index.ts';
+import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import type * as Scoop from '../fixtures/scoop.ts';
+
+let g: TestGrid;
+let tasks: Awaited<ReturnType<typeof loadTasks>>;
+const loadTasks = () => g.grid.module<typeof Scoop>(fixture('scoop.ts'));
+
+before(async () => {
+  g = await startTestGrid({ pages: 1, threads: 2 });
+  tasks = await loadTasks();
+});
+after(async () => {
+  await g?.close();
+});
+
+/** Futures have no "started" event; poll the state the SDK keeps. */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a synchronous task shows running() while it runs; cancel() is then false and the value still comes', { timeout: 60_000 }, async () => {
+  const f = g.grid.submit(tasks.spin, 1500);
+  await until(() => f.running() || f.done(), 'the task runs');
+  assert.equal(f.running(), true, 'running before its result arrived');
+  assert.equal(f.done(), false);
+  assert.equal(f.cancel(), false, 'a running task cannot be cancelled');
+  assert.equal(f.cancelled(), false);
+  assert.equal(f.running(), true);
+  const spins = await f.result();
+  assert.ok(typeof spins === 'number' && spins > 0, 'the future resolves with the task value');
+  assert.equal(f.state, 'finished');
+});
+
+test('map with chunkSize gives the same results as without, in input order', { timeout: 60_000 }, async () => {
+  const xs = Array.from({ length: 103 }, (_, i) => i);
+  const bad = xs.map(() => -1);
+  const plain = await g.grid.map(tasks.squareUnless, xs, bad);
+  const chunked = await g.grid.map(tasks.squareUnless, xs, bad, { chunkSize: 10 });
+  assert.deepEqual(chunked, plain);
+  assert.deepEqual(chunked, xs.map((x) => x * x));
+  const completed: number[] = [];
+  for await (const y of g.grid.mapAsCompleted(tasks.squareUnless, xs, bad, { chunkSize: 7, inFlight: 20 })) completed.push(y);
+  assert.deepEqual(completed.sort((a, b) => a - b), plain);
+  assert.equal(await g.grid.mapReduce(tasks.square, tasks.add, xs, { chunkSize: 16 }), xs.reduce((s, x) => s + x * x, 0));
+});
+
+test('a throwing call in a chunk fails alone: the map rejects with its index, its chunk-mates succeed', { timeout: 60_000 }, async () => {
+  const xs = Array.from({ length: 40 }, (_, i) => i);
+  await assert.rejects(Promise.resolve(g.grid.map(tasks.squareUnless, xs, xs.map(() => 13), { chunkSize: 8 })), (e: unknown) => {
+    assert.ok(e instanceof RemoteError);
+    assert.equal((e as { index?: number }).index, 13);
+    assert.match(e.message, /^map input 13 failed: RangeError: input 13 is refused$/);
+    return true;
+  });
+  // Its chunk is inputs 8..15: the others in it come back as values.
+  const it = g.grid.map(tasks.squareUnless, xs, xs.map(() => 13), { chunkSize: 8 })[Symbol.asyncIterator]();
+  for (let i = 0; i < 13; i++) assert.deepEqual(await it.next(), { done: false, value: i * i });
+  await assert.rejects(it.next(), (e: unknown) => (e as { index?: number }).index === 13);
+  assert.equal(await g.grid.submit(tasks.chunkedInside, 30, 17), 16, 'a chunked map inside a task names the index too');
+});
+
+test('a map over 100 inputs with one throwing input rejects with error.index of that input', { timeout: 60_000 }, async () => {
+  const xs = Array.from({ length: 100 }, (_, i) => i);
+  await assert.rejects(Promise.resolve(g.grid.map(tasks.squareUnless, xs, xs.map(() => 58))), (e: unknown) => {
+    assert.ok(e instanceof RemoteError);
+    assert.equal((e as { index?: number }).index, 58);
+    assert.match(e.message, /map input 58 failed/);
+    return true;
+  });
+});
