@@ -7,10 +7,11 @@
 // until no other task is busy, so code that runs after an await belongs to a
 // known task: subtasks it spawns get the right parent, and `shared.get`
 // reads the right constants.
-import { pack, unpack } from '../protocol/codec.ts';
-import type { RemoteErrorInfo, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
+import { packValue, unpack } from '../protocol/codec.ts';
+import { scanClone } from '../protocol/clone-check.ts';
+import { ERROR_LIMITS, type RemoteErrorInfo, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
 import { Future } from '../client-sdk/future.ts';
-import { CancelledError, outcomeError } from '../client-sdk/errors.ts';
+import { CancelledError, DataCloneError, outcomeError } from '../client-sdk/errors.ts';
 
 export type TaskModule = Record<string, unknown>;
 export type AnyFn = (...args: never[]) => unknown;
@@ -40,9 +41,56 @@ export interface ExecutorOutput {
   transfer: Transferable[];
 }
 
+/** What the SDK learns of a thrown value: an Error's name, message, stack,
+ * `code` and other own properties (those that can be copied), or a thrown
+ * non-Error value itself; all trimmed to the protocol's bounds. */
 export function errorInfo(e: unknown): RemoteErrorInfo {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: 'Error', message: `a non-Error value was thrown: ${String(e)}` };
+  if (!(e instanceof Error)) {
+    const info: RemoteErrorInfo = { name: 'Error', message: `a non-Error value was thrown: ${describe(e)}`.slice(0, ERROR_LIMITS.message) };
+    const value = packValue(e, 'thrown');
+    if (value instanceof Uint8Array && value.byteLength <= ERROR_LIMITS.bytes) info.value = value.slice();
+    return info;
+  }
+  const info: RemoteErrorInfo = { name: String(e.name).slice(0, ERROR_LIMITS.name), message: String(e.message).slice(0, ERROR_LIMITS.message) };
+  if (typeof e.stack === 'string') info.stack = e.stack.slice(0, ERROR_LIMITS.stack);
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') info.code = code.slice(0, ERROR_LIMITS.code);
+  else if (typeof code === 'number' && Number.isFinite(code)) info.code = code;
+  const props: Record<string, unknown> = {};
+  const dropped: string[] = [];
+  let any = false;
+  const names = Object.keys(e);
+  if (Object.hasOwn(e, 'cause') && !names.includes('cause')) names.push('cause');
+  for (const name of names) {
+    if (name === 'name' || name === 'message' || name === 'stack' || name === 'code') continue;
+    let value: unknown;
+    try {
+      value = (e as unknown as Record<string, unknown>)[name];
+    } catch {
+      dropped.push(name); // a getter that throws
+      continue;
+    }
+    if (typeof scanClone(value, name) === 'object') dropped.push(name);
+    else {
+      props[name] = value;
+      any = true;
+    }
+  }
+  if (any) {
+    const packed = packValue(props, 'props');
+    if (packed instanceof Uint8Array && packed.byteLength <= ERROR_LIMITS.bytes) info.props = packed.slice();
+    else dropped.push(...Object.keys(props));
+  }
+  if (dropped.length > 0) info.dropped = dropped.slice(0, ERROR_LIMITS.dropped).map((n) => n.slice(0, ERROR_LIMITS.name));
+  return info;
+}
+
+function describe(e: unknown): string {
+  try {
+    return typeof e === 'string' ? JSON.stringify(e) : String(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
 }
 
 export class Executor {
@@ -52,6 +100,9 @@ export class Executor {
   /** Every exported function of every loaded bundle, for `submit(fn)`. */
   private readonly exportsOf = new Map<AnyFn, { bundle: string; fn: string }>();
   private readonly shared = new Map<string, Map<string, unknown>>();
+  /** Each bundle's blob: URL, and the coordinator's URL of the same bytes
+   * that stack traces name instead: the SDK maps those back to source lines. */
+  private readonly bundleUrls = new Map<string, string>();
   private readonly queue: TaskSpec[] = [];
   private readonly active = new Map<number, Active>();
   private readonly subtasks = new Map<number, Active>();
@@ -74,6 +125,7 @@ export class Executor {
 
   loadBundle(hash: string, code: string): void {
     const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    this.bundleUrls.set(url, `${new URL(url.slice('blob:'.length)).origin}/bundles/${hash}`);
     const loading = (import(url) as Promise<TaskModule>).then((mod) => {
       for (const [name, value] of Object.entries(mod)) {
         if (typeof value === 'function' && !this.exportsOf.has(value as AnyFn)) this.exportsOf.set(value as AnyFn, { bundle: hash, fn: name });
@@ -130,6 +182,13 @@ export class Executor {
     if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');
     const owner = this.busy ?? this.last;
     if (!owner || !this.active.has(owner.spec.id)) throw new Error('submit was called outside a running task');
+    const packed = packValue(args, 'args');
+    if (!(packed instanceof Uint8Array)) {
+      // Like the SDK's submit: the future fails, nothing is sent.
+      const refused = new Future<unknown>();
+      refused.setException(new DataCloneError(packed));
+      return refused;
+    }
     const id = this.nextSubtaskId++;
     const future = new Future<unknown>(() => {
       owner.children.delete(id);
@@ -140,7 +199,7 @@ export class Executor {
     });
     owner.children.set(id, future);
     this.subtasks.set(id, owner);
-    const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: pack(args).slice(), parent: owner.spec.id };
+    const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: packed.slice(), parent: owner.spec.id };
     if (options.timeout !== undefined) spec.timeout = options.timeout;
     if (options.attempts !== undefined) spec.attempts = options.attempts;
     this.out.submit.push(spec);
@@ -270,14 +329,15 @@ export class Executor {
   }
 
   private succeed(a: Active, value: unknown): void {
-    let bytes: Uint8Array;
-    try {
-      // pack() returns a view into a shared buffer: copy so only these bytes move.
-      bytes = pack(value).slice();
-    } catch (e) {
-      this.finish(a, { ok: false, error: errorInfo(new TypeError(`the task's result cannot be encoded: ${(e as Error).message}`)) });
+    const packed = packValue(value, 'result');
+    if (!(packed instanceof Uint8Array)) {
+      const error = errorInfo(new DataCloneError(packed));
+      delete error.stack; // the runtime's frames, not the task's
+      this.finish(a, { ok: false, error });
       return;
     }
+    // pack() returns a view into a shared buffer: copy so only these bytes move.
+    const bytes = packed.slice();
     if (bytes.byteLength >= TRANSFER_MIN_BYTES) this.out.transfer.push(bytes.buffer);
     this.finish(a, { ok: true, value: bytes });
   }
@@ -291,12 +351,18 @@ export class Executor {
       future.setException(new CancelledError('the task that spawned this subtask has finished'));
     }
     a.children.clear();
+    if (!outcome.ok && outcome.error.stack !== undefined) outcome.error.stack = this.namedBundles(outcome.error.stack);
     this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
     this.out.took.push(performance.now() - a.startedAt);
     this.out.awaited.push(a.awaited === true);
     this.onOutput();
     if (this.busy === a) this.busy = undefined;
     this.pump();
+  }
+
+  private namedBundles(stack: string): string {
+    for (const [blob, named] of this.bundleUrls) if (stack.includes(blob)) stack = stack.split(blob).join(named);
+    return stack.slice(0, ERROR_LIMITS.stack);
   }
 }
 
