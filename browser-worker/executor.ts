@@ -45,6 +45,15 @@ export interface ExecutorOutput {
  * `code` and other own properties (those that can be copied), or a thrown
  * non-Error value itself; all trimmed to the protocol's bounds. */
 export function errorInfo(e: unknown): RemoteErrorInfo {
+  try {
+    return describeThrown(e);
+  } catch {
+    // A thrown object whose getters throw: say so rather than lose the task's failure.
+    return { name: 'Error', message: 'the task threw a value that could not be read' };
+  }
+}
+
+function describeThrown(e: unknown): RemoteErrorInfo {
   if (!(e instanceof Error)) {
     const info: RemoteErrorInfo = { name: 'Error', message: `a non-Error value was thrown: ${describe(e)}`.slice(0, ERROR_LIMITS.message) };
     const value = packValue(e, 'thrown');

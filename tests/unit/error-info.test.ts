@@ -48,6 +48,14 @@ test('a thrown string, object, number or undefined keeps its value when it can b
   assert.match(errorInfo(hostile).message, /non-Error value was thrown: \[object Object\]/);
 });
 
+test('an error whose name or message cannot be read still fails the task with a clear message', () => {
+  const hostile = new Error('x');
+  Object.defineProperty(hostile, 'name', { get: () => { throw new Error('no'); } });
+  const info = errorInfo(hostile);
+  assert.equal(info.message, 'the task threw a value that could not be read');
+  assert.doesNotThrow(() => parseToClient(results(info)));
+});
+
 test('what a page sends stays inside the protocol bounds, however big the error', () => {
   const huge = Object.assign(new Error('m'.repeat(200_000)), { code: 'c'.repeat(1000), blob: new Uint8Array(100_000) });
   Object.defineProperty(huge, 'name', { value: 'N'.repeat(1000) });
