@@ -84,9 +84,9 @@ export function scanClone(value: unknown, root: string): CloneProblem | typeof C
     // A getter threw, or the value nests deeper than the stack goes.
     return { path: root + pathOf(), what: `a value that could not be read (${e instanceof Error ? e.message : String(e)})` };
   } finally {
-    kinds.length = 0;
-    keys.length = 0;
-    ancestors.length = 0;
+    // A walk that succeeded popped all it pushed: setting lengths costs.
+    if (kinds.length > 0) kinds.length = keys.length = 0;
+    if (ancestors.length > 0) ancestors.length = 0;
     if (met > SMALL) seen.clear();
     if (outer) ({ kinds, keys, ancestors, seen, met, negativeZero } = outer);
     else busy = false;
