@@ -1,8 +1,9 @@
 // Runs a chunk task in a Web Worker: the calls one after the other, each
 // succeeding or failing on its own (see client-sdk/chunking.ts).
-import { pack } from '../protocol/codec.ts';
+import { packValue } from '../protocol/codec.ts';
+import type { CloneProblem } from '../protocol/clone-check.ts';
 import type { ChunkOutcome } from '../client-sdk/chunking.ts';
-import { errorInfo } from './error-info.ts';
+import { cloneErrorInfo, errorInfo } from './error-info.ts';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -39,22 +40,16 @@ export function runChunk(fn: Fn, calls: unknown): ChunkOutcome[] | Promise<Chunk
   return from(0);
 }
 
-/** The chunk's result bytes; a value that cannot be encoded fails its own call only. */
-export function packChunk(outcomes: ChunkOutcome[]): Uint8Array {
-  try {
-    return pack(outcomes).slice();
-  } catch {
-    const checked = outcomes.map((o): ChunkOutcome => {
-      if (o[0] === 0) return o;
-      try {
-        pack(o[1]);
-        return o;
-      } catch (e) {
-        return [0, errorInfo(new TypeError(`the task's result cannot be encoded: ${(e as Error).message}`))];
-      }
-    });
-    return pack(checked).slice();
-  }
+/** The chunk's result bytes; a value that cannot be copied fails its own call only. */
+export function packChunk(outcomes: ChunkOutcome[]): Uint8Array | CloneProblem {
+  const packed = packValue(outcomes, 'result');
+  if (packed instanceof Uint8Array) return packed;
+  const checked = outcomes.map((o, i): ChunkOutcome => {
+    if (o[0] === 0) return o;
+    const one = packValue(o[1], `result[${i}]`);
+    return one instanceof Uint8Array ? o : [0, cloneErrorInfo(one)];
+  });
+  return packValue(checked, 'result');
 }
 
 export function isThenable(x: unknown): x is PromiseLike<unknown> {

@@ -7,12 +7,13 @@
 // until no other task is busy, so code that runs after an await belongs to a
 // known task: subtasks it spawns get the right parent, and `shared.get`
 // reads the right constants.
-import { pack, unpack } from '../protocol/codec.ts';
-import type { RemoteErrorInfo, TaskOutcome, TaskSpec } from '../protocol/messages.ts';
+import { packValue, unpack } from '../protocol/codec.ts';
+import { scanClone } from '../protocol/clone-check.ts';
+import { ERROR_LIMITS, type RemoteErrorInfo, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
 import { Future } from '../client-sdk/future.ts';
-import { CancelledError, outcomeError } from '../client-sdk/errors.ts';
+import { CancelledError, DataCloneError, outcomeError } from '../client-sdk/errors.ts';
 import type { ChunkOutcome } from '../client-sdk/chunking.ts';
-import { errorInfo } from './error-info.ts';
+import { cloneErrorInfo, errorInfo } from './error-info.ts';
 import { isThenable, packChunk, runChunk } from './chunk-runner.ts';
 
 export type TaskModule = Record<string, unknown>;
@@ -46,8 +47,6 @@ export interface ExecutorOutput {
 /** Imports a bundle's code (named by its hash) as an ES module. */
 export type ImportCode = (code: string, hash: string) => Promise<TaskModule>;
 
-/** A browser imports code from a blob: URL (Node cannot: local mode passes its own). */
-const importFromBlob: ImportCode = (code) => import(URL.createObjectURL(new Blob([code], { type: 'text/javascript' }))) as Promise<TaskModule>;
 
 export class Executor {
   private readonly modules = new Map<string, Promise<TaskModule>>();
@@ -56,6 +55,9 @@ export class Executor {
   /** Every exported function of every loaded bundle, for `submit(fn)`. */
   private readonly exportsOf = new Map<AnyFn, { bundle: string; fn: string }>();
   private readonly shared = new Map<string, Map<string, unknown>>();
+  /** Each bundle's blob: URL, and the coordinator's URL of the same bytes
+   * that stack traces name instead: the SDK maps those back to source lines. */
+  private readonly bundleUrls = new Map<string, string>();
   private readonly queue: TaskSpec[] = [];
   private readonly active = new Map<number, Active>();
   private readonly subtasks = new Map<number, Active>();
@@ -74,8 +76,15 @@ export class Executor {
     /** Asks for `take()` to be called at the end of this turn, or at once
      * when `urgent` (the page must know before task code can block). */
     private readonly onOutput: (urgent?: boolean) => void,
-    private readonly importCode: ImportCode = importFromBlob,
+    /** A browser imports code from a blob: URL; Node cannot: local mode passes its own. */
+    private readonly importCode: ImportCode = (code, hash) => this.importFromBlob(code, hash),
   ) {}
+
+  private importFromBlob(code: string, hash: string): Promise<TaskModule> {
+    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    this.bundleUrls.set(url, `${new URL(url.slice('blob:'.length)).origin}/bundles/${hash}`);
+    return import(url) as Promise<TaskModule>;
+  }
 
   loadBundle(hash: string, code: string): void {
     const loading = this.importCode(code, hash).then((mod) => {
@@ -135,6 +144,13 @@ export class Executor {
     if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');
     const owner = this.busy ?? this.last;
     if (!owner || !this.active.has(owner.spec.id)) throw new Error('submit was called outside a running task');
+    const packed = packValue(args, 'args');
+    if (!(packed instanceof Uint8Array)) {
+      // Like the SDK's submit: the future fails, nothing is sent.
+      const refused = new Future<unknown>();
+      refused.setException(new DataCloneError(packed));
+      return refused;
+    }
     const id = this.nextSubtaskId++;
     const future = new Future<unknown>(() => {
       owner.children.delete(id);
@@ -145,7 +161,7 @@ export class Executor {
     });
     owner.children.set(id, future);
     this.subtasks.set(id, owner);
-    const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: pack(args).slice(), parent: owner.spec.id };
+    const spec: TaskSpec = { id, bundle: target.bundle, fn: target.fn, args: packed.slice(), parent: owner.spec.id };
     if (options.timeout !== undefined) spec.timeout = options.timeout;
     if (options.attempts !== undefined) spec.attempts = options.attempts;
     if (options.chunk) spec.chunk = true;
@@ -277,14 +293,13 @@ export class Executor {
   }
 
   private succeed(a: Active, value: unknown): void {
-    let bytes: Uint8Array;
-    try {
-      // pack() returns a view into a shared buffer: copy so only these bytes move.
-      bytes = a.spec.chunk ? packChunk(value as ChunkOutcome[]) : pack(value).slice();
-    } catch (e) {
-      this.finish(a, { ok: false, error: errorInfo(new TypeError(`the task's result cannot be encoded: ${(e as Error).message}`)) });
+    const packed = a.spec.chunk ? packChunk(value as ChunkOutcome[]) : packValue(value, 'result');
+    if (!(packed instanceof Uint8Array)) {
+      this.finish(a, { ok: false, error: cloneErrorInfo(packed) });
       return;
     }
+    // packValue() returns a view into a shared buffer: copy so only these bytes move.
+    const bytes = packed.slice();
     if (bytes.byteLength >= TRANSFER_MIN_BYTES) this.out.transfer.push(bytes.buffer);
     this.finish(a, { ok: true, value: bytes });
   }
@@ -298,11 +313,17 @@ export class Executor {
       future.setException(new CancelledError('the task that spawned this subtask has finished'));
     }
     a.children.clear();
+    if (!outcome.ok && outcome.error.stack !== undefined) outcome.error.stack = this.namedBundles(outcome.error.stack);
     this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
     this.out.took.push(performance.now() - a.startedAt);
     this.out.awaited.push(a.awaited === true);
     this.onOutput();
     if (this.busy === a) this.busy = undefined;
     this.pump();
+  }
+
+  private namedBundles(stack: string): string {
+    for (const [blob, named] of this.bundleUrls) if (stack.includes(blob)) stack = stack.split(blob).join(named);
+    return stack.slice(0, ERROR_LIMITS.stack);
   }
 }

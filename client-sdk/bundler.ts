@@ -3,6 +3,7 @@
 // resolves to the task-side API that the Web Worker runtime provides.
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Bundle {
@@ -10,6 +11,9 @@ export interface Bundle {
   hash: string;
   /** Names the module exports (a task can be any exported function). */
   exports: string[];
+  /** The bundle's source map (JSON, sources as absolute paths): kept by the
+   * SDK to map remote stack traces back to the task's files; not uploaded. */
+  sourceMap: string;
 }
 
 const taskApiPath = fileURLToPath(new URL('../browser-worker/task-api.ts', import.meta.url));
@@ -33,12 +37,23 @@ async function bundle(input: { entry: string } | { source: string; resolveDir: s
     write: false,
     outfile: 'task.js',
     metafile: true,
+    sourcemap: 'external',
+    sourcesContent: false,
     logLevel: 'silent',
     plugins: [ladleTaskPlugin],
   });
-  const code = result.outputFiles[0].text;
-  const exports = Object.values(result.metafile.outputs)[0]?.exports ?? [];
-  return { code, hash: createHash('sha256').update(code).digest('hex'), exports };
+  const code = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
+  const exports = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.js'))?.[1].exports ?? [];
+  const sourceMap = absoluteSources(result.outputFiles.find((f) => f.path.endsWith('.js.map'))!.text, 'entry' in input);
+  return { code, hash: createHash('sha256').update(code).digest('hex'), exports, sourceMap };
+}
+
+/** esbuild names sources relative to the output file, which is `task.js` in
+ * the working directory; a stack trace should name files anywhere. */
+function absoluteSources(mapText: string, fromFiles: boolean): string {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  if (fromFiles) map.sources = map.sources.map((s) => resolvePath(s));
+  return JSON.stringify(map);
 }
 
 export function bundleModule(entry: string): Promise<Bundle> {

@@ -4,13 +4,14 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pack, unpack } from '../protocol/codec.ts';
+import { packValue, unpack } from '../protocol/codec.ts';
 import type { TaskOutcome, TaskSpec, ToClientData } from '../protocol/messages.ts';
 import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
 import { remoteTransport, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
-import { CancelledError, ConnectionError, outcomeError } from './errors.ts';
+import { CancelledError, ConnectionError, DataCloneError, outcomeError } from './errors.ts';
+import { SourceMaps } from './stack-map.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
 import type { MapResult } from './map-result.ts';
@@ -138,6 +139,8 @@ export class Grid {
   #flushQueued = false;
   #closed = false;
   readonly #uploads = new Map<string, Promise<void>>();
+  /** Source maps of the bundles this grid made, for remote stack traces. */
+  readonly #sourceMaps = new SourceMaps();
   readonly #api = new FuturesApi(
     (handle, args, chunk) => this.#submit(handle, args, chunk === true),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
@@ -202,12 +205,10 @@ export class Grid {
     const id = this.#nextId++;
     const future = new Future<unknown>(() => this.#withdraw(id));
     this.#futures.set(id, future);
-    let packed: Uint8Array;
-    try {
-      packed = pack(args);
-    } catch (e) {
+    const packed = packValue(args, 'args');
+    if (!(packed instanceof Uint8Array)) {
       this.#futures.delete(id);
-      future.setException(new TypeError(`the arguments of ${target.fn} cannot be encoded: ${(e as Error).message}`));
+      future.setException(new DataCloneError(packed));
       return future;
     }
     const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}) });
@@ -271,6 +272,7 @@ export class Grid {
   // ---- internals ----
 
   async #upload(bundle: Bundle): Promise<void> {
+    this.#sourceMaps.add(bundle.hash, bundle.sourceMap);
     let pending = this.#uploads.get(bundle.hash);
     if (!pending) {
       pending = this.channel.putBundle(bundle);
@@ -286,7 +288,11 @@ export class Grid {
     for (const [name, value] of Object.entries(values)) {
       if (!/^[A-Za-z_$][\w$]{0,127}$/.test(name)) throw new TypeError(`shared constant names are identifiers; "${name}" is not`);
       if (this.#sharedValues.has(name)) throw new Error(`shared constants are set once; "${name}" is already set`);
-      packed[name] = pack(value);
+    }
+    for (const [name, value] of Object.entries(values)) {
+      const bytes = packValue(value, `shared.${name}`);
+      if (!(bytes instanceof Uint8Array)) throw new DataCloneError(bytes);
+      packed[name] = bytes;
     }
     const req = this.#nextReq++;
     const done = new Promise<void>((resolve, reject) => this.#sharedReplies.set(req, { resolve, reject }));
@@ -355,7 +361,7 @@ export class Grid {
         future.setException(new Error(`the task's result could not be decoded: ${(e as Error).message}`));
       }
     } else {
-      future.setException(outcomeError(outcome));
+      future.setException(outcomeError(outcome, (stack) => this.#sourceMaps.mapStack(stack)));
     }
   }
 

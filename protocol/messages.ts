@@ -53,7 +53,18 @@ export interface RemoteErrorInfo {
   name: string;
   message: string;
   stack?: string;
+  /** The thrown error's `code`, when a string or a number. */
+  code?: string | number;
+  /** Its other own enumerable properties (and `cause`) that can be copied, as one packed object. */
+  props?: Uint8Array;
+  /** Names of its own properties left out because they cannot be copied (or were too big). */
+  dropped?: string[];
+  /** A thrown value that is not an Error, packed, when it can be copied. */
+  value?: Uint8Array;
 }
+
+/** Bounds on what a RemoteErrorInfo carries; a page trims to them before sending. */
+export const ERROR_LIMITS = { name: 256, message: 65536, stack: 65536, code: 256, bytes: 65536, dropped: 64 } as const;
 
 /** Why a task failed when the task's own code did not throw: every page
  * running it was lost, it ran past its timeout, or it was cancelled. */
@@ -292,9 +303,16 @@ function packedValues(x: unknown, what: string): Record<string, Uint8Array> {
 
 function errorInfo(x: unknown): RemoteErrorInfo {
   const o = obj(x, 'error');
-  str(o.name, 'error.name', 256);
-  str(o.message, 'error.message', 65536);
-  if (o.stack !== undefined) str(o.stack, 'error.stack', 65536);
+  str(o.name, 'error.name', ERROR_LIMITS.name);
+  str(o.message, 'error.message', ERROR_LIMITS.message);
+  if (o.stack !== undefined) str(o.stack, 'error.stack', ERROR_LIMITS.stack);
+  if (o.code !== undefined && !(typeof o.code === 'number' && Number.isFinite(o.code))) str(o.code, 'error.code', ERROR_LIMITS.code);
+  for (const key of ['props', 'value'] as const) {
+    if (o[key] !== undefined && bytes(o[key], `error.${key}`).byteLength > ERROR_LIMITS.bytes) {
+      throw new ProtocolError(`error.${key} must be at most ${ERROR_LIMITS.bytes} bytes`);
+    }
+  }
+  if (o.dropped !== undefined) for (const name of arr(o.dropped, 'error.dropped', ERROR_LIMITS.dropped)) str(name, 'error.dropped[]', ERROR_LIMITS.name);
   return o as unknown as RemoteErrorInfo;
 }
 

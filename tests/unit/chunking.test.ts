@@ -244,12 +244,14 @@ test("the Web Worker runs a chunk's calls one by one, each failing alone, awaiti
   assert.throws(() => runChunk(() => 1, 'x'), /array of argument lists/);
 });
 
-test('a call whose value cannot be encoded fails alone', () => {
+test('a call whose value cannot be copied fails alone, with DataCloneError naming it', () => {
   const bytes = packChunk([ok(1), ok(Symbol('not encodable')), err('was bad already')]);
+  assert.ok(bytes instanceof Uint8Array, 'one bad call does not fail the chunk');
   const outcomes = chunkOutcomes(unpack(bytes), 3);
   assert.deepEqual(outcomes[0], ok(1));
   assert.equal(outcomes[1][0], 0);
-  assert.match((outcomes[1][1] as { message: string }).message, /cannot be encoded/);
+  assert.match((outcomes[1][1] as { message: string }).message, /result\[1\] cannot be copied: it is a symbol/);
+  assert.equal((outcomes[1][1] as { name: string }).name, 'DataCloneError');
   assert.equal((outcomes[2][1] as { message: string }).message, 'was bad already');
 });
 
