@@ -28,6 +28,9 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
 }
 
 test('a synchronous task shows running() while it runs; cancel() is then false and the value still comes', { timeout: 60_000 }, async () => {
+  // Both Web Workers load the module first: a task that waits for its
+  // module to load would let the worker report it before it runs.
+  await Promise.all([g.grid.submit(tasks.spin, 300), g.grid.submit(tasks.spin, 300)]);
   const f = g.grid.submit(tasks.spin, 1500);
   await until(() => f.running() || f.done(), 'the task runs');
   assert.equal(f.running(), true, 'running before its result arrived');
