@@ -178,13 +178,20 @@ test('require() from CommonJS and import from ESM load the installed package', a
   assert.equal((await ok(process.execPath, ['--input-type=module', '-e', esm], project)).trim(), 'function function');
 });
 
-test('ladle workers without playwright-core says how to get it, and that a coordinator alone does not need it', async () => {
-  for (const bin of ['ladle', 'ladle-grid']) {
-    const r = await run(process.execPath, [join(project, 'node_modules/.bin', bin), 'workers', '--url', 'http://127.0.0.1:9'], project);
+test('ladle workers and ladle start without playwright-core say how to get it, and that a coordinator alone does not need it', async () => {
+  const commands = [
+    ['ladle', 'workers', '--url', 'http://127.0.0.1:9'],
+    ['ladle-grid', 'workers', '--url', 'http://127.0.0.1:9'],
+    ['ladle', 'start', '--host', '127.0.0.1', '--port', '0'],
+  ];
+  for (const [bin, ...args] of commands) {
+    const r = await run(process.execPath, [join(project, 'node_modules/.bin', bin), ...args], project);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /playwright-core, which is not installed/);
     assert.match(r.stderr, /npm install playwright-core/);
     assert.match(r.stderr, /--local-workers 0/);
+    // `start` says so before its coordinator comes up, not after.
+    assert.doesNotMatch(r.stdout, /coordinator is up/);
   }
 });
 
