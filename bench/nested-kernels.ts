@@ -1,8 +1,8 @@
 // The task module of the nested scenario: SCOOP's nested chain (func0..func4,
 // as in tests/fixtures/scoop.ts) with real computation in each leaf, so that
 // the tree is worth spreading over pages. Only Ladle runs it (it imports
-// `ladle/task`), so it can be TypeScript, unlike kernels.mjs.
-import { asCompleted, map, submit } from 'ladle/task';
+// `ladle-grid/task`), so it can be TypeScript, unlike kernels.mjs.
+import { asCompleted, map, submit } from 'ladle-grid/task';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so there is no build step for Node code.
-import { register } from 'tsx/esm/api';
+// The `ladle` command. In a checkout it runs the TypeScript sources through tsx,
+// so there is no build step while developing; the published package ships no
+// sources and runs its build, dist/cli.js, with plain Node.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const sources = new URL('../cli/main.ts', import.meta.url);
+if (existsSync(sources)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(sources.href);
+} else {
+  await import('../dist/cli.js');
+}

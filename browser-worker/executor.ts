@@ -136,7 +136,7 @@ export class Executor {
     return out;
   }
 
-  // ---- the task-side API (ladle/task) calls these ----
+  // ---- the task-side API (ladle-grid/task) calls these ----
 
   /** With `chunk`, `args` are the argument lists of several calls (see client-sdk/chunking.ts). */
   submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number; chunk?: boolean } = {}): Future<unknown> {

@@ -1,4 +1,4 @@
-// `ladle/task`: the API a task module imports, with the SDK's semantics.
+// `ladle-grid/task`: the API a task module imports, with the SDK's semantics.
 // Bundled into each task module as this thin facade; the Web Worker runtime
 // installs the implementation under a well-known symbol, so bundles stay
 // small and independent of the runtime's version.
@@ -34,7 +34,7 @@ function host(): TaskHost {
   const h = (globalThis as { [TASK_HOST]?: TaskHost })[TASK_HOST];
   if (!h) {
     throw new Error(
-      "ladle/task is only usable inside a task run by a Ladle page or a local grid; to run task code without a browser (unit tests, debugging), submit it through connect({ url: 'local' })",
+      "ladle-grid/task is only usable inside a task run by a Ladle page or a local grid; to run task code without a browser (unit tests, debugging), submit it through connect({ url: 'local' })",
     );
   }
   return h;

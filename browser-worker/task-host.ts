@@ -1,4 +1,4 @@
-// Installs the implementation behind `ladle/task` in a Web Worker: the same
+// Installs the implementation behind `ladle-grid/task` in a Web Worker: the same
 // map-like calls as the SDK, submitting subtasks through this worker's executor.
 import { FuturesApi } from '../client-sdk/futures-api.ts';
 import { asCompleted, wait } from '../client-sdk/waiting.ts';

@@ -1,7 +1,24 @@
 // Where Chromium comes from: CHROMIUM_PATH, else Debian's /usr/bin/chromium,
 // else Playwright's own download (on machines that have one).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+
+/** playwright-core is an optional peer dependency: only headless pages need it. */
+export const PLAYWRIGHT_MISSING =
+  'headless worker pages need playwright-core, which is not installed. Install it with:\n' +
+  '  npm install playwright-core\n' +
+  'A coordinator alone does not need it (ladle coordinator, or ladle start --local-workers 0): ' +
+  'volunteers join by opening its URL in any browser.';
+
+export async function loadPlaywright(): Promise<typeof import('playwright-core')> {
+  try {
+    return await import('playwright-core');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes("'playwright-core'")) throw new Error(PLAYWRIGHT_MISSING);
+    throw e;
+  }
+}
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -19,6 +36,7 @@ export function chromiumPath(): string | undefined {
 }
 
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  const { chromium } = await loadPlaywright();
   const executablePath = chromiumPath();
   try {
     return await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });

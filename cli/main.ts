@@ -6,6 +6,7 @@ import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
 import { parseOrigins } from '../coordinator/origin-check.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
+import { loadPlaywright } from './chromium.ts';
 import { coordinatorBanner } from './banner.ts';
 
 const USAGE = `usage:
@@ -63,7 +64,8 @@ options:
   --threads N       Web Workers per page (default: one per core)
   -h, --help        show this help
 
-Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.`,
+Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.
+Needs the playwright-core package (npm install playwright-core).`,
   start: `usage: ladle start [--local-workers 1] [coordinator options]
 
 A coordinator plus local headless worker pages, so the grid computes before
@@ -241,6 +243,8 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: { ...coordinatorFlags, 'local-workers': { type: 'string', default: '1' } } });
     if (values.help) return console.log(HELP.start);
     const localCount = int(values['local-workers'], 'local-workers', 0);
+    // Before the coordinator starts, so a missing playwright-core is the only thing printed.
+    if (localCount > 0) await loadPlaywright();
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {

@@ -1,5 +1,5 @@
 // Turns a task module (or an inline function) into one self-contained ESM
-// bundle for the browser, named by the sha256 of its bytes. `ladle/task`
+// bundle for the browser, named by the sha256 of its bytes. `ladle-grid/task`
 // resolves to the task-side API that the Web Worker runtime provides.
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
@@ -16,12 +16,16 @@ export interface Bundle {
   sourceMap: string;
 }
 
-const taskApiPath = fileURLToPath(new URL('../browser-worker/task-api.ts', import.meta.url));
+// From the sources, the task API's source; in the published package this module
+// is bundled into dist/sdk.js, and the task API is built beside it as dist/task.js.
+const taskApiPath = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../browser-worker/task-api.ts' : './task.js', import.meta.url),
+);
 
 const ladleTaskPlugin: Plugin = {
   name: 'ladle-task',
   setup(b) {
-    b.onResolve({ filter: /^ladle\/task$/ }, () => ({ path: taskApiPath }));
+    b.onResolve({ filter: /^ladle-grid\/task$/ }, () => ({ path: taskApiPath }));
   },
 };
 

@@ -1,4 +1,4 @@
-// `ladle`: the Node SDK.
+// `ladle-grid`: the Node SDK.
 export { connect, Grid } from './grid.ts';
 export type { ConnectOptions, MapArgs, ModuleHandles, TaskFn, TaskHandle, TaskOptions, ResultOf } from './grid.ts';
 export type { MapOptions } from './futures-api.ts';

@@ -1,38 +1,58 @@
-// Builds the browser side (join page and dashboard scripts, the Web Worker runtime) with
-// esbuild when the coordinator starts, and keeps the output in memory: there
-// is no build folder to go stale and nothing generated to commit.
-import { build } from 'esbuild';
+// The browser side (join page and dashboard scripts, the Web Worker runtime).
+// From the TypeScript sources, esbuild builds it when the coordinator starts and
+// keeps the output in memory: no build folder to go stale while developing. The
+// published package runs from dist/, where scripts/build.ts has already built it
+// into dist/site/ with the same options, so an install needs no browser sources.
+import { build, type BuildOptions } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const fromSources = import.meta.url.endsWith('.ts');
 
 export interface Asset {
   body: Buffer;
   type: string;
 }
 
+/** How the browser scripts are built, at start (sources) or by scripts/build.ts. */
+export const siteBuildOptions = {
+  absWorkingDir: fileURLToPath(new URL('..', import.meta.url)),
+  entryPoints: { join: 'site/join.ts', dashboard: 'site/dashboard.ts', worker: 'browser-worker/web-worker.ts', clock: 'browser-worker/clock-worker.ts' },
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'inline',
+  logLevel: 'silent',
+} satisfies BuildOptions;
+
+/** The static files served beside the scripts, by URL path. */
+export const SITE_FILES = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/dashboard': { file: 'dashboard.html', type: 'text/html; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+} as const;
+
+const SCRIPT_TYPE = 'text/javascript; charset=utf-8';
+
 export async function buildSiteAssets(): Promise<Map<string, Asset>> {
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: { join: 'site/join.ts', dashboard: 'site/dashboard.ts', worker: 'browser-worker/web-worker.ts', clock: 'browser-worker/clock-worker.ts' },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    outdir: 'out',
-    minify: true,
-    sourcemap: 'inline',
-    logLevel: 'silent',
-  });
   const assets = new Map<string, Asset>();
-  for (const file of result.outputFiles) {
-    const name = file.path.slice(file.path.lastIndexOf('/') + 1);
-    assets.set(`/${name}`, { body: Buffer.from(file.contents), type: 'text/javascript; charset=utf-8' });
+  // In dist/, this module is bundled into dist/cli.js and the site is in dist/site/.
+  const dir = new URL(fromSources ? '../site/' : './site/', import.meta.url);
+  if (fromSources) {
+    const result = await build({ ...siteBuildOptions, write: false, outdir: 'out' });
+    for (const file of result.outputFiles) {
+      const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+      assets.set(`/${name}`, { body: Buffer.from(file.contents), type: SCRIPT_TYPE });
+    }
+  } else {
+    for (const name of Object.keys(siteBuildOptions.entryPoints)) {
+      assets.set(`/${name}.js`, { body: await readFile(new URL(`${name}.js`, dir)), type: SCRIPT_TYPE });
+    }
   }
-  assets.set('/', { body: await readFile(new URL('../site/index.html', import.meta.url)), type: 'text/html; charset=utf-8' });
-  assets.set('/dashboard', { body: await readFile(new URL('../site/dashboard.html', import.meta.url)), type: 'text/html; charset=utf-8' });
-  assets.set('/style.css', { body: await readFile(new URL('../site/style.css', import.meta.url)), type: 'text/css; charset=utf-8' });
+  for (const [path, { file, type }] of Object.entries(SITE_FILES)) {
+    assets.set(path, { body: await readFile(new URL(file, dir)), type });
+  }
   return assets;
 }

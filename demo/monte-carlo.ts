@@ -2,7 +2,7 @@
 //   LADLE_TOKEN=... npm run demo [-- --tasks 1000 --samples 500000]
 // LADLE_URL defaults to http://127.0.0.1:8080 (what `npm start` serves).
 import { parseArgs } from 'node:util';
-import { connect, ConnectionError } from 'ladle';
+import { connect, ConnectionError } from 'ladle-grid';
 import type * as PiTasks from './pi-tasks.ts';
 
 const { values } = parseArgs({

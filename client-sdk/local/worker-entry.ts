@@ -1,6 +1,6 @@
 // Entry of each worker thread of a local grid: the page's Web Worker
 // (browser-worker/web-worker.ts) with Node's plumbing. The same Executor and
-// `ladle/task` implementation run the tasks, so their semantics are the page's.
+// `ladle-grid/task` implementation run the tasks, so their semantics are the page's.
 import { parentPort } from 'node:worker_threads';
 import type { FromWebWorker, ToWebWorker } from '../../protocol/messages.ts';
 import { Executor, type TaskModule } from '../../browser-worker/executor.ts';

@@ -275,6 +275,6 @@ test('worker threads that cannot start fail the start with a clear error', async
   );
 });
 
-test('ladle/task outside a task says how to run task code without a browser', () => {
+test('ladle-grid/task outside a task says how to run task code without a browser', () => {
   assert.throws(() => submitFromTask((x: number) => x, 1), /connect\(\{ url: 'local' \}\)/);
 });

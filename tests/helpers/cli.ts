@@ -16,8 +16,15 @@ export interface LadleProcess {
   stop(): Promise<void>;
 }
 
-export function runLadle(args: string[]): LadleProcess {
-  const proc = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface RunOptions {
+  /** Another `ladle` script, e.g. an installed package's (default: this checkout's). */
+  bin?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runLadle(args: string[], options: RunOptions = {}): LadleProcess {
+  const proc = spawn(process.execPath, [options.bin ?? bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env });
   let out = '';
   const waiters: (() => void)[] = [];
   const onData = (chunk: Buffer) => {
