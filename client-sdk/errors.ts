@@ -1,14 +1,45 @@
 // Errors a Future can reject with, and errors of the connection itself.
+// Every one is a LadleError with a stable `code`: messages may change
+// between versions, codes do not.
 import type { RemoteErrorInfo, TaskOutcome } from '../protocol/messages.ts';
 
+/** The stable codes of LadleError, one per kind of failure. */
+export const ErrorCode = {
+  /** The task's own code threw (RemoteError). */
+  REMOTE: 'ERR_REMOTE',
+  /** A wait or a task ran out of time (TimeoutError). */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** The future was cancelled (CancelledError). */
+  CANCELLED: 'ERR_CANCELLED',
+  /** Every page that tried the task was lost (TaskLostError). */
+  TASK_LOST: 'ERR_TASK_LOST',
+  /** The coordinator could not be reached, refused us, or went away (ConnectionError). */
+  CONNECTION: 'ERR_CONNECTION',
+  /** A task's arguments, a result, a shared constant or a frame is over a limit. */
+  TOO_LARGE: 'ERR_TOO_LARGE',
+  /** A task option (timeout, attempts...) is outside what the grid accepts. */
+  INVALID_OPTION: 'ERR_INVALID_OPTION',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The base of every error Ladle raises for a task or its connection. */
+export class LadleError extends Error {
+  override name = 'LadleError';
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
 /** A task threw: carries the remote error's name, message and stack. */
-export class RemoteError extends Error {
+export class RemoteError extends LadleError {
   override name = 'RemoteError';
   readonly remoteName: string;
   readonly remoteMessage: string;
   readonly remoteStack: string | undefined;
   constructor(info: RemoteErrorInfo) {
-    super(`${info.name}: ${info.message}`);
+    super(ErrorCode.REMOTE, `${info.name}: ${info.message}`);
     this.remoteName = info.name;
     this.remoteMessage = info.message;
     this.remoteStack = info.stack;
@@ -16,23 +47,37 @@ export class RemoteError extends Error {
 }
 
 /** A wait ran out of time. The awaited work goes on. */
-export class TimeoutError extends Error {
+export class TimeoutError extends LadleError {
   override name = 'TimeoutError';
+  constructor(message: string) {
+    super(ErrorCode.TIMEOUT, message);
+  }
 }
 
 /** The future was cancelled before it ran. */
-export class CancelledError extends Error {
+export class CancelledError extends LadleError {
   override name = 'CancelledError';
+  constructor(message: string) {
+    super(ErrorCode.CANCELLED, message);
+  }
 }
 
 /** The grid could not run the task: every page that tried it was lost. */
-export class TaskLostError extends Error {
+export class TaskLostError extends LadleError {
   override name = 'TaskLostError';
+  constructor(message: string) {
+    super(ErrorCode.TASK_LOST, message);
+  }
 }
 
-/** The coordinator could not be reached, refused us, or went away. */
-export class ConnectionError extends Error {
+/** The coordinator could not be reached, refused us, or went away. `code` is
+ * ERR_CONNECTION, or a more precise one (ERR_TOO_LARGE when it closed the
+ * connection over a frame too big). */
+export class ConnectionError extends LadleError {
   override name = 'ConnectionError';
+  constructor(message: string, code: ErrorCode = ErrorCode.CONNECTION) {
+    super(code, message);
+  }
 }
 
 /** The error a future rejects with for a failed outcome. */
