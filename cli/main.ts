@@ -6,10 +6,12 @@ import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { coordinatorBanner } from './banner.ts';
+import { MAX_TASK_BYTES_CEILING } from '../protocol/limits.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
                     [--join-token J] [--data DIR] [--ice-servers S] [--no-offload]
+                    [--max-task-bytes N]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -33,6 +35,10 @@ const COORDINATOR_OPTIONS = `options:
                     which serves pages on one LAN
   --no-offload      pages do not hand subtasks to each other over WebRTC;
                     subtasks move between pages through the coordinator
+  --max-task-bytes N  the largest packed arguments one task may carry, and
+                    the most a client's shared constants may add up to, in
+                    bytes or with KiB/MiB (default 32MiB, at most 192MiB);
+                    larger ones fail their own call with ERR_TOO_LARGE
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -74,6 +80,7 @@ const coordinatorFlags = {
   data: { type: 'string', default: '.ladle' },
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
+  'max-task-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -85,6 +92,14 @@ function fail(message: string): never {
 function int(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) fail(`--${flag} takes a whole number of at least ${min}, not "${value}"`);
+  return n;
+}
+
+/** A size in bytes: "1048576", "512KiB" or "100MiB". */
+function byteSize(value: string, flag: string): number {
+  const m = /^(\d+)\s*(KiB|MiB)?$/i.exec(value.trim());
+  const n = m ? Number(m[1]) * { '': 1, kib: 1024, mib: 1024 * 1024 }[(m[2] ?? '').toLowerCase() as '' | 'kib' | 'mib'] : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--${flag} takes a size in bytes, e.g. 33554432 or 32MiB, not "${value}"`);
   return n;
 }
 
@@ -123,6 +138,7 @@ interface CoordinatorFlags {
   data: string;
   'ice-servers'?: string;
   'no-offload'?: boolean;
+  'max-task-bytes'?: string;
 }
 
 function iceServers(value: string | undefined): IceServer[] | undefined {
@@ -137,6 +153,8 @@ function iceServers(value: string | undefined): IceServer[] | undefined {
 async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   const port = int(values.port, 'port', 0);
   const ice = iceServers(values['ice-servers']);
+  const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
+  if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
   try {
     const c = await startCoordinator({
       host: values.host,
@@ -147,6 +165,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
       dataDir: values.data,
       peerOffload: !values['no-offload'],
       iceServers: ice,
+      maxTaskBytes,
     });
     // Join URLs, a QR code of the first, the dashboard, stats and the token.
     console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, ansi: process.stdout.isTTY }));

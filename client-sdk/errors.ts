@@ -17,8 +17,10 @@ export const ErrorCode = {
   CONNECTION: 'ERR_CONNECTION',
   /** A task's arguments, a result, a shared constant or a frame is over a limit. */
   TOO_LARGE: 'ERR_TOO_LARGE',
-  /** A task option (timeout, attempts...) is outside what the grid accepts. */
+  /** An option (a task's timeout or attempts, connect's grace...) is outside what the grid accepts. */
   INVALID_OPTION: 'ERR_INVALID_OPTION',
+  /** The client has as many unfinished tasks as the coordinator allows; the task was not queued. */
+  TOO_MANY_TASKS: 'ERR_TOO_MANY_TASKS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -89,6 +91,12 @@ export function outcomeError(outcome: Extract<TaskOutcome, { ok: false }>): Erro
       return new TimeoutError(outcome.error.message);
     case 'cancelled':
       return new CancelledError(outcome.error.message);
+    case 'invalid':
+      return new LadleError(ErrorCode.INVALID_OPTION, outcome.error.message);
+    case 'tooLarge':
+      return new LadleError(ErrorCode.TOO_LARGE, outcome.error.message);
+    case 'tooMany':
+      return new LadleError(ErrorCode.TOO_MANY_TASKS, outcome.error.message);
     default:
       return new RemoteError(outcome.error);
   }

@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { CLOSE_SHUTDOWN, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
+import { CloseCode, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
+import { coordinatorLimits } from '../protocol/limits.ts';
 import { mountPeerServer, peerServerConfig } from './peer-server.ts';
 import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
@@ -24,8 +25,13 @@ export interface CoordinatorOptions {
   joinToken?: string;
   /** Folder for the bundle store. */
   dataDir?: string;
-  /** Largest WebSocket frame accepted, in bytes. */
+  /** Largest WebSocket frame accepted, in bytes (default 64 MiB, or more to
+   * carry a task of maxTaskBytes). */
   maxPayload?: number;
+  /** Largest packed arguments one task may carry, in bytes; also the most a
+   * client's shared constants may add up to (default 32 MiB, or what fits
+   * in maxPayload). */
+  maxTaskBytes?: number;
   /** Tasks a client may submit per second (see HubOptions). */
   submitRate?: number;
   /** Heartbeats and task attempts (see HubOptions). */
@@ -61,6 +67,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const named = options.tokens ?? {};
   const token = options.token ?? (Object.keys(named).length > 0 ? '' : randomToken());
   const tokens = new TokenSet(token ? { default: token, ...named } : named);
+  const limits = coordinatorLimits(options);
   const bundles = new BundleStore(options.dataDir ?? '.ladle');
   await bundles.init();
   const assets = await buildSiteAssets();
@@ -68,6 +75,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const hub = new Hub({
     tokens,
     joinToken: options.joinToken,
+    limits,
     submitRate: options.submitRate,
     heartbeatMs: options.heartbeatMs,
     deadlineMs: options.deadlineMs,
@@ -79,7 +87,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const server: Server = createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id) => hub.hasPage(id));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.frameBytes });
   wss.on('connection', (ws, req) => hub.accept(ws, req.socket.remoteAddress));
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://coordinator').pathname === WS_PATH) {
@@ -107,7 +115,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     joinToken: options.joinToken,
     hub,
     async close() {
-      hub.closeAll(CLOSE_SHUTDOWN, 'coordinator shutting down');
+      hub.closeAll(CloseCode.SHUTDOWN, 'coordinator shutting down');
       peer?.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -50,6 +50,7 @@ test('the codes are the documented strings', () => {
     'ERR_TASK_LOST',
     'ERR_TIMEOUT',
     'ERR_TOO_LARGE',
+    'ERR_TOO_MANY_TASKS',
   ]);
 });
 
@@ -58,5 +59,8 @@ test('failed outcomes map to the error of their kind', () => {
   assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'lost' }) as LadleError).code, 'ERR_TASK_LOST');
   assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'timeout' }) as LadleError).code, 'ERR_TIMEOUT');
   assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'cancelled' }) as LadleError).code, 'ERR_CANCELLED');
+  assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'invalid' }) as LadleError).code, 'ERR_INVALID_OPTION');
+  assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'tooLarge' }) as LadleError).code, 'ERR_TOO_LARGE');
+  assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'tooMany' }) as LadleError).code, 'ERR_TOO_MANY_TASKS');
   assert.equal((outcomeError({ id: 1, ok: false, error }) as LadleError).code, 'ERR_REMOTE');
 });
