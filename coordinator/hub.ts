@@ -295,6 +295,11 @@ export class Hub {
       (msg) => this.onClientMessage(client, msg),
       () => this.removeClient(client),
     );
+    // The SDK gives up on a session whose frame was too big (it would resend
+    // it on resume), so its tasks need not run on for the grace period.
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && client.ws === ws) this.removeClient(client);
+    });
     ws.on('close', (code, reason) => {
       if (client.ws !== ws) return;
       if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);

@@ -99,8 +99,11 @@ test('malformed hellos from would-be pages are refused too', async () => {
 
 test('a frame over maxPayload closes that connection (1009)', async () => {
   const big = pack({ t: 'submit', seq: 1, tasks: [{ id: 1, bundle: 'a'.repeat(64), fn: 'f', args: new Uint8Array(2 * 1024 * 1024) }] });
+  const clientsBefore = (await (await fetch(`${g.coordinator.url}/api/stats`)).json()).clients;
   const closed = await rawSession([clientHello(), big]);
   assert.equal(closed.code, 1009);
+  const stats = await (await fetch(`${g.coordinator.url}/api/stats`)).json();
+  assert.equal(stats.clients, clientsBefore, 'the session ended with it (resuming would resend the same frame)');
   await stillServing();
 });
 
