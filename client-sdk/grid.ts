@@ -204,12 +204,10 @@ export class Grid {
     }
     // Refused here, a task fails alone instead of sending what the coordinator would refuse.
     const tooLarge = taskBytesError(target.fn, packed.byteLength, this.channel.limits);
-    try {
-      if (tooLarge) throw new LadleError(ErrorCode.TOO_LARGE, tooLarge);
-      checkTaskOptions(target.options, this.channel.limits);
-    } catch (e) {
+    const invalid = taskOptionsError(target.options, this.channel.limits);
+    if (tooLarge !== undefined || invalid !== undefined) {
       this.#futures.delete(id);
-      future.setException(e as LadleError);
+      future.setException(tooLarge !== undefined ? new LadleError(ErrorCode.TOO_LARGE, tooLarge) : new LadleError(ErrorCode.INVALID_OPTION, invalid!));
       return future;
     }
     const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options });

@@ -53,3 +53,11 @@ test('sizes over the limit name the limit and the coordinator option that raises
   assert.equal(sharedBytesError(32 * MiB, DEFAULT_LIMITS), undefined);
   assert.match(sharedBytesError(32 * MiB + 1, DEFAULT_LIMITS) ?? '', /at most 33554432.*--max-task-bytes/);
 });
+
+test("connect's own options out of range are refused before any connection, with ERR_INVALID_OPTION", async () => {
+  const { connect, LadleError } = await import('../../client-sdk/index.ts');
+  const url = 'http://127.0.0.1:9'; // never reached
+  for (const options of [{ grace: -1 }, { grace: 25 * 3600 * 1000 }, { grace: 1.5 }, { connectTimeout: 0 }, { connectTimeout: Number.NaN }]) {
+    await assert.rejects(connect({ url, token: 't', ...options }), (e: unknown) => e instanceof LadleError && e.code === 'ERR_INVALID_OPTION', JSON.stringify(options));
+  }
+});
