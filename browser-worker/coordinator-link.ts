@@ -12,7 +12,7 @@ export interface CoordinatorLinkEvents {
   /** It is open: say hello. */
   opened(): void;
   frame(msg: ToPage): void;
-  /** It is gone (a 1008 code means the coordinator refused this page);
+  /** It is gone (CloseCode says why: PROTOCOL or INVALID_JOIN_TOKEN mean the coordinator refused this page);
    * another is tried after a backoff unless the link was stopped. */
   closed(code: number, reason: string): void;
 }

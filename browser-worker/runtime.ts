@@ -9,6 +9,7 @@
 // three places (the coordinator, this page's own subtasks, a peer), and its
 // outcome goes back to where it came from.
 import {
+  CloseCode,
   PROTOCOL_VERSION,
   WS_PATH,
   type FromWebWorker,
@@ -456,7 +457,7 @@ export class Runtime {
     this.shared.clear();
     this.pool.reset();
     this.emit(true);
-    if (code === 1008) console.error(`ladle: the coordinator refused this page: ${reason}`);
+    if (code === CloseCode.PROTOCOL || code === CloseCode.INVALID_JOIN_TOKEN) console.error(`ladle: the coordinator refused this page: ${reason}`);
   }
 
   private send(msg: PageFrame): void {

@@ -8,11 +8,12 @@ import { parseOrigins } from '../coordinator/origin-check.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { loadPlaywright } from './chromium.ts';
 import { coordinatorBanner } from './banner.ts';
+import { MAX_TASK_BYTES_CEILING } from '../protocol/limits.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
                     [--join-token J] [--admin-token A] [--allowed-origins O]
-                    [--data DIR] [--ice-servers S] [--no-offload]
+                    [--data DIR] [--ice-servers S] [--no-offload] [--max-task-bytes N]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -42,6 +43,10 @@ const COORDINATOR_OPTIONS = `options:
                     which serves pages on one LAN
   --no-offload      pages do not hand subtasks to each other over WebRTC;
                     subtasks move between pages through the coordinator
+  --max-task-bytes N  the largest packed arguments one task may carry, and
+                    the most a client's shared constants may add up to, in
+                    bytes or with KiB/MiB (default 32MiB, at most 192MiB);
+                    larger ones fail their own call with ERR_TOO_LARGE
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -86,6 +91,7 @@ const coordinatorFlags = {
   data: { type: 'string', default: '.ladle' },
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
+  'max-task-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -97,6 +103,14 @@ function fail(message: string): never {
 function int(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) fail(`--${flag} takes a whole number of at least ${min}, not "${value}"`);
+  return n;
+}
+
+/** A size in bytes: "1048576", "512KiB" or "100MiB". */
+function byteSize(value: string, flag: string): number {
+  const m = /^(\d+)\s*(KiB|MiB)?$/i.exec(value.trim());
+  const n = m ? Number(m[1]) * { '': 1, kib: 1024, mib: 1024 * 1024 }[(m[2] ?? '').toLowerCase() as '' | 'kib' | 'mib'] : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--${flag} takes a size in bytes, e.g. 33554432 or 32MiB, not "${value}"`);
   return n;
 }
 
@@ -137,6 +151,7 @@ interface CoordinatorFlags {
   data: string;
   'ice-servers'?: string;
   'no-offload'?: boolean;
+  'max-task-bytes'?: string;
 }
 
 function iceServers(value: string | undefined): IceServer[] | undefined {
@@ -162,6 +177,8 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   const ice = iceServers(values['ice-servers']);
   const allowedOrigins = origins(values['allowed-origins']);
   if (values['admin-token'] === '') fail('--admin-token must not be empty');
+  const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
+  if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
   try {
     const c = await startCoordinator({
       host: values.host,
@@ -174,6 +191,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
       dataDir: values.data,
       peerOffload: !values['no-offload'],
       iceServers: ice,
+      maxTaskBytes,
     });
     // Join URLs, a QR code of the first, the dashboard, stats and the token.
     console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, adminToken: c.adminToken, ansi: process.stdout.isTTY }));

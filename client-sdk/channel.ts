@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import {
   CLIENT_CLOSED,
+  CloseCode,
   PROTOCOL_VERSION,
   WS_PATH,
   decodeFrame,
@@ -16,7 +17,9 @@ import {
   type ToClient,
   type ToClientData,
 } from '../protocol/messages.ts';
-import { ConnectionError } from './errors.ts';
+import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
+import { ConnectionError, ErrorCode } from './errors.ts';
+import { after } from './long-timer.ts';
 
 export interface Endpoints {
   /** ws:// URL of the coordinator's socket. */
@@ -42,6 +45,35 @@ export function endpoints(url: string): Endpoints {
 }
 
 type Welcome = Extract<ToClient, { t: 'welcome' }>;
+
+/** A ConnectionError for a close by the coordinator; `fatal` when trying
+ * again cannot help (the session is gone, or the same frame would be refused again). */
+function closeError(code: number, reason: string): ConnectionError & { fatal: boolean } {
+  const why = reason || `code ${code}`;
+  const error = (message: string, fatal: boolean, errorCode: ErrorCode = ErrorCode.CONNECTION) =>
+    Object.assign(new ConnectionError(message, errorCode), { fatal });
+  switch (code) {
+    case CloseCode.INVALID_TOKEN:
+      return error(`the coordinator refused the token (${why}); check LADLE_TOKEN or the token option`, true);
+    case CloseCode.SESSION_EXPIRED:
+      return error('the coordinator no longer knows this session (it restarted, or the grace period passed)', true);
+    case CloseCode.THROTTLED:
+      return error(`the coordinator throttled this client: ${why}`, true);
+    case CloseCode.PROTOCOL:
+      return error(`the coordinator closed the connection over a protocol violation: ${why}`, true);
+    case CloseCode.SHUTDOWN:
+      return error(`the coordinator shut down (${why}); its sessions ended with it`, true);
+    case CloseCode.TOO_LARGE:
+      return error(
+        `the coordinator closed the connection because a frame was larger than it accepts (${code} message too big: ${why}); ` +
+          "this client's pending work cannot be sent; raise the coordinator's limits (--max-task-bytes) or send smaller arguments",
+        true,
+        ErrorCode.TOO_LARGE,
+      );
+    default:
+      return error(`the coordinator closed the connection: ${why}`, false);
+  }
+}
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
 /** Opens a socket and says hello. Frames after the welcome go to `onFrame`
@@ -50,26 +82,22 @@ function openSocket(url: string, hello: ClientHello, timeoutMs: number, onFrame:
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
     let settled = false;
-    const fail = (message: string, fatal: boolean) => {
+    const fail = (error: ConnectionError & { fatal: boolean }) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       ws.removeAllListeners();
       ws.on('error', () => undefined);
       ws.terminate();
-      reject(Object.assign(new ConnectionError(message), { fatal }));
+      reject(error);
     };
-    const timer = setTimeout(() => fail(`no answer from the coordinator at ${url} within ${timeoutMs} ms`, false), timeoutMs);
+    const failWith = (message: string, fatal: boolean) => fail(Object.assign(new ConnectionError(message), { fatal }));
+    const cancelTimer = after(timeoutMs, () => failWith(`no answer from the coordinator at ${url} within ${timeoutMs} ms`, false));
     ws.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ? ` (${e.code})` : '';
-      fail(`cannot reach the coordinator at ${url}${code}: ${e.message}. Is \`ladle coordinator\` running there?`, false);
+      failWith(`cannot reach the coordinator at ${url}${code}: ${e.message}. Is \`ladle coordinator\` running there?`, false);
     });
-    ws.on('close', (code, reason) => {
-      const why = reason.toString() || `code ${code}`;
-      if (why === 'invalid token') fail(`the coordinator refused the token (${why}); check LADLE_TOKEN or the token option`, true);
-      else if (why === 'session expired') fail('the coordinator no longer knows this session (it restarted, or the grace period passed)', true);
-      else fail(`the coordinator closed the connection: ${why}`, code === 1008);
-    });
+    ws.on('close', (code, reason) => fail(closeError(code, reason.toString())));
     ws.on('open', () => ws.send(encodeFrame(hello)));
     ws.once('message', (data: Buffer) => {
       let welcome: ToClient;
@@ -77,11 +105,11 @@ function openSocket(url: string, hello: ClientHello, timeoutMs: number, onFrame:
         welcome = decodeFrame(data, parseToClient);
         if (welcome.t !== 'welcome') throw new Error(`expected welcome, got ${welcome.t}`);
       } catch (e) {
-        fail(`the coordinator sent an unexpected first message: ${(e as Error).message}`, true);
+        failWith(`the coordinator sent an unexpected first message: ${(e as Error).message}`, true);
         return;
       }
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       ws.removeAllListeners();
       ws.on('message', (frame: Buffer) => {
         try {
@@ -109,6 +137,8 @@ export interface ChannelOptions {
 export class Channel {
   private ws!: WebSocket;
   clientId = '';
+  /** What the coordinator accepts, from its welcome. */
+  limits: Limits = DEFAULT_LIMITS;
   private secret = '';
   private sent = 0;
   private retained: { seq: number; bytes: Uint8Array }[] = [];
@@ -160,11 +190,12 @@ export class Channel {
     this.ws = ws;
     this.clientId = welcome.clientId;
     this.secret = welcome.secret;
+    this.limits = welcome.limits ?? DEFAULT_LIMITS;
     this.reconnecting = false;
     // Resend what the coordinator had not processed when the old socket died.
     this.acked(welcome.ack);
     for (const frame of this.retained) ws.send(frame.bytes);
-    ws.on('close', () => this.onClose(ws));
+    ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
     ws.on('error', () => undefined); // 'close' follows
   }
 
@@ -195,8 +226,15 @@ export class Channel {
     });
   }
 
-  private onClose(ws: WebSocket): void {
+  private onClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.ws || this.closed) return;
+    const error = closeError(code, reason);
+    if (error.fatal) {
+      // Resuming would resend what was refused, or find the session gone: fail now.
+      this.closed = true;
+      this.options.onLost(error);
+      return;
+    }
     this.reconnecting = true;
     void this.reconnect();
   }
@@ -205,7 +243,7 @@ export class Channel {
   private async reconnect(): Promise<void> {
     const deadline = Date.now() + this.options.grace;
     let delay = 100;
-    let last = 'the connection dropped';
+    let last = new ConnectionError('the connection dropped');
     while (!this.closed && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
       delay = Math.min(delay * 2, 5000);
@@ -214,12 +252,12 @@ export class Channel {
         await this.connect({ clientId: this.clientId, secret: this.secret, ack: this.received });
         return;
       } catch (e) {
-        last = (e as Error).message;
+        last = e instanceof ConnectionError ? e : new ConnectionError((e as Error).message);
         if ((e as { fatal?: boolean }).fatal) break;
       }
     }
     if (this.closed) return;
     this.closed = true;
-    this.options.onLost(new ConnectionError(`the connection to the coordinator was lost and could not be resumed: ${last}`));
+    this.options.onLost(new ConnectionError(`the connection to the coordinator was lost and could not be resumed: ${last.message}`, last.code));
   }
 }

@@ -1,7 +1,42 @@
 // Errors a Future can reject with, and errors of the connection itself.
+// Every one is a LadleError with a stable `code`: messages may change
+// between versions, codes do not.
 import type { RemoteErrorInfo, TaskOutcome } from '../protocol/messages.ts';
 import type { CloneProblem } from '../protocol/clone-check.ts';
 import { unpack } from '../protocol/codec.ts';
+
+/** The stable codes of LadleError, one per kind of failure. */
+export const ErrorCode = {
+  /** The task's own code threw (RemoteError). */
+  REMOTE: 'ERR_REMOTE',
+  /** A wait or a task ran out of time (TimeoutError). */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** The future was cancelled (CancelledError). */
+  CANCELLED: 'ERR_CANCELLED',
+  /** Every page that tried the task was lost (TaskLostError). */
+  TASK_LOST: 'ERR_TASK_LOST',
+  /** The coordinator could not be reached, refused us, or went away (ConnectionError). */
+  CONNECTION: 'ERR_CONNECTION',
+  /** A task's arguments, a result, a shared constant or a frame is over a limit. */
+  TOO_LARGE: 'ERR_TOO_LARGE',
+  /** An option (a task's timeout or attempts, connect's grace...) is outside what the grid accepts. */
+  INVALID_OPTION: 'ERR_INVALID_OPTION',
+  /** The client has as many unfinished tasks as the coordinator allows; the task was not queued. */
+  TOO_MANY_TASKS: 'ERR_TOO_MANY_TASKS',
+  /** A value (an argument, a result, a shared constant) that structured clone would refuse or change (DataCloneError). */
+  DATA_CLONE: 'ERR_DATA_CLONE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The base of every error Ladle raises for a task or its connection. */
+export class LadleError extends Error {
+  override name = 'LadleError';
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
 
 /** A task threw. `remoteName`, `remoteMessage` and `remoteStack` are the
  * remote error's; `remoteStack` names the task module's own files and lines
@@ -10,7 +45,7 @@ import { unpack } from '../protocol/codec.ts';
  * enumerable properties that could be copied (the names of those that could
  * not are in `remoteDropped`). A task that threw something other than an
  * Error keeps it in `remoteValue` when it could be copied. */
-export class RemoteError extends Error {
+export class RemoteError extends LadleError {
   override name = 'RemoteError';
   readonly remoteName: string;
   readonly remoteMessage: string;
@@ -20,7 +55,7 @@ export class RemoteError extends Error {
   readonly remoteDropped: readonly string[];
   readonly remoteValue: unknown;
   constructor(info: RemoteErrorInfo, mapStack: (stack: string) => string = (s) => s) {
-    super(`${info.name}: ${info.message}`);
+    super(ErrorCode.REMOTE, `${info.name}: ${info.message}`);
     this.remoteName = info.name;
     this.remoteMessage = info.message;
     this.remoteStack = info.stack === undefined ? undefined : mapStack(info.stack);
@@ -45,34 +80,47 @@ function decoded(bytes: Uint8Array): unknown {
 
 /** A value cannot be copied to or from a task (structured clone would refuse
  * it, or change it): `path` says where it is, as in `args[0].f`. */
-export class DataCloneError extends Error {
+export class DataCloneError extends LadleError {
   override name = 'DataCloneError';
-  readonly code = 'ERR_DATA_CLONE';
   readonly path: string;
   constructor(problem: CloneProblem) {
-    super(`${problem.path} cannot be copied: it is ${problem.what}`);
+    super(ErrorCode.DATA_CLONE, `${problem.path} cannot be copied: it is ${problem.what}`);
     this.path = problem.path;
   }
 }
 
 /** A wait ran out of time. The awaited work goes on. */
-export class TimeoutError extends Error {
+export class TimeoutError extends LadleError {
   override name = 'TimeoutError';
+  constructor(message: string) {
+    super(ErrorCode.TIMEOUT, message);
+  }
 }
 
 /** The future was cancelled before it ran. */
-export class CancelledError extends Error {
+export class CancelledError extends LadleError {
   override name = 'CancelledError';
+  constructor(message: string) {
+    super(ErrorCode.CANCELLED, message);
+  }
 }
 
 /** The grid could not run the task: every page that tried it was lost. */
-export class TaskLostError extends Error {
+export class TaskLostError extends LadleError {
   override name = 'TaskLostError';
+  constructor(message: string) {
+    super(ErrorCode.TASK_LOST, message);
+  }
 }
 
-/** The coordinator could not be reached, refused us, or went away. */
-export class ConnectionError extends Error {
+/** The coordinator could not be reached, refused us, or went away. `code` is
+ * ERR_CONNECTION, or a more precise one (ERR_TOO_LARGE when it closed the
+ * connection over a frame too big). */
+export class ConnectionError extends LadleError {
   override name = 'ConnectionError';
+  constructor(message: string, code: ErrorCode = ErrorCode.CONNECTION) {
+    super(code, message);
+  }
 }
 
 /** The error a future rejects with for a failed outcome. */
@@ -84,6 +132,12 @@ export function outcomeError(outcome: Extract<TaskOutcome, { ok: false }>, mapSt
       return new TimeoutError(outcome.error.message);
     case 'cancelled':
       return new CancelledError(outcome.error.message);
+    case 'invalid':
+      return new LadleError(ErrorCode.INVALID_OPTION, outcome.error.message);
+    case 'tooLarge':
+      return new LadleError(ErrorCode.TOO_LARGE, outcome.error.message);
+    case 'tooMany':
+      return new LadleError(ErrorCode.TOO_MANY_TASKS, outcome.error.message);
     default:
       return new RemoteError(outcome.error, mapStack);
   }

@@ -2,6 +2,7 @@
 // machine of PEP 3148 (pending -> running -> finished, or pending -> cancelled)
 // and PromiseLike so that `await future` works.
 import { CancelledError, TimeoutError } from './errors.ts';
+import { after } from './long-timer.ts';
 
 export type FutureState = 'pending' | 'running' | 'finished' | 'cancelled';
 export type DoneCallback<T> = (future: Future<T>) => void;
@@ -156,15 +157,16 @@ export class Future<T> implements PromiseLike<T> {
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (!(typeof ms === 'number' && ms >= 0)) return Promise.reject(new TypeError(`timeout must be a number of milliseconds >= 0, not ${String(ms)}`));
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(`no result within ${ms} ms`)), ms);
+    const cancel = after(ms, () => reject(new TimeoutError(`no result within ${ms} ms`)));
     promise.then(
       (v) => {
-        clearTimeout(timer);
+        cancel();
         resolve(v);
       },
       (e) => {
-        clearTimeout(timer);
+        cancel();
         reject(e);
       },
     );

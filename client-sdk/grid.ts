@@ -10,8 +10,10 @@ import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
 import { remoteTransport, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
-import { CancelledError, ConnectionError, DataCloneError, outcomeError } from './errors.ts';
+import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
 import { SourceMaps } from './stack-map.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits } from '../protocol/limits.ts';
+import { batchesBySize } from './frame-batches.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
 import type { MapResult } from './map-result.ts';
@@ -24,6 +26,9 @@ import { knownLength, progressTracker } from './progress.ts';
 export type TaskFn = (...args: never[]) => unknown;
 
 const HANDLE = Symbol('ladle.handle');
+/** Tasks per submit frame: small frames keep the coordinator's turns short. */
+const MAX_TASKS_PER_FRAME = 2048;
+const MAX_IDS_PER_FRAME = 100_000;
 
 /** Per-call task options, set with `handle.with({...})`. */
 export interface TaskOptions {
@@ -86,13 +91,10 @@ function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<strin
   };
 }
 
-function checkTaskOptions(o: TaskOptions): void {
-  if (o.timeout !== undefined && !(Number.isInteger(o.timeout) && o.timeout >= 1)) {
-    throw new TypeError(`timeout is a whole number of milliseconds, at least 1; got ${String(o.timeout)}`);
-  }
-  if (o.attempts !== undefined && !(Number.isInteger(o.attempts) && o.attempts >= 1 && o.attempts <= 100)) {
-    throw new TypeError(`attempts is a whole number from 1 to 100; got ${String(o.attempts)}`);
-  }
+/** Throws a LadleError (ERR_INVALID_OPTION) for options the grid refuses. */
+function checkTaskOptions(o: TaskOptions, limits: Limits = DEFAULT_LIMITS): void {
+  const error = taskOptionsError(o, limits);
+  if (error) throw new LadleError(ErrorCode.INVALID_OPTION, error);
 }
 
 function targetOf(handle: unknown): HandleTarget {
@@ -107,13 +109,21 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
   if (options.threads !== undefined) throw new TypeError(`threads applies to local mode ({ url: 'local' }); a coordinator's pages choose their own`);
   const token = options.token ?? process.env.LADLE_TOKEN;
   if (!token) throw new ConnectionError('no submit token: pass { token } to connect() or set LADLE_TOKEN (the coordinator prints it at start)');
+  const grace = options.grace ?? 60_000;
+  if (!(Number.isInteger(grace) && grace >= 0 && grace <= MAX_GRACE_MS)) {
+    throw new LadleError(ErrorCode.INVALID_OPTION, `grace is a whole number of milliseconds from 0 to ${MAX_GRACE_MS}; got ${String(options.grace)}`);
+  }
+  const connectTimeout = options.connectTimeout ?? 10_000;
+  if (!(typeof connectTimeout === 'number' && connectTimeout > 0)) {
+    throw new LadleError(ErrorCode.INVALID_OPTION, `connectTimeout is a number of milliseconds above 0 (Infinity waits for ever); got ${String(options.connectTimeout)}`);
+  }
   const ends = endpoints(url);
   let grid: Grid | undefined;
   const channel = await Channel.open({
     url: ends.ws,
     token,
-    connectTimeout: options.connectTimeout ?? 10_000,
-    grace: options.grace ?? 60_000,
+    connectTimeout,
+    grace,
     onData: (msg) => grid!.onData(msg),
     onLost: (e) => grid!.onLost(e),
   });
@@ -148,6 +158,8 @@ export class Grid {
   #nextReq = 1;
   readonly #sharedReplies = new Map<number, { resolve(): void; reject(e: Error): void }>();
   readonly #sharedValues = new Map<string, unknown>();
+  /** Packed bytes of the shared constants set or being set. */
+  #sharedBytes = 0;
 
   /** Read-only constants for every task of this client (SCOOP's setConst):
    * each name is set once, and tasks read it with `shared.get(name)`. */
@@ -209,6 +221,14 @@ export class Grid {
     if (!(packed instanceof Uint8Array)) {
       this.#futures.delete(id);
       future.setException(new DataCloneError(packed));
+      return future;
+    }
+    // Refused here, a task fails alone instead of sending what the coordinator would refuse.
+    const tooLarge = taskBytesError(target.fn, packed.byteLength, this.channel.limits);
+    const invalid = taskOptionsError(target.options, this.channel.limits);
+    if (tooLarge !== undefined || invalid !== undefined) {
+      this.#futures.delete(id);
+      future.setException(tooLarge !== undefined ? new LadleError(ErrorCode.TOO_LARGE, tooLarge) : new LadleError(ErrorCode.INVALID_OPTION, invalid!));
       return future;
     }
     const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}) });
@@ -294,10 +314,21 @@ export class Grid {
       if (!(bytes instanceof Uint8Array)) throw new DataCloneError(bytes);
       packed[name] = bytes;
     }
+    let bytes = this.#sharedBytes;
+    for (const value of Object.values(packed)) bytes += value.byteLength;
+    const tooLarge = sharedBytesError(bytes, this.channel.limits);
+    if (tooLarge) throw new LadleError(ErrorCode.TOO_LARGE, tooLarge);
+    const added = bytes - this.#sharedBytes;
+    this.#sharedBytes = bytes;
     const req = this.#nextReq++;
     const done = new Promise<void>((resolve, reject) => this.#sharedReplies.set(req, { resolve, reject }));
     this.channel.send({ t: 'share', req, values: packed });
-    await done;
+    try {
+      await done;
+    } catch (e) {
+      this.#sharedBytes -= added;
+      throw e;
+    }
     for (const [name, value] of Object.entries(values)) this.#sharedValues.set(name, value);
   }
 
@@ -329,12 +360,12 @@ export class Grid {
     // A task withdrawn before it was ever sent needs no message at all.
     const tasks = this.#outbox.filter((t) => this.#futures.has(t.id));
     this.#outbox = [];
-    // While reconnecting, the channel keeps these and sends them on resume.
-    for (let i = 0; i < tasks.length; i += 2048) this.channel.send({ t: 'submit', tasks: tasks.slice(i, i + 2048) });
-    if (this.#cancels.length > 0) {
-      this.channel.send({ t: 'cancel', ids: this.#cancels });
-      this.#cancels = [];
-    }
+    // Frames stay within the coordinator's limit, in task order. While
+    // reconnecting, the channel keeps them and sends them on resume.
+    const maxBytes = this.channel.limits.frameBytes - FRAME_OVERHEAD_BYTES;
+    for (const batch of batchesBySize(tasks, taskFrameBytes, maxBytes, MAX_TASKS_PER_FRAME)) this.channel.send({ t: 'submit', tasks: batch });
+    for (let i = 0; i < this.#cancels.length; i += MAX_IDS_PER_FRAME) this.channel.send({ t: 'cancel', ids: this.#cancels.slice(i, i + MAX_IDS_PER_FRAME) });
+    this.#cancels = [];
   }
 
   /** @internal frames from the channel */

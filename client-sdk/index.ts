@@ -8,4 +8,4 @@ export { Future } from './future.ts';
 export type { FutureState, DoneCallback, WaitOptions } from './future.ts';
 export { MapResult } from './map-result.ts';
 export { MapAsCompleted } from './map-as-completed.ts';
-export { RemoteError, DataCloneError, TimeoutError, CancelledError, TaskLostError, ConnectionError } from './errors.ts';
+export { LadleError, ErrorCode, RemoteError, DataCloneError, TimeoutError, CancelledError, TaskLostError, ConnectionError } from './errors.ts';

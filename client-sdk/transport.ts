@@ -2,6 +2,7 @@
 // id, a close. The coordinator's WebSocket (with HTTP uploads) is one; a
 // local grid's in-process engine (client-sdk/local/) is the other.
 import type { ClientData } from '../protocol/messages.ts';
+import type { Limits } from '../protocol/limits.ts';
 import type { Bundle } from './bundler.ts';
 import type { Channel, Endpoints } from './channel.ts';
 import { ConnectionError } from './errors.ts';
@@ -13,6 +14,8 @@ export type ClientFrame = Unsequenced<ClientData>;
 export interface Transport {
   /** This client's session id. */
   readonly clientId: string;
+  /** What one task, frame or set of constants may weigh (the coordinator's, learnt at connect). */
+  readonly limits: Limits;
   send(msg: ClientFrame): void;
   /** Makes a bundle available to the workers (once per hash is enough). */
   putBundle(bundle: Bundle): Promise<void>;
@@ -24,6 +27,9 @@ export function remoteTransport(channel: Channel, ends: Endpoints, token: string
   return {
     get clientId() {
       return channel.clientId;
+    },
+    get limits() {
+      return channel.limits;
     },
     send: (msg) => channel.send(msg),
     close: () => channel.close(),

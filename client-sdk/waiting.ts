@@ -1,6 +1,7 @@
 // asCompleted and wait over futures from anywhere (PEP 3148's as_completed
 // and wait). Runtime-agnostic: bundled into the Web Worker runtime too.
 import { TimeoutError } from './errors.ts';
+import { after } from './long-timer.ts';
 import { Queue } from './queue.ts';
 
 export type ReturnWhen = 'ALL_COMPLETED' | 'FIRST_COMPLETED' | 'FIRST_EXCEPTION';
@@ -52,20 +53,6 @@ function checkTimeout(timeout: number | undefined): void {
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
     throw new TypeError(`timeout must be a number of milliseconds >= 0, not ${String(timeout)}`);
   }
-}
-
-// setTimeout fires at once for delays past 2^31-1 ms, so longer ones are re-armed.
-const MAX_DELAY = 2 ** 31 - 1;
-function after(ms: number, fn: () => void): () => void {
-  if (ms === Infinity) return () => undefined;
-  const deadline = performance.now() + ms;
-  let timer: ReturnType<typeof setTimeout>;
-  const arm = () => {
-    const left = deadline - performance.now();
-    timer = left > MAX_DELAY ? setTimeout(arm, MAX_DELAY) : setTimeout(fn, Math.max(0, left));
-  };
-  arm();
-  return () => clearTimeout(timer);
 }
 
 /** A future as asCompleted yields it: the Future itself, typed without `then`.

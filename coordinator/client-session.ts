@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RateLimit } from './auth.ts';
 import type { ClientId, ScopeId } from './ids.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES } from '../protocol/limits.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
@@ -35,6 +36,8 @@ export class ClientSession {
     readonly tokenName: string,
     /** Its submission budget. */
     readonly submits: RateLimit,
+    /** The largest frame to send it: results beyond go in further frames. */
+    private readonly frameBytes = DEFAULT_LIMITS.frameBytes,
   ) {}
 
   /** Sets shared constants (names not set before). */
@@ -88,7 +91,22 @@ export class ClientSession {
     for (const reply of this.replies) this.sendData(reply);
     this.replies = [];
     if (this.results.length > 0 || this.started.length > 0) {
-      this.sendData({ t: 'results', results: this.results, started: this.started });
+      // Large results are split over frames the client accepts.
+      let started = this.started;
+      let batch: TaskOutcome[] = [];
+      let bytes = 0;
+      for (const outcome of this.results) {
+        const size = outcome.ok ? outcome.value.byteLength : outcome.error.message.length * 3 + (outcome.error.stack?.length ?? 0) * 3;
+        if (batch.length > 0 && bytes + size > this.frameBytes - FRAME_OVERHEAD_BYTES) {
+          this.sendData({ t: 'results', results: batch, started });
+          started = [];
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(outcome);
+        bytes += size + 64;
+      }
+      this.sendData({ t: 'results', results: batch, started });
       this.results = [];
       this.started = [];
     }

@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_SHUTDOWN, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
+import { CloseCode, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
+import { coordinatorLimits } from '../protocol/limits.ts';
 import { mountPeerServer, peerServerConfig } from './peer-server.ts';
 import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
@@ -25,8 +26,13 @@ export interface CoordinatorOptions {
   joinToken?: string;
   /** Folder for the bundle store. */
   dataDir?: string;
-  /** Largest WebSocket frame accepted from a socket that has said a valid hello, in bytes. */
+  /** Largest WebSocket frame accepted, in bytes (default 64 MiB, or more to
+   * carry a task of maxTaskBytes). */
   maxPayload?: number;
+  /** Largest packed arguments one task may carry, in bytes; also the most a
+   * client's shared constants may add up to (default 32 MiB, or what fits
+   * in maxPayload). */
+  maxTaskBytes?: number;
   /** May view each worker and job (/api/stats, /api/events, the dashboard)
    * but not submit; a random one is made when not given. */
   adminToken?: string;
@@ -70,7 +76,7 @@ export interface Coordinator {
   close(): Promise<void>;
   /** A graceful stop (SIGTERM): no task starts any more, the running ones
    * finish (for up to `deadlineMs`), then every client and page is closed
-   * with CLOSE_SHUTDOWN and a reason saying so. */
+   * with CloseCode.SHUTDOWN and a reason saying so. */
   drain(deadlineMs: number): Promise<void>;
 }
 
@@ -101,7 +107,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const tokens = new TokenSet(token ? { default: token, ...named } : named);
   const adminToken = options.adminToken ?? randomToken();
   const gate = new TokenGate(tokens, undefined, adminToken);
-  const maxPayload = options.maxPayload ?? 64 * 1024 * 1024;
+  const limits = coordinatorLimits(options);
+  const maxPayload = limits.frameBytes;
   const originAllowed = originChecker(options.allowedOrigins);
   const bundles = new BundleStore(options.dataDir ?? '.ladle', { memoryBytes: options.bundleMemoryBytes, quotaBytes: options.bundleQuotaBytes });
   await bundles.init();
@@ -113,6 +120,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     onTrusted: (ws) => setMaxPayload(ws, maxPayload),
     sharedQuotaBytes: options.sharedQuotaBytes,
     joinToken: options.joinToken,
+    limits,
     submitRate: options.submitRate,
     heartbeatMs: options.heartbeatMs,
     deadlineMs: options.deadlineMs,
@@ -172,7 +180,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   /** Closes every socket with `reason`, waiting up to `waitMs` for each peer
    * to answer the close (so the reason reaches it) before cutting it off. */
   async function close(reason: string, waitMs: number): Promise<void> {
-    hub.closeAll(CLOSE_SHUTDOWN, reason);
+    hub.closeAll(CloseCode.SHUTDOWN, reason);
     peer?.close();
     if (waitMs > 0) {
       await Promise.all(

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   CLIENT_CLOSED,
-  CLOSE_POLICY,
+  CloseCode,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeFrame,
@@ -16,6 +16,7 @@ import {
   parsePageMessage,
   type ClientHello,
   type ClientMessage,
+  type FailureKindRefused,
   type PageMessage,
   type PageReport,
   type PeerConfig,
@@ -25,6 +26,7 @@ import {
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
+import { coordinatorLimits, sharedBytesError, taskBytesError, taskOptionsError, type Limits } from '../protocol/limits.ts';
 import { ClientSession } from './client-session.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
@@ -39,8 +41,8 @@ export interface HubOptions {
   tokens: TokenSet;
   /** When set, pages must present it to join (a private grid). */
   joinToken?: string;
-  /** Largest result a task may return, in bytes (default 16 MiB). */
-  maxResultBytes?: number;
+  /** What frames, tasks and results may carry (default coordinatorLimits()). */
+  limits?: Limits;
   /** Tasks a client may submit per second, sustained (bursts of twice that; default 200,000). */
   submitRate?: number;
   /** Unfinished tasks one client may have at once (default 2,000,000), and
@@ -125,6 +127,9 @@ function toBytes(data: RawData): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
+/** A client submitting far above the rate limit: its connection is closed. */
+class FloodError extends ProtocolError {}
+
 export class Hub {
   readonly scheduler: Scheduler<PageId, TaskId>;
   readonly store: TaskStore;
@@ -135,7 +140,7 @@ export class Hub {
   private readonly joinToken: string | undefined;
   private readonly gate: TokenGate;
   private readonly onTrusted: (ws: WebSocket) => void;
-  private readonly maxResultBytes: number;
+  private readonly limits: Limits;
   private readonly submitRate: number;
   private readonly maxTasksPerClient: number;
   private readonly pageReleaseRate: number;
@@ -162,7 +167,7 @@ export class Hub {
     this.gate = options.gate ?? new TokenGate(options.tokens);
     this.onTrusted = options.onTrusted ?? (() => undefined);
     this.joinToken = options.joinToken;
-    this.maxResultBytes = options.maxResultBytes ?? 16 * 1024 * 1024;
+    this.limits = options.limits ?? coordinatorLimits();
     this.submitRate = options.submitRate ?? 200_000;
     this.maxTasksPerClient = options.maxTasksPerClient ?? 2_000_000;
     this.pageReleaseRate = options.pageReleaseRate ?? 10_000;
@@ -240,7 +245,7 @@ export class Hub {
     // Socket errors (an oversized frame, a reset) are followed by 'close',
     // which does the cleanup; unhandled, they would crash the coordinator.
     ws.on('error', () => undefined);
-    const timer = setTimeout(() => ws.close(CLOSE_POLICY, 'no hello received'), this.helloTimeoutMs);
+    const timer = setTimeout(() => ws.close(CloseCode.PROTOCOL, 'no hello received'), this.helloTimeoutMs);
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
       try {
@@ -261,14 +266,15 @@ export class Hub {
           }
           const check = this.gate.check(address, hello.token);
           if (!check.ok) {
-            ws.close(CLOSE_POLICY, check.reason === 'throttled' ? `too many failed attempts; retry in ${check.retryAfter} s` : 'invalid token');
+            if (check.reason === 'throttled') ws.close(CloseCode.THROTTLED, `too many failed attempts; retry in ${check.retryAfter} s`);
+            else ws.close(CloseCode.INVALID_TOKEN, 'invalid token');
             return;
           }
           this.onTrusted(ws);
           this.addClient(ws, hello, check.name);
         } else {
           if (this.joinToken !== undefined && !sameSecret(hello.joinToken ?? '', this.joinToken)) {
-            ws.close(CLOSE_POLICY, 'invalid join token: open the join URL the coordinator printed');
+            ws.close(CloseCode.INVALID_JOIN_TOKEN, 'invalid join token: open the join URL the coordinator printed');
             return;
           }
           this.onTrusted(ws);
@@ -313,7 +319,7 @@ export class Hub {
     const reason = e instanceof ProtocolError ? e.message : 'internal error';
     if (!(e instanceof ProtocolError)) console.error('ladle coordinator:', e);
     // Close reasons are limited to 123 bytes.
-    ws.close(CLOSE_POLICY, Buffer.from(reason).subarray(0, 123).toString());
+    ws.close(e instanceof FloodError ? CloseCode.THROTTLED : CloseCode.PROTOCOL, Buffer.from(reason).subarray(0, 123).toString());
   }
 
   /** Feeds a socket's frames to `handle`; a bad frame closes the socket,
@@ -340,7 +346,7 @@ export class Hub {
     if (hello.resume) {
       const known = this.clients.get(hello.resume.clientId);
       if (!known || !sameSecret(known.secret, hello.resume.secret)) {
-        ws.close(CLOSE_POLICY, 'session expired');
+        ws.close(CloseCode.SESSION_EXPIRED, 'session expired');
         return;
       }
       client = known;
@@ -350,7 +356,7 @@ export class Hub {
       client.ws = undefined;
       stale?.terminate();
     } else {
-      client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate));
+      client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate), this.limits.frameBytes);
       this.clients.set(client.id, client);
       this.scopes.set(client.scope, client);
     }
@@ -360,12 +366,17 @@ export class Hub {
       (msg) => this.onClientMessage(client, msg),
       () => this.removeClient(client),
     );
+    // The SDK gives up on a session whose frame was too big (it would resend
+    // it on resume), so its tasks need not run on for the grace period.
+    ws.on('error', (e: Error & { code?: string }) => {
+      if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && client.ws === ws) this.removeClient(client);
+    });
     ws.on('close', (code, reason) => {
       if (client.ws !== ws) return;
       if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);
       else client.detach(() => this.removeClient(client));
     });
-    client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received }, peerAck);
+    client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
   }
 
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
@@ -376,16 +387,27 @@ export class Hub {
     if (!client.accept(msg.seq)) return; // resent after a reconnect, already done
     this.markClient(client);
     switch (msg.t) {
-      case 'submit':
-        // A flood closes the connection: the limits are far above what the SDK sends.
-        if (!client.submits.take(msg.tasks.length + 1)) throw new ProtocolError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
+      case 'submit': {
+        // A flood closes the connection: the rate is far above what the SDK
+        // sends, and answering each task of a flood would amplify it.
+        if (!client.submits.take(msg.tasks.length + 1)) throw new FloodError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
+        // A task out of bounds fails alone; the session and its other tasks go on.
+        const job = this.jobOf(client);
+        job.submitted += msg.tasks.length;
         // Its own tasks only: what pages add to its tree is bounded apart (see release).
-        if (this.store.ownerSize(clientOwner(client.id)) + msg.tasks.length > this.maxTasksPerClient) {
-          throw new ProtocolError(`too many unfinished tasks (limit ${this.maxTasksPerClient} per client)`);
+        let room = this.maxTasksPerClient - this.store.ownerSize(clientOwner(client.id));
+        for (const spec of msg.tasks) {
+          const refusal = this.refusal(spec, room);
+          if (refusal) {
+            client.results.push({ id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
+            job.failed++;
+            continue;
+          }
+          this.enqueue(clientOwner(client.id), client.scope, spec);
+          room--;
         }
-        for (const spec of msg.tasks) this.enqueue(clientOwner(client.id), client.scope, spec);
-        this.jobOf(client).submitted += msg.tasks.length;
         break;
+      }
       case 'cancel':
         for (const clientTaskId of msg.ids) {
           const id = this.store.lookup(clientOwner(client.id), clientTaskId);
@@ -398,8 +420,11 @@ export class Hub {
         const adding = Object.values(msg.values).reduce((n, v) => n + v.byteLength, 0);
         let held = 0;
         for (const c of this.clients.values()) if (c.tokenName === client.tokenName) held += c.sharedBytes;
+        const tooLarge = sharedBytesError(client.sharedBytes + adding, this.limits);
         if (taken.length > 0) {
           client.replies.push({ t: 'shared', req: msg.req, error: `shared constants are set once; already set: ${taken.join(', ')}` });
+        } else if (tooLarge) {
+          client.replies.push({ t: 'shared', req: msg.req, error: tooLarge });
         } else if (held + adding > this.sharedQuotaBytes) {
           client.replies.push({
             t: 'shared',
@@ -413,6 +438,16 @@ export class Hub {
         break;
       }
     }
+  }
+
+  /** Why a client's task is refused without running, if it is. */
+  private refusal(spec: TaskSpec, room: number): { kind: FailureKindRefused; message: string } | undefined {
+    const invalid = taskOptionsError(spec, this.limits);
+    if (invalid) return { kind: 'invalid', message: invalid };
+    const tooLarge = taskBytesError(spec.fn, spec.args.byteLength, this.limits);
+    if (tooLarge) return { kind: 'tooLarge', message: tooLarge };
+    if (room <= 0) return { kind: 'tooMany', message: `too many unfinished tasks (limit ${this.maxTasksPerClient} per client); wait for some to finish` };
+    return undefined;
   }
 
   private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
@@ -611,11 +646,12 @@ export class Hub {
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
-    if (outcome.ok && outcome.value.byteLength > this.maxResultBytes) {
+    if (outcome.ok && outcome.value.byteLength > this.limits.resultBytes) {
       outcome = {
         id: outcome.id,
         ok: false,
-        error: { name: 'ResultTooLargeError', message: `the task's result is ${outcome.value.byteLength} bytes; the limit is ${this.maxResultBytes}` },
+        kind: 'tooLarge',
+        error: { name: 'ResultTooLargeError', message: `the task's result is ${outcome.value.byteLength} bytes; the limit is ${this.limits.resultBytes}` },
       };
     }
     // A result from a page that no longer holds the task (cancelled, stolen,

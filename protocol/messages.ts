@@ -3,14 +3,34 @@
 // The coordinator, the SDK and the browser runtime all import this module.
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
+import { MAX_GRACE_MS, taskOptionsError, type Limits } from './limits.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path for both SDK clients and volunteer pages. */
 export const WS_PATH = '/ws';
 
-/** Close codes used by the coordinator; 1008 is the standard "policy violation". */
-export const CLOSE_POLICY = 1008;
-export const CLOSE_SHUTDOWN = 1001;
+/** Why the coordinator closes a socket, as a number the other side acts on;
+ * the close reason adds text for people. Two standard codes keep their
+ * meaning (the \`ws\` library itself closes with 1009 on an oversized frame);
+ * the others are application codes (4000-4999). */
+export const CloseCode = {
+  /** The coordinator is shutting down (standard "going away"). */
+  SHUTDOWN: 1001,
+  /** A frame over the receiver's size limit (standard "message too big"). */
+  TOO_LARGE: 1009,
+  /** The protocol itself is broken: an undecodable frame, an envelope of the
+   * wrong shape, an unsupported version, or no hello in time. */
+  PROTOCOL: 4000,
+  /** A client's submit token is not one the coordinator knows. */
+  INVALID_TOKEN: 4001,
+  /** A resume named a session the coordinator no longer has. */
+  SESSION_EXPIRED: 4002,
+  /** Too many failed attempts from one address, or submissions far above the rate limit. */
+  THROTTLED: 4003,
+  /** A page without the private grid's join token. */
+  INVALID_JOIN_TOKEN: 4004,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** Close reason an SDK sends when it closes on purpose: its session ends at once. */
 export const CLIENT_CLOSED = 'client closed';
 
@@ -68,7 +88,12 @@ export const ERROR_LIMITS = { name: 256, message: 65536, stack: 65536, code: 256
 
 /** Why a task failed when the task's own code did not throw: every page
  * running it was lost, it ran past its timeout, or it was cancelled. */
-export type FailureKind = 'lost' | 'timeout' | 'cancelled';
+export type FailureKind = 'lost' | 'timeout' | 'cancelled' | FailureKindRefused;
+/** Why the coordinator refused a task without running it: an option out of
+ * range, arguments or a result over the size limit, or too many unfinished
+ * tasks for its client. */
+export type FailureKindRefused = 'invalid' | 'tooLarge' | 'tooMany';
+const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'invalid', 'tooLarge', 'tooMany'];
 
 export type TaskOutcome =
   | { id: number; ok: true; value: Uint8Array }
@@ -102,8 +127,10 @@ export type ToClientData =
   | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
   | { t: 'shared'; seq: number; req: number; error?: string };
 export type ToClient =
-  /** `ack`: the last client frame the coordinator processed (on resume). */
-  | { t: 'welcome'; clientId: string; secret: string; resumed: boolean; ack: number }
+  /** `ack`: the last client frame the coordinator processed (on resume);
+   * `limits`: what the coordinator accepts, so the SDK never sends more
+   * (DEFAULT_LIMITS when absent). */
+  | { t: 'welcome'; clientId: string; secret: string; resumed: boolean; ack: number; limits?: Limits }
   | ToClientData
   | Ack;
 
@@ -267,14 +294,21 @@ export function isBundleHash(x: unknown): x is string {
   return typeof x === 'string' && HEX64.test(x);
 }
 
-function taskSpec(x: unknown): TaskSpec {
+/** Checks a task's shape. Its option values are checked against the limits
+ * by `checkOptions`, or by the coordinator task by task (see hub.ts): a
+ * client's task out of range fails alone, it does not break the protocol. */
+function taskSpec(x: unknown, checkOptions = true): TaskSpec {
   const o = obj(x, 'task');
   int(o.id, 'task.id');
   if (!isBundleHash(o.bundle)) throw new ProtocolError('task.bundle must be a hex sha256');
   str(o.fn, 'task.fn', 256);
   bytes(o.args, 'task.args');
-  if (o.timeout !== undefined) int(o.timeout, 'task.timeout', 1, 2 ** 31 - 1);
-  if (o.attempts !== undefined) int(o.attempts, 'task.attempts', 1, 100);
+  if (o.timeout !== undefined && typeof o.timeout !== 'number') throw new ProtocolError('task.timeout must be a number');
+  if (o.attempts !== undefined && typeof o.attempts !== 'number') throw new ProtocolError('task.attempts must be a number');
+  if (checkOptions) {
+    const error = taskOptionsError(o);
+    if (error) throw new ProtocolError(`task.${error}`);
+  }
   if (o.scope !== undefined) str(o.scope, 'task.scope', 64);
   if (o.parent !== undefined) int(o.parent, 'task.parent');
   if (o.chunk !== undefined && o.chunk !== true) throw new ProtocolError('task.chunk must be true when present');
@@ -322,11 +356,17 @@ function outcome(x: unknown): TaskOutcome {
   if (o.ok === true) bytes(o.value, 'result.value');
   else if (o.ok === false) {
     errorInfo(o.error);
-    if (o.kind !== undefined && o.kind !== 'lost' && o.kind !== 'timeout' && o.kind !== 'cancelled') {
-      throw new ProtocolError('result.kind must be lost, timeout or cancelled');
+    if (o.kind !== undefined && !FAILURE_KINDS.includes(o.kind as FailureKind)) {
+      throw new ProtocolError(`result.kind must be one of ${FAILURE_KINDS.join(', ')}`);
     }
   } else throw new ProtocolError('result.ok must be a boolean');
   return o as unknown as TaskOutcome;
+}
+
+function limits(x: unknown): Limits {
+  const o = obj(x, 'welcome.limits');
+  for (const key of ['frameBytes', 'taskBytes', 'resultBytes', 'timeout', 'attempts'] as const) int(o[key], `welcome.limits.${key}`, 1);
+  return o as unknown as Limits;
 }
 
 function tag(x: unknown): Obj & { t: unknown } {
@@ -341,7 +381,7 @@ export function parseHello(x: unknown): Hello {
   int(o.version, 'hello.version');
   if (o.role === 'client') {
     str(o.token, 'hello.token', 1024);
-    if (o.grace !== undefined) int(o.grace, 'hello.grace', 0, 24 * 3600 * 1000);
+    if (o.grace !== undefined) int(o.grace, 'hello.grace', 0, MAX_GRACE_MS);
     if (o.resume !== undefined) {
       const r = obj(o.resume, 'hello.resume');
       str(r.clientId, 'hello.resume.clientId', 64);
@@ -365,7 +405,7 @@ export function parseClientMessage(x: unknown): ClientMessage {
     case 'ack':
       break;
     case 'submit':
-      for (const t of arr(o.tasks, 'submit.tasks')) taskSpec(t);
+      for (const t of arr(o.tasks, 'submit.tasks')) taskSpec(t, false);
       break;
     case 'cancel':
       ids(o.ids, 'cancel.ids');
@@ -446,6 +486,7 @@ export function parseToClient(x: unknown): ToClient {
       str(o.secret, 'welcome.secret');
       if (typeof o.resumed !== 'boolean') throw new ProtocolError('welcome.resumed must be a boolean');
       int(o.ack, 'welcome.ack');
+      if (o.limits !== undefined) limits(o.limits);
       break;
     case 'ack':
       int(o.seq, 'ack.seq');

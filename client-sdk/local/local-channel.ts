@@ -1,6 +1,7 @@
 // A local grid's transport: the frames a Grid would send the coordinator go
 // to an in-process engine instead, and its replies come back the same way,
 // a turn later, as they would over a socket.
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import type { ToClientData } from '../../protocol/messages.ts';
 import type { Bundle } from '../bundler.ts';
 import type { ClientFrame, Transport } from '../transport.ts';
@@ -8,6 +9,8 @@ import { LocalEngine } from './engine.ts';
 
 export class LocalChannel implements Transport {
   readonly clientId = 'local';
+  /** A default coordinator's: task code tested locally meets the same limits on the grid. */
+  readonly limits = DEFAULT_LIMITS;
   private seq = 0;
 
   private constructor(

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import WebSocket from 'ws';
 import { connect, ConnectionError, RemoteError } from '../../client-sdk/index.ts';
 import { pack } from '../../protocol/codec.ts';
-import { PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
+import { CloseCode, PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 
@@ -47,12 +47,12 @@ test('a wrong token and a missing token are refused within a second, with a reas
   for (const token of ['wrong-token-123', '']) {
     const started = Date.now();
     const closed = await rawSession([encodeFrame({ t: 'hello', role: 'client', token, version: PROTOCOL_VERSION })]);
-    assert.equal(closed.code, 1008);
+    assert.equal(closed.code, CloseCode.INVALID_TOKEN);
     assert.equal(closed.reason, 'invalid token');
     assert.ok(Date.now() - started < 1000);
   }
   const noToken = await rawSession([pack({ t: 'hello', role: 'client', version: PROTOCOL_VERSION })]);
-  assert.equal(noToken.code, 1008);
+  assert.equal(noToken.code, CloseCode.PROTOCOL);
   assert.match(noToken.reason, /hello.token/);
   await assert.rejects(connect({ url: g.coordinator.url, token: 'also-wrong-1' }), ConnectionError);
   await stillServing();
@@ -63,7 +63,7 @@ test('uploads need the token', async () => {
   assert.equal(res.status, 401);
 });
 
-test('300 malformed frames: each closes its connection with 1008 and a reason', { timeout: 120_000 }, async () => {
+test('300 malformed frames: each closes its connection with the protocol close code and a reason', { timeout: 120_000 }, async () => {
   // A seeded generator, so a failure reproduces.
   let seed = 0x5eed;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -83,7 +83,7 @@ test('300 malformed frames: each closes its connection with 1008 and a reason', 
   for (let i = 0; i < 300; i++) {
     const frame = makers[i % makers.length]();
     const closed = await rawSession([clientHello(), frame]);
-    assert.equal(closed.code, 1008, `frame ${i} closed with ${closed.code} ${closed.reason}`);
+    assert.equal(closed.code, CloseCode.PROTOCOL, `frame ${i} closed with ${closed.code} ${closed.reason}`);
     assert.ok(closed.reason.length > 0);
   }
   assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
@@ -92,15 +92,18 @@ test('300 malformed frames: each closes its connection with 1008 and a reason', 
 
 test('malformed hellos from would-be pages are refused too', async () => {
   const closed = await rawSession([pack({ t: 'hello', role: 'worker', threads: 0, userAgent: 'x', version: PROTOCOL_VERSION })]);
-  assert.equal(closed.code, 1008);
+  assert.equal(closed.code, CloseCode.PROTOCOL);
   assert.match(closed.reason, /threads/);
   await stillServing();
 });
 
 test('a frame over maxPayload closes that connection (1009)', async () => {
   const big = pack({ t: 'submit', seq: 1, tasks: [{ id: 1, bundle: 'a'.repeat(64), fn: 'f', args: new Uint8Array(2 * 1024 * 1024) }] });
+  const clientsBefore = (await (await fetch(`${g.coordinator.url}/api/stats`)).json()).clients;
   const closed = await rawSession([clientHello(), big]);
   assert.equal(closed.code, 1009);
+  const stats = await (await fetch(`${g.coordinator.url}/api/stats`)).json();
+  assert.equal(stats.clients, clientsBefore, 'the session ended with it (resuming would resend the same frame)');
   await stillServing();
 });
 
@@ -165,7 +168,7 @@ test('a flood of submissions from one connection is cut off with a reason', { ti
   let id = 1;
   for (let f = 1; f <= 60; f++) frames.push(encodeFrame({ t: 'submit', seq: f, tasks: Array.from({ length: 10_000 }, () => ({ ...task, id: id++ })) }));
   const closed = await rawSession(frames);
-  assert.equal(closed.code, 1008);
+  assert.equal(closed.code, CloseCode.THROTTLED);
   assert.match(closed.reason, /rate limit/);
   const stats = await (await fetch(`${g.coordinator.url}/api/stats`)).json();
   assert.equal(stats.queued, 0, "the flooding client's tasks were dropped with it");
@@ -174,9 +177,12 @@ test('a flood of submissions from one connection is cut off with a reason', { ti
 
 test('repeated wrong tokens from one address are slowed down', async () => {
   const reasons: string[] = [];
+  const codes: number[] = [];
   for (let i = 0; i < 8; i++) {
     const closed = await rawSession([encodeFrame({ t: 'hello', role: 'client', token: `guess-${i}-xxxx`, version: PROTOCOL_VERSION })]);
     reasons.push(closed.reason);
+    codes.push(closed.code);
   }
   assert.match(reasons.at(-1)!, /too many failed attempts; retry in \d+ s/);
+  assert.equal(codes.at(-1), CloseCode.THROTTLED);
 });

@@ -62,6 +62,18 @@ test('every message type round-trips through a frame', () => {
   }
 });
 
+test("a client's task with an option out of range is not a protocol error: the coordinator refuses that task alone", () => {
+  for (const options of [{ timeout: 0 }, { timeout: 3_000_000_000 }, { timeout: 1.5 }, { attempts: 101 }]) {
+    const msg = { t: 'submit', seq: 1, tasks: [task, { ...task, id: 2, ...options }] };
+    assert.deepEqual(decodeFrame(encodeFrame(msg as never), parseClientMessage), msg);
+  }
+});
+
+test('a client welcome may state the limits', () => {
+  const msg = { t: 'welcome', clientId: 'c', secret: 's', resumed: false, ack: 0, limits: { frameBytes: 64, taskBytes: 32, resultBytes: 16, timeout: 2 ** 31 - 1, attempts: 100 } };
+  assert.deepEqual(decodeFrame(encodeFrame(msg as never), parseToClient), msg);
+});
+
 test('malformed messages are ProtocolErrors with a reason', () => {
   const bad: [unknown, (x: unknown) => unknown, RegExp][] = [
     [{ t: 'submit', seq: 1, tasks: [{ ...task, bundle: '../etc/passwd' }] }, parseClientMessage, /sha256/],
@@ -94,9 +106,13 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     [{ t: 'welcome', workerId: 'w', peer: { path: '/p', key: 'k', iceServers: [{ urls: 5 }] } }, parseToPage, /urls/],
     [{ t: 'share', seq: 1, req: 1, values: { 'not a name': new Uint8Array() } }, parseClientMessage, /identifier/],
     [{ t: 'share', seq: 1, req: 1, values: JSON.parse('{"__proto__": 1}') }, parseClientMessage, /identifier|bytes/],
-    [{ t: 'submit', seq: 1, tasks: [{ ...task, timeout: 0 }] }, parseClientMessage, /task.timeout/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: false }] }, parseClientMessage, /task.chunk must be true/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: 1 }] }, parseClientMessage, /task.chunk must be true/],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, timeout: '5' }] }, parseClientMessage, /task.timeout/],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, attempts: null }] }, parseClientMessage, /task.attempts/],
+    [{ t: 'tasks', tasks: [{ ...task, timeout: 0 }] }, parseToPage, /task.timeout/],
+    [{ t: 'report', started: [], results: [], lost: [], submit: [{ ...task, scope: 'c', attempts: 101 }], cancel: [], blocked: 0, ready: 0, local: 0 }, parsePageMessage, /task.attempts/],
+    [{ t: 'welcome', clientId: 'c', secret: 's', resumed: false, ack: 0, limits: { frameBytes: 1, taskBytes: 1, resultBytes: 1, timeout: 1 } }, parseToClient, /limits.attempts/],
   ];
   for (const [msg, parse, reason] of bad) {
     assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), (e: unknown) => e instanceof ProtocolError && reason.test(e.message));

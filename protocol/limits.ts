@@ -1,0 +1,98 @@
+// The limits a coordinator enforces, defined once: the coordinator's
+// validators apply them, its welcome tells each SDK client the values in
+// force, and the SDK checks options and sizes against them before sending,
+// so a bad option or an oversized argument fails only its own call.
+
+const MiB = 1024 * 1024;
+
+/** The longest task timeout: what a page's setTimeout can wait (2**31-1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** The most attempts a task may ask for. */
+export const MAX_ATTEMPTS = 100;
+/** The longest grace period a client may ask for (a day). */
+export const MAX_GRACE_MS = 24 * 3600 * 1000;
+/** Room a frame needs beside one task's arguments or one result: ids, names, the envelope. */
+export const FRAME_OVERHEAD_BYTES = 64 * 1024;
+/** The largest --max-task-bytes: the SDK accepts frames up to 256 MiB. */
+export const MAX_TASK_BYTES_CEILING = 192 * MiB;
+
+/** The limits in force at a coordinator, as its welcome states them. */
+export interface Limits {
+  /** The largest WebSocket frame the coordinator accepts, in bytes. */
+  frameBytes: number;
+  /** The largest packed arguments one task may carry, in bytes; also the
+   * most a client's shared constants may add up to. */
+  taskBytes: number;
+  /** The largest packed result a task may return, in bytes. */
+  resultBytes: number;
+  /** The longest task timeout, in ms. */
+  timeout: number;
+  /** The most attempts a task may ask for. */
+  attempts: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  frameBytes: 64 * MiB,
+  taskBytes: 32 * MiB,
+  resultBytes: 16 * MiB,
+  timeout: MAX_TIMEOUT_MS,
+  attempts: MAX_ATTEMPTS,
+});
+
+/** The limits for a coordinator's options. Without `maxPayload` frames grow
+ * to carry the largest task allowed; with it, tasks and results shrink to fit
+ * in a frame. Throws a RangeError for values out of bounds. */
+export function coordinatorLimits(o: { maxPayload?: number; maxTaskBytes?: number; maxResultBytes?: number } = {}): Limits {
+  const whole = (n: number, name: string, max: number) => {
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`${name} must be a whole number of bytes from 1 to ${max}, not ${String(n)}`);
+    return n;
+  };
+  const fit = (frame: number) => Math.max(1, frame - FRAME_OVERHEAD_BYTES);
+  let frameBytes: number;
+  let taskBytes: number;
+  if (o.maxPayload !== undefined) {
+    frameBytes = whole(o.maxPayload, 'maxPayload', MAX_TASK_BYTES_CEILING + FRAME_OVERHEAD_BYTES);
+    taskBytes = whole(o.maxTaskBytes ?? Math.min(DEFAULT_LIMITS.taskBytes, fit(frameBytes)), 'maxTaskBytes', MAX_TASK_BYTES_CEILING);
+  } else {
+    taskBytes = whole(o.maxTaskBytes ?? DEFAULT_LIMITS.taskBytes, 'maxTaskBytes', MAX_TASK_BYTES_CEILING);
+    frameBytes = Math.max(DEFAULT_LIMITS.frameBytes, taskBytes + FRAME_OVERHEAD_BYTES);
+  }
+  if (taskBytes > fit(frameBytes)) throw new RangeError(`maxTaskBytes (${taskBytes}) must leave ${FRAME_OVERHEAD_BYTES} bytes of a frame (maxPayload ${frameBytes})`);
+  const resultBytes = whole(o.maxResultBytes ?? Math.min(DEFAULT_LIMITS.resultBytes, fit(frameBytes)), 'maxResultBytes', fit(frameBytes));
+  return { frameBytes, taskBytes, resultBytes, timeout: MAX_TIMEOUT_MS, attempts: MAX_ATTEMPTS };
+}
+
+/** Why a task's options are refused, naming the option; undefined when they are fine. */
+export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown }, limits: Pick<Limits, 'timeout' | 'attempts'> = DEFAULT_LIMITS): string | undefined {
+  const { timeout, attempts } = o;
+  if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) >= 1 && (timeout as number) <= limits.timeout)) {
+    return `timeout is a whole number of milliseconds from 1 to ${limits.timeout}; got ${String(timeout)}`;
+  }
+  if (attempts !== undefined && !(Number.isInteger(attempts) && (attempts as number) >= 1 && (attempts as number) <= limits.attempts)) {
+    return `attempts is a whole number from 1 to ${limits.attempts}; got ${String(attempts)}`;
+  }
+  return undefined;
+}
+
+/** Why a task's packed arguments are refused (too large), or undefined. */
+export function taskBytesError(fn: string, bytes: number, limits: Pick<Limits, 'taskBytes'>): string | undefined {
+  if (bytes <= limits.taskBytes) return undefined;
+  return (
+    `the arguments of ${fn} are ${bytes} bytes packed; a task may carry at most ${limits.taskBytes} ` +
+    `(raise it with the coordinator's --max-task-bytes, or split the data over several tasks)`
+  );
+}
+
+/** Why shared constants adding up to `bytes` are refused, or undefined. */
+export function sharedBytesError(bytes: number, limits: Pick<Limits, 'taskBytes'>): string | undefined {
+  if (bytes <= limits.taskBytes) return undefined;
+  return (
+    `shared constants would add up to ${bytes} bytes packed; a client may share at most ${limits.taskBytes} ` +
+    `(raise it with the coordinator's --max-task-bytes)`
+  );
+}
+
+/** What a task adds to a frame at most: its arguments plus its fields. */
+export function taskFrameBytes(task: { fn: string; args: Uint8Array }): number {
+  return task.args.byteLength + 3 * task.fn.length + 256;
+}
