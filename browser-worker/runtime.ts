@@ -481,11 +481,17 @@ export class Runtime {
         // ignores the result of one that already started.
         const drop = new Set(msg.ids);
         this.queue = this.queue.filter((t) => !drop.has(t.id));
-        // One handed to a Web Worker stops only with that worker.
+        // A running one stops only with its Web Worker. One a worker holds
+        // unstarted runs (a pause or a drain takes back only those, and must
+        // not stop the running ones); the coordinator ignores its result.
         for (const slot of this.pool.all) {
-          let held = false;
-          for (const id of msg.ids) if (slot.tasks.delete(id)) held = true;
-          if (held) this.stopWorker(slot);
+          let running = false;
+          for (const id of msg.ids) {
+            if (!slot.started.delete(id)) continue;
+            slot.tasks.delete(id);
+            running = true;
+          }
+          if (running) this.stopWorker(slot);
         }
         break;
       }

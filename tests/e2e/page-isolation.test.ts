@@ -7,7 +7,7 @@ import { connect, RemoteError } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';
 import type * as Isolation from '../fixtures/isolation.ts';
 
-test("client A's task patches Uint8Array.prototype.slice and a global; client B's tasks on the same 1-thread page are unaffected", { timeout: 60_000 }, async () => {
+test("client A's task patches Uint8Array.prototype.slice and a global; client B's tasks on the same 1-thread page are unaffected", { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 1 });
   const b = await connect({ url: g.coordinator.url, token: g.coordinator.token });
   try {
@@ -26,7 +26,7 @@ test("client A's task patches Uint8Array.prototype.slice and a global; client B'
   }
 });
 
-test('an endless loop with no timeout stops when its client leaves: the next client runs on that 1-thread page', { timeout: 60_000 }, async () => {
+test('an endless loop with no timeout stops when its client leaves: the next client runs on that 1-thread page', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 1 });
   const a = await connect({ url: g.coordinator.url, token: g.coordinator.token });
   try {
@@ -44,7 +44,7 @@ test('an endless loop with no timeout stops when its client leaves: the next cli
   }
 });
 
-test('a task that calls self.close() fails with a clear error and its Web Worker keeps running later tasks', { timeout: 60_000 }, async () => {
+test('a task that calls self.close() fails with a clear error and its Web Worker keeps running later tasks', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 1 });
   try {
     const tasks = await g.grid.module<typeof Isolation>(fixture('isolation.ts'));
