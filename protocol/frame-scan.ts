@@ -25,8 +25,9 @@ export const HELLO_LIMITS: FrameLimits = { maxDepth: 4, maxContainer: 32, maxCos
 
 const CONTAINER_COST = 8;
 /** Extension types a frame may carry as an opaque payload: 0x00 undefined,
- * 0x74 a typed array, 0x70 a pointer to an object seen earlier in the frame. */
-const OPAQUE_EXTENSIONS = new Set([0x00, 0x74, 0x70]);
+ * 0x74 a typed array, 0x70 a pointer to an object seen earlier in the frame,
+ * 0x2d the codec's -0 (protocol/codec.ts). */
+const OPAQUE_EXTENSIONS = new Set([0x00, 0x74, 0x70, 0x2d]);
 /** msgpackr's structured-clone id: the value after it is an object a later pointer may name. */
 const WITH_ID = 0x69;
 /** msgpackr's record definition: a keys array, then the first record's values. */
