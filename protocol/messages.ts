@@ -164,8 +164,8 @@ export type PageReport = {
    * and tasks taken from peers. They occupy slots the coordinator would
    * otherwise count free. */
   local: number;
-  /** Tasks from the coordinator that spawned subtasks (never backed up:
-   * a copy would copy a whole tree). */
+  /** Tasks from the coordinator that spawned subtasks (backed up only after
+   * a long deadline: a copy reruns the whole tree). */
   spawning?: number[];
   /** Subtasks (the page's ids) given to a peer over WebRTC, and for each the
    * task here it descends from: the peer may release its own subtasks under it. */
