@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   CancelledError,
   ConnectionError,
+  DataCloneError,
   ErrorCode,
   LadleError,
   RemoteError,
@@ -45,6 +46,7 @@ test('the codes are the documented strings', () => {
   assert.deepEqual(Object.values(ErrorCode).sort(), [
     'ERR_CANCELLED',
     'ERR_CONNECTION',
+    'ERR_DATA_CLONE',
     'ERR_INVALID_OPTION',
     'ERR_REMOTE',
     'ERR_TASK_LOST',
@@ -52,6 +54,13 @@ test('the codes are the documented strings', () => {
     'ERR_TOO_LARGE',
     'ERR_TOO_MANY_TASKS',
   ]);
+});
+
+test('DataCloneError is a LadleError with its code and path', () => {
+  const e = new DataCloneError({ path: 'args[0].f', what: 'a function (f)' });
+  assert.ok(e instanceof LadleError);
+  assert.equal(e.code, 'ERR_DATA_CLONE');
+  assert.equal(e.path, 'args[0].f');
 });
 
 test('failed outcomes map to the error of their kind', () => {
