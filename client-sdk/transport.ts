@@ -22,14 +22,19 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** The coordinator's WebSocket for frames; bundles go up over HTTP. */
-export function remoteTransport(channel: Channel, ends: Endpoints, token: string): Transport {
+/** The coordinator's WebSocket for frames; bundles go up over HTTP. `socket`
+ * is for tests and diagnostics, as Channel's is. */
+export function remoteTransport(channel: Channel, ends: Endpoints, token: string): Transport & { readonly socket: Channel['socket'] } {
   return {
     get clientId() {
       return channel.clientId;
     },
     get limits() {
       return channel.limits;
+    },
+    /** Tests and diagnostics: the current socket (not part of Transport). */
+    get socket() {
+      return channel.socket;
     },
     send: (msg) => channel.send(msg),
     close: () => channel.close(),

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { connect, type Grid, type ModuleHandles } from '../../client-sdk/index.ts';
 import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { pack } from '../../protocol/codec.ts';
-import { PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
+import { CloseCode, PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
 import { runLadle, type LadleProcess } from '../helpers/cli.ts';
 import { fixture } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
@@ -93,17 +93,17 @@ test('a 60 MiB first frame is refused from its header (1009) while honest work c
   assert.ok(afterAll - before < 100, figures);
 });
 
-test('tiny frames that promise billions of items or nest thousands deep are refused (1008) before decoding', { timeout: 60_000 }, async () => {
+test('tiny frames that promise billions of items or nest thousands deep are refused (4000, protocol) before decoding', { timeout: 60_000 }, async () => {
   const deep = await hostile([new Uint8Array(4000).fill(0x91)]);
-  assert.equal(deep.code, 1008);
+  assert.equal(deep.code, CloseCode.PROTOCOL);
   assert.match(deep.reason, /nests deeper than 4/);
   const huge = await hostile([Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff)]);
-  assert.equal(huge.code, 1008);
+  assert.equal(huge.code, CloseCode.PROTOCOL);
   assert.match(huge.reason, /container of 4294967295 items/);
   // After a valid hello, a page's frames may be large, but not costly to decode:
   // a 16 MiB array of nils is refused by the scan, not decoded.
   const page = await hostile([pageHello(), nils(16 * 1024 * 1024)]);
-  assert.equal(page.code, 1008);
+  assert.equal(page.code, CloseCode.PROTOCOL);
   assert.match(page.reason, /over the limit/);
   const nested = await hostile([pageHello(), new Uint8Array(100_000).fill(0x91)]);
   assert.match(nested.reason, /nests deeper than 32/);
@@ -125,7 +125,7 @@ test("a page's report may name only about as many tasks as it holds", { timeout:
   // ...100,000 are not a page's report.
   ok.send(report(Array.from({ length: 100_000 }, (_, i) => i + 1_000_000)));
   const [code, reason] = (await once(ok, 'close')) as [number, Buffer];
-  assert.equal(code, 1008);
+  assert.equal(code, CloseCode.PROTOCOL);
   assert.match(reason.toString(), /report\.started names 100000 tasks; this page holds at most 1024/);
   assert.equal(await grid.submit(tasks.square, 6), 36);
 });

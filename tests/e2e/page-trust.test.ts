@@ -157,7 +157,7 @@ test("a page cannot inject tasks into another client's job: made-up parents are 
       // Nor under a peer's subtask it was never lent.
       evil.report({ submit: [fake(20_001, { from: 'some-page', id: 1 })] });
       await when(evil.ws, () => (evil.results.length > 10_000 ? true : undefined), 'the refusal of a made-up peer parent');
-      let s = await statsUntil(c.url, (x) => x.jobs.length === 1);
+      let s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.jobs.length === 1);
       assert.equal(s.jobs[0].submitted, 20, "nothing reached the victim's job");
       assert.equal(s.queued + s.running, 20, 'nothing was queued');
 
@@ -167,7 +167,7 @@ test("a page cannot inject tasks into another client's job: made-up parents are 
       const overBound = evil.results.slice(10_001);
       assert.equal(overBound.length, 9_950, 'all but 50 refused');
       assert.ok(overBound.every((r) => !r.ok && /50 unfinished subtasks/.test(r.error.message)));
-      s = await statsUntil(c.url, (x) => x.queued + x.running === 70);
+      s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.queued + x.running === 70);
       assert.equal(s.jobs[0].submitted, 20, "subtasks are the page's, not the client's");
 
       // The page leaves; an honest page finishes the job: the victim's session and results are intact.
@@ -175,7 +175,7 @@ test("a page cannot inject tasks into another client's job: made-up parents are 
       workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
       assert.deepEqual(await results, xs.map((x) => x * x));
       assert.equal(await grid.submit(tasks.square, 12), 144, 'the session still works');
-      s = await statsUntil(c.url, (x) => x.jobs[0]?.done === 21);
+      s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.jobs[0]?.done === 21);
       assert.equal(s.jobs[0].failed, 0);
     } finally {
       await grid.close();
@@ -198,13 +198,13 @@ test('a page that hoards tasks (claims 1024 threads, starts and spawns, never fi
       const xs = Array.from({ length: 200 }, (_, i) => i);
       const results = grid.map(tasks.square, xs);
       // Alone on the grid, it gets what a new page may hold, not 1024 tasks.
-      await statsUntil(c.url, (x) => x.running > 0 && x.queued + x.running === 200);
-      const alone = await statsUntil(c.url, (x) => x.running > 0);
+      await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.running > 0 && x.queued + x.running === 200);
+      const alone = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.running > 0);
       assert.equal(alone.running, 32, 'a new page holds at most 32 tasks, whatever it claims');
       assert.equal(hoarder.tasks.length, 32);
       workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
       assert.deepEqual(await results, xs.map((x) => x * x), 'every task completed');
-      const s = await statsUntil(c.url, (x) => x.jobs[0]?.done === 200);
+      const s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.jobs[0]?.done === 200);
       assert.equal(s.jobs[0].failed, 0);
       assert.equal(s.perWorker.find((w) => w.userAgent === 'raw test page')?.tasksDone, 0, 'the hoarder finished nothing');
     } finally {

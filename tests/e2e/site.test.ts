@@ -91,7 +91,8 @@ async function volunteer(path = '/?threads=2', options: OpenOptions = {}): Promi
 const status = (page: Page) => page.evaluate(() => ({ ...(globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle.status }));
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
 /** The page's task-running Web Workers, as Chromium counts them (the clock worker is not one). */
-const webWorkers = (page: Page) => page.workers().filter((w) => new URL(w.url()).pathname === '/worker.js').length;
+// The page starts its Web Workers from a blob: URL of /worker.js (fetched once); its clock worker is /clock.js.
+const webWorkers = (page: Page) => page.workers().filter((w) => w.url().startsWith('blob:')).length;
 
 /** The stats with each worker and job: the admin token sees them. */
 async function stats(): Promise<Stats> {
