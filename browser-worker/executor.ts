@@ -80,6 +80,11 @@ export class Executor {
     private readonly importCode: ImportCode = (code, hash) => this.importFromBlob(code, hash),
   ) {}
 
+  /** Stack traces will show `named` where they would show `blobUrl`. */
+  nameBlob(blobUrl: string, named: string): void {
+    this.bundleUrls.set(blobUrl, named);
+  }
+
   private importFromBlob(code: string, hash: string): Promise<TaskModule> {
     const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
     this.bundleUrls.set(url, `${new URL(url.slice('blob:'.length)).origin}/bundles/${hash}`);

@@ -15,6 +15,9 @@ const executor = new Executor(nextTurn, (urgent) => {
   nextTurn(report);
 });
 installTaskHost(executor);
+// The page starts this script from a blob: URL (fetched once, so workers can
+// restart while the coordinator is away); stacks name it by its real URL.
+if (self.location.protocol === 'blob:') executor.nameBlob(self.location.href, `${new URL(self.location.href.slice('blob:'.length)).origin}/worker.js`);
 
 function report(): void {
   reportQueued = false;
