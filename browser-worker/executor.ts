@@ -110,10 +110,6 @@ export class Executor {
     for (const [name, bytes] of Object.entries(values)) names.set(name, unpack(bytes));
   }
 
-  unshare(scope: string): void {
-    this.shared.delete(scope);
-  }
-
   run(tasks: TaskSpec[]): void {
     for (const t of tasks) this.queue.push(t);
     this.pump();

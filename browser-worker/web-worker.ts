@@ -51,9 +51,6 @@ self.onmessage = (event: MessageEvent<ToWebWorker>) => {
     case 'shared':
       executor.setShared(msg.scope, msg.values);
       break;
-    case 'unshare':
-      executor.unshare(msg.scope);
-      break;
     case 'run':
       executor.run(msg.tasks);
       break;

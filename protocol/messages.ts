@@ -617,8 +617,6 @@ export function decodeFrame<T>(data: Uint8Array, parse: (x: unknown) => T, limit
 export type ToWebWorker =
   | { t: 'bundle'; hash: string; code: string }
   | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
-  /** The client of that scope is gone: its constants are not needed. */
-  | { t: 'unshare'; scope: string }
   | { t: 'run'; tasks: TaskSpec[] }
   /** Results of subtasks this worker spawned, by its own subtask ids. */
   | { t: 'results'; results: TaskOutcome[] };

@@ -56,9 +56,6 @@ port.on('message', (msg: ToWebWorker) => {
     case 'shared':
       executor.setShared(msg.scope, msg.values);
       break;
-    case 'unshare':
-      executor.unshare(msg.scope);
-      break;
     case 'run':
       executor.run(msg.tasks);
       break;
