@@ -8,28 +8,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
+import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { sha256Hex } from '../../coordinator/bundle-store.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
-import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import { startTestGrid, fixture, type TestGrid, withCoordinator } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
-
-async function withCoordinator(options: CoordinatorOptions, body: (c: Coordinator) => Promise<void>): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-http-'));
-  const c = await startCoordinator({ ...options, host: '127.0.0.1', port: 0, dataDir });
-  try {
-    await body(c);
-  } finally {
-    await c.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
 
 const wsUrl = (c: Coordinator) => `${c.url.replace('http', 'ws')}/ws`;
 

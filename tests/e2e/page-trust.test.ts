@@ -3,12 +3,10 @@
 // real coordinator, beside honest pages in real Chromium and a real SDK client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
+import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { pack } from '../../protocol/codec.ts';
@@ -26,19 +24,8 @@ import {
   type ToPage,
 } from '../../protocol/messages.ts';
 import { statsUntil } from '../helpers/cli.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, withCoordinator } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
-
-async function withCoordinator(options: CoordinatorOptions, body: (c: Coordinator) => Promise<void>): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
-  const c = await startCoordinator({ ...options, host: '127.0.0.1', port: 0, dataDir });
-  try {
-    await body(c);
-  } finally {
-    await c.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
 
 /** Resolves once `check` returns something, looked at after each frame; fails after `ms`. */
 function when<T>(ws: WebSocket, check: () => T | undefined, what: string, ms = 60_000): Promise<T> {

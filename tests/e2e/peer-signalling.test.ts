@@ -4,25 +4,12 @@
 // when a page leaves it tells the pages on either side of its offloads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
+import { withCoordinator } from '../helpers/grid.ts';
+import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { statsUntil } from '../helpers/cli.ts';
 import { PROTOCOL_VERSION, decodeFrame, encodeFrame, parseToPage, type ToPage } from '../../protocol/messages.ts';
-
-async function withCoordinator(options: CoordinatorOptions, body: (c: Coordinator) => Promise<void>): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
-  const c = await startCoordinator({ ...options, host: '127.0.0.1', port: 0, dataDir });
-  try {
-    await body(c);
-  } finally {
-    await c.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
 
 /** A page as the coordinator sees one: a socket that said hello. */
 async function joinAsPage(c: Coordinator): Promise<{ ws: WebSocket; welcome: Extract<ToPage, { t: 'welcome' }> }> {

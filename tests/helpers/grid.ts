@@ -48,3 +48,15 @@ export async function startTestGrid(options: TestGridOptions = {}): Promise<Test
 }
 
 export const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
+
+/** Runs `body` against a coordinator of its own on 127.0.0.1 (no pages), then closes it. */
+export async function withCoordinator(options: CoordinatorOptions, body: (c: Coordinator) => Promise<void>): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
+  const c = await startCoordinator({ ...options, host: '127.0.0.1', port: 0, dataDir });
+  try {
+    await body(c);
+  } finally {
+    await c.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
