@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledError, RemoteError, TimeoutError, connect, type Future } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import { until } from '../helpers/futures.ts';
 import { statsUntil } from '../helpers/cli.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
 
@@ -18,15 +19,6 @@ before(async () => {
 after(async () => {
   await g?.close();
 });
-
-/** Futures have no "started" event; poll the state the SDK keeps. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test("SCOOP's nested chain: func0(4) = 77, func3(20) = 2870, func0(20) = 76153 on one page with 2 threads", { timeout: 120_000 }, async () => {
   assert.equal(await g.grid.submit(tasks.func0, 4), 77);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
 import { submit as submitFromTask } from '../../browser-worker/task-api.ts';
 import { fixture } from '../helpers/grid.ts';
+import { until } from '../helpers/futures.ts';
 import { LocalEngine } from '../../client-sdk/local/engine.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
@@ -36,15 +37,6 @@ before(async () => {
 after(async () => {
   await grid?.close();
 });
-
-/** Futures have no "started" event; poll the state the SDK keeps. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('submit runs a task in a worker thread and resolves its future; the client id is "local"', async () => {
   const f = grid.submit(tasks.square, 12);

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RemoteError } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import { until } from '../helpers/futures.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
 
 let g: TestGrid;
@@ -17,15 +18,6 @@ before(async () => {
 after(async () => {
   await g?.close();
 });
-
-/** Futures have no "started" event; poll the state the SDK keeps. */
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 test('a synchronous task shows running() while it runs; cancel() is then false and the value still comes', { timeout: 60_000 }, async () => {
   // Both Web Workers load the module first: a task that waits for its
