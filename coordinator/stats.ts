@@ -74,17 +74,9 @@ export interface Stats {
  * itself. No worker ids, user agents or token names, and nothing a page
  * merely reports (its subtask counts, its WebRTC traffic), which a hostile
  * page could inflate at will. */
-export interface PublicStats {
-  workers: number;
-  threads: number;
-  clients: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  uptimeSeconds: number;
+export type PublicStats = Pick<Stats, 'workers' | 'threads' | 'clients' | 'queued' | 'running' | 'completed' | 'failed' | 'uptimeSeconds'> & {
   peer: Pick<PeerStats, 'pages' | 'tasksReleased'>;
-}
+};
 
 export function publicStats(s: Stats): PublicStats {
   return {
