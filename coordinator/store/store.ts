@@ -27,7 +27,7 @@ export interface StoredTask {
   args: Uint8Array;
   timeout?: number;
   attempts?: number;
-  chunk?: boolean;
+  chunk?: true;
 }
 
 /** An outcome the client has not acknowledged yet. */
@@ -77,10 +77,11 @@ export interface Batch {
 export interface Store {
   /** What the previous run left; an empty snapshot for a new store. */
   load(): Snapshot;
-  /** Applies one batch atomically. A failure (disk full) throws: the caller
-   * must not acknowledge anything of that batch. An engine over the network
-   * would return a promise here; the journal waits for it before it sends. */
-  write(batch: Batch): void | Promise<void>;
+  /** Applies one batch atomically, before the hub sends anything it covers.
+   * A failure (disk full) throws: the caller acknowledges nothing of that
+   * batch. (An engine over the network will make this a promise, and the
+   * journal will hold the clients' frames until it settles.) */
+  write(batch: Batch): void;
   /** How many bytes the store takes on disk (for the bench and the dashboard). */
   bytes(): number;
   close(): void;
