@@ -384,6 +384,8 @@ export class Hub {
       else client.detach(() => this.removeClient(client));
     });
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
+    // A session restored from the store sends what it kept once its client is back.
+    if (client.results.length > 0) this.markClient(client);
   }
 
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
