@@ -53,8 +53,7 @@ export async function openSqliteStore(dir: string): Promise<SqliteStore> {
   let db: Database | undefined;
   try {
     db = new Driver(file);
-    const store = new SqliteStore(db, file);
-    return store;
+    return new SqliteStore(db, file);
   } catch (e) {
     db?.close();
     if (e instanceof StoreError) throw e;
@@ -84,6 +83,8 @@ function probeFolder(dir: string): void {
 
 export class SqliteStore implements Store {
   private readonly put: Record<string, Statement>;
+  /** One batch, one transaction. */
+  private readonly writeBatch: (batch: Batch) => void;
 
   constructor(
     private readonly db: Database,
@@ -129,11 +130,13 @@ export class SqliteStore implements Store {
       jobEnded: db.prepare('DELETE FROM jobs WHERE client_id = ?'),
       counter: db.prepare('INSERT OR REPLACE INTO counters VALUES (?, ?)'),
     };
+    this.writeBatch = db.transaction((batch: Batch) => this.writeAll(batch));
   }
 
   load(): Snapshot {
     const db = this.db;
-    const sessions = (db.prepare('SELECT * FROM sessions ORDER BY rowid').all() as Record<string, string & number>[]).map((r) => ({
+    type SessionRow = { client_id: string; scope: string; secret_hash: string; token_name: string; grace_ms: number; received: number };
+    const sessions = (db.prepare('SELECT * FROM sessions ORDER BY rowid').all() as SessionRow[]).map((r) => ({
       clientId: r.client_id,
       scope: r.scope,
       secretHash: r.secret_hash,
@@ -157,17 +160,8 @@ export class SqliteStore implements Store {
   }
 
   write(batch: Batch): void {
-    this.apply(batch);
+    this.writeBatch(batch);
   }
-
-  private readonly apply = (() => {
-    // Built lazily so the statements exist; one transaction per batch.
-    let tx: ((batch: Batch) => void) | undefined;
-    return (batch: Batch) => {
-      tx ??= this.db.transaction((b: Batch) => this.writeAll(b));
-      tx(batch);
-    };
-  })();
 
   private writeAll(b: Batch): void {
     const p = this.put;
