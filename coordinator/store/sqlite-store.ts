@@ -19,9 +19,9 @@ const SCHEMA = `
   CREATE TABLE sessions (client_id TEXT PRIMARY KEY, scope TEXT NOT NULL, secret_hash TEXT NOT NULL,
     token_name TEXT NOT NULL, grace_ms INTEGER NOT NULL, received INTEGER NOT NULL);
   CREATE TABLE tasks (client_id TEXT NOT NULL, task_id INTEGER NOT NULL, bundle TEXT NOT NULL, fn TEXT NOT NULL,
-    args BLOB NOT NULL, options TEXT, PRIMARY KEY (client_id, task_id));
+    args BLOB NOT NULL, options TEXT, PRIMARY KEY (client_id, task_id)) WITHOUT ROWID;
   CREATE TABLE results (client_id TEXT NOT NULL, task_id INTEGER NOT NULL, ok INTEGER NOT NULL, value BLOB, error TEXT,
-    PRIMARY KEY (client_id, task_id));
+    PRIMARY KEY (client_id, task_id)) WITHOUT ROWID;
   CREATE TABLE shared (client_id TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (client_id, name));
   CREATE TABLE jobs (client_id TEXT PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -144,10 +144,10 @@ export class SqliteStore implements Store {
       graceMs: r.grace_ms,
       received: r.received,
     }));
-    const tasks = (db.prepare('SELECT * FROM tasks ORDER BY rowid').all() as { client_id: string; task_id: number; bundle: string; fn: string; args: Buffer; options: string | null }[]).map(
+    const tasks = (db.prepare('SELECT * FROM tasks ORDER BY client_id, task_id').all() as { client_id: string; task_id: number; bundle: string; fn: string; args: Buffer; options: string | null }[]).map(
       (r): StoredTask => ({ clientId: r.client_id, taskId: r.task_id, bundle: r.bundle, fn: r.fn, args: new Uint8Array(r.args), ...(r.options ? (JSON.parse(r.options) as object) : {}) }),
     );
-    const results = (db.prepare('SELECT * FROM results ORDER BY rowid').all() as { client_id: string; task_id: number; ok: number; value: Buffer | null; error: string | null }[]).map(
+    const results = (db.prepare('SELECT * FROM results ORDER BY client_id, task_id').all() as { client_id: string; task_id: number; ok: number; value: Buffer | null; error: string | null }[]).map(
       (r): StoredResult => (r.ok ? { clientId: r.client_id, taskId: r.task_id, ok: true, value: new Uint8Array(r.value!) } : { clientId: r.client_id, taskId: r.task_id, ok: false, error: r.error! }),
     );
     const shared = (db.prepare('SELECT * FROM shared').all() as { client_id: string; name: string; value: Buffer }[]).map((r) => ({ clientId: r.client_id, name: r.name, value: new Uint8Array(r.value) }));
