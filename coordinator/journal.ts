@@ -1,8 +1,12 @@
 // The hub's side of the durable store: it notes what changed while the
 // event loop turns and writes it as one batch (one transaction) before the
-// hub sends anything to a client, so a client is never told of a result or
-// an acknowledgement the store does not hold yet. A task added and ended in
-// the same turn never reaches the store.
+// hub sends anything to a client, so a client never drops a frame (on the
+// coordinator's ack) whose effects the store does not hold. A task added and
+// ended in the same turn never reaches the store. A result is held here
+// until its client acknowledges it, usually within milliseconds: then its
+// task's row is deleted and the result itself never written. Only a result
+// unacknowledged for HOLD_MS (its client is away) is written, with the end
+// of its task, in one batch; a crash meanwhile only reruns that task.
 import { createHash } from 'node:crypto';
 import type { TaskOutcome, TaskSpec } from '../protocol/messages.ts';
 import { emptyBatch, type Batch, type Store, type StoredResult, type StoredSession } from './store/store.ts';
@@ -23,12 +27,27 @@ export interface JournaledSession {
 
 const key = (clientId: string, taskId: number) => `${clientId}\u0000${taskId}`;
 
+/** How long a result waits for its client's acknowledgement before it is written. */
+export const HOLD_MS = 500;
+
+interface Held {
+  row: StoredResult;
+  /** Its task has a row in the store, to delete along with it. */
+  endsTask: boolean;
+  at: number;
+}
+
 export class Journal {
   private batch: Batch = emptyBatch();
   private readonly sessions = new Set<JournaledSession>();
   /** Tasks added this turn, so an end in the same turn cancels the add. */
   private readonly added = new Map<string, number>();
   private readonly jobs = new Map<string, () => string>();
+  /** Tasks ended this turn whose rows are in the store. */
+  private readonly ended = new Set<string>();
+  /** Results not acknowledged yet, oldest first, by key. */
+  private readonly held = new Map<string, Held>();
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
   private counted = false;
   private dirty = false;
   private queued = false;
@@ -41,6 +60,8 @@ export class Journal {
     private readonly counters: () => { completed: number; failed: number },
     /** A write failed (disk full): nothing of that batch may be acknowledged. */
     private readonly onFailure: (error: Error) => void,
+    private readonly holdMs = HOLD_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   session(s: JournaledSession): void {
@@ -49,6 +70,7 @@ export class Journal {
   }
 
   sessionEnded(clientId: string): void {
+    for (const [k, h] of this.held) if (h.row.clientId === clientId) this.held.delete(k);
     this.batch.sessionsEnded.push(clientId);
     this.touch();
   }
@@ -66,7 +88,8 @@ export class Journal {
       // Emptied rather than spliced: other adds keep their positions.
       this.batch.tasksAdded[at] = undefined as never;
     } else {
-      this.batch.tasksEnded.push({ clientId, taskId });
+      // Written at the commit, unless a result follows this turn: then with it.
+      this.ended.add(key(clientId, taskId));
     }
     this.counted = true;
     this.touch();
@@ -76,13 +99,23 @@ export class Journal {
     const row: StoredResult = outcome.ok
       ? { clientId, taskId: outcome.id, ok: true, value: outcome.value }
       : { clientId, taskId: outcome.id, ok: false, error: JSON.stringify({ kind: outcome.kind, error: outcome.error }) };
-    this.batch.results.push(row);
+    const k = key(clientId, outcome.id);
+    this.held.set(k, { row, endsTask: this.ended.delete(k), at: this.now() });
     this.touch();
   }
 
   acked(clientId: string, taskIds: number[]): void {
     if (taskIds.length === 0) return;
-    for (const taskId of taskIds) this.batch.resultsAcked.push({ clientId, taskId });
+    for (const taskId of taskIds) {
+      const k = key(clientId, taskId);
+      const held = this.held.get(k);
+      if (!held) {
+        this.batch.resultsAcked.push({ clientId, taskId });
+      } else {
+        this.held.delete(k);
+        if (held.endsTask) this.batch.tasksEnded.push({ clientId, taskId });
+      }
+    }
     this.touch();
   }
 
@@ -107,8 +140,15 @@ export class Journal {
    * the caller then sends nothing that this batch would have covered. */
   commit(): boolean {
     if (this.failed) return false;
-    if (!this.dirty || this.closed) return true;
+    if (this.closed) return true;
+    this.release(this.now() - this.holdMs);
+    if (!this.dirty) return true;
     const batch = this.batch;
+    for (const k of this.ended) {
+      const [clientId, taskId] = k.split('\u0000');
+      batch.tasksEnded.push({ clientId, taskId: Number(taskId) });
+    }
+    this.ended.clear();
     batch.tasksAdded = batch.tasksAdded.filter((t) => t !== undefined);
     batch.sessions = [...this.sessions].map(
       (s): StoredSession => ({ clientId: s.id, scope: s.scope, secretHash: s.secretHash, tokenName: s.tokenName, graceMs: s.graceMs, received: s.received }),
@@ -130,8 +170,29 @@ export class Journal {
     return true;
   }
 
-  /** Writes the last batch and closes the store; later notes are dropped. */
+  /** Moves results held since `before` (all with Infinity) into the batch, with their tasks' ends. */
+  private release(before: number): void {
+    for (const [k, h] of this.held) {
+      if (h.at > before) break;
+      this.held.delete(k);
+      this.batch.results.push(h.row);
+      if (h.endsTask) this.batch.tasksEnded.push({ clientId: h.row.clientId, taskId: h.row.taskId });
+      this.dirty = true;
+    }
+    // Results still held are looked at again when they are due, busy or not.
+    if (this.held.size > 0 && !this.holdTimer) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.commit();
+      }, this.holdMs);
+      this.holdTimer.unref();
+    }
+  }
+
+  /** Writes the last batch, results still held included, and closes the store; later notes are dropped. */
   close(): void {
+    clearTimeout(this.holdTimer);
+    this.release(Infinity);
     this.commit();
     this.closed = true;
     this.store.close();

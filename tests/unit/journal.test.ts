@@ -1,6 +1,7 @@
 // The journal on a real SQLite store in a temp folder: one batch per turn,
-// a task that starts and ends within a turn never written, and a store that
-// fails reported once, with commit() telling the hub to send nothing.
+// a task that starts and ends within a turn never written, results held until
+// acknowledged (or due), and a store that fails reported once, with commit()
+// telling the hub to send nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,7 +33,8 @@ test('notes of one turn are written together at its end; a task added and ended 
     writes.push(batch.tasksAdded.length + batch.tasksEnded.length);
     write(batch);
   };
-  const journal = new Journal(store, () => ({ completed: 1, failed: 0 }), () => assert.fail('no failure expected'));
+  let now = 0;
+  const journal = new Journal(store, () => ({ completed: 1, failed: 0 }), () => assert.fail('no failure expected'), 500, () => now);
   journal.session(session);
   journal.taskAdded('c1', spec(1));
   journal.taskAdded('c1', spec(2));
@@ -43,16 +45,42 @@ test('notes of one turn are written together at its end; a task added and ended 
   assert.deepEqual(writes, [1], 'one write: task 2 added; task 1 neither added nor deleted');
   const loaded = store.load();
   assert.deepEqual(loaded.tasks.map((x) => x.taskId), [2]);
-  assert.deepEqual(loaded.results.map((x) => x.taskId), [1]);
+  assert.deepEqual(loaded.results, [], 'the result is held for its acknowledgement');
   assert.deepEqual(loaded.counters, { completed: 1, failed: 0 });
   assert.equal(loaded.sessions[0].secretHash, hashSecret('secret'));
 
+  // Task 2 ends with a result; acknowledged in time, its row goes and the result is never written.
   journal.taskEnded('c1', 2);
-  journal.acked('c1', [1]);
+  journal.result('c1', { id: 2, ok: true, value: new Uint8Array([5]) });
   assert.equal(journal.commit(), true);
-  await turn();
-  assert.deepEqual(writes, [1, 1], 'the hub\'s commit wrote the turn; the queued one found nothing left');
+  assert.deepEqual(store.load().tasks.map((x) => x.taskId), [2], 'its row stays while the result is unacknowledged');
+  journal.acked('c1', [2]);
+  journal.commit();
   assert.deepEqual([store.load().tasks.length, store.load().results.length], [0, 0]);
+
+  // Result 1 was never acknowledged: once due, it is written.
+  now = 500;
+  journal.commit();
+  assert.deepEqual(store.load().results.map((x) => x.taskId), [1]);
+  journal.acked('c1', [1]);
+  journal.commit();
+  assert.deepEqual(store.load().results, []);
+});
+
+test('close writes the results still held, with the ends of their tasks', async (t) => {
+  const store = await withStore(t);
+  const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), () => assert.fail('no failure expected'));
+  journal.session(session);
+  journal.taskAdded('c1', spec(3));
+  journal.commit();
+  journal.taskEnded('c1', 3);
+  journal.result('c1', { id: 3, ok: false, kind: 'invalid', error: { name: 'E', message: 'm' } });
+  journal.close();
+  const reopened = await openSqliteStore(store.file.replace(/\/ladle\.db$/, ''));
+  t.after(() => reopened.close());
+  const after = reopened.load();
+  assert.deepEqual(after.tasks, []);
+  assert.deepEqual(after.results.map((r) => [r.taskId, r.ok, r.error]), [[3, false, '{"kind":"invalid","error":{"name":"E","message":"m"}}']]);
 });
 
 test('a store that cannot write is reported once, and commit() says to send nothing', async (t) => {
