@@ -77,10 +77,10 @@ export interface Batch {
 export interface Store {
   /** What the previous run left; an empty snapshot for a new store. */
   load(): Snapshot;
-  /** Applies one batch atomically, before the hub sends anything it covers.
-   * A failure (disk full) throws: the caller acknowledges nothing of that
-   * batch. (An engine over the network will make this a promise, and the
-   * journal will hold the clients' frames until it settles.) */
+  /** Applies one batch atomically, before the hub acknowledges any client
+   * frame it covers. A failure (disk full) throws: the caller acknowledges
+   * nothing of that batch. (An engine over the network will make this a
+   * promise, and the journal will hold those acknowledgements until it settles.) */
   write(batch: Batch): void;
   /** How many bytes the store takes on disk (for the bench and the dashboard). */
   bytes(): number;
