@@ -95,22 +95,27 @@ export interface CoordinatorProcess {
   /** Memory of the coordinator process; `gc` collects first (it runs with --expose-gc). */
   mem(gc?: boolean): Promise<Mem>;
   stats(): Promise<Stats>;
+  /** Bytes of its ladle.db (and log) on disk: 0 unless durable. */
+  storeBytes(): Promise<number>;
   stop(): Promise<void>;
 }
 
 export interface CoordinatorFlags {
   /** WebRTC peer offloading (default on, as startCoordinator's). */
   peerOffload?: boolean;
+  /** A durable coordinator (--data): its state in SQLite. */
+  durable?: boolean;
 }
 
 export async function forkCoordinator(flags: CoordinatorFlags = {}): Promise<CoordinatorProcess> {
-  const args = flags.peerOffload === false ? ['--no-peer-offload'] : [];
+  const args = [...(flags.peerOffload === false ? ['--no-peer-offload'] : []), ...(flags.durable ? ['--durable'] : [])];
   const s = await forkService<CoordinatorRequest, CoordinatorReply>('coordinator-process.ts', args, ['--expose-gc', ...profileArgs('coordinator')]);
   return {
     url: s.ready.url,
     token: s.ready.token,
     mem: async (gc = false) => (await s.ask<Extract<CoordinatorReply, { t: 'mem' }>>({ t: 'mem', gc })).mem,
     stats: async () => (await s.ask<Extract<CoordinatorReply, { t: 'stats' }>>({ t: 'stats' })).stats,
+    storeBytes: async () => (await s.ask<Extract<CoordinatorReply, { t: 'storeBytes' }>>({ t: 'storeBytes' })).bytes,
     stop: s.stop,
   };
 }
@@ -159,8 +164,8 @@ export interface BenchGrid {
   close(): Promise<void>;
 }
 
-export async function startGrid(threads = 2): Promise<BenchGrid> {
-  const coordinator = await forkCoordinator();
+export async function startGrid(threads = 2, flags: CoordinatorFlags = {}): Promise<BenchGrid> {
+  const coordinator = await forkCoordinator(flags);
   try {
     const browser = await forkBrowser(coordinator, 1, threads);
     const grid = await connect({ url: coordinator.url, token: coordinator.token });

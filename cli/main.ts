@@ -9,11 +9,13 @@ import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { loadPlaywright } from './chromium.ts';
 import { coordinatorBanner } from './banner.ts';
 import { MAX_TASK_BYTES_CEILING } from '../protocol/limits.ts';
+import { StoreError } from '../coordinator/store/store.ts';
 
 const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
                     [--join-token J] [--admin-token A] [--allowed-origins O]
-                    [--data DIR] [--ice-servers S] [--no-offload] [--max-task-bytes N]
+                    [--data DIR | --no-data] [--drain-timeout S] [--ice-servers S]
+                    [--no-offload] [--max-task-bytes N]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -35,7 +37,15 @@ const COORDINATOR_OPTIONS = `options:
   --allowed-origins O
                     web origins besides the coordinator's own whose pages may
                     open its WebSockets: comma-separated, https://host[:port]
-  --data DIR        where uploaded task bundles are kept (default .ladle)
+  --data DIR        a durable coordinator: DIR/ladle.db keeps queued tasks,
+                    results not yet delivered, client sessions and shared
+                    constants, so a restart (or a crash) on the same DIR
+                    resumes them; bundles go in DIR/bundles. Needs
+                    better-sqlite3 (npm install better-sqlite3@12)
+  --no-data         everything in memory (the default): a restart forgets
+                    all work; bundles go in .ladle/bundles
+  --drain-timeout S on SIGTERM or Ctrl-C, seconds running tasks may take to
+                    finish before the coordinator stops (default 30)
   --ice-servers S   STUN/TURN servers for WebRTC links between pages on
                     different networks: comma-separated URLs
                     (stun:stun.example.org:3478), or a JSON array of
@@ -88,7 +98,9 @@ const coordinatorFlags = {
   'join-token': { type: 'string' },
   'admin-token': { type: 'string' },
   'allowed-origins': { type: 'string' },
-  data: { type: 'string', default: '.ladle' },
+  data: { type: 'string' },
+  'no-data': { type: 'boolean' },
+  'drain-timeout': { type: 'string', default: '30' },
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
   'max-task-bytes': { type: 'string' },
@@ -148,7 +160,9 @@ interface CoordinatorFlags {
   'join-token'?: string;
   'admin-token'?: string;
   'allowed-origins'?: string;
-  data: string;
+  data?: string;
+  'no-data'?: boolean;
+  'drain-timeout': string;
   'ice-servers'?: string;
   'no-offload'?: boolean;
   'max-task-bytes'?: string;
@@ -177,6 +191,8 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   const ice = iceServers(values['ice-servers']);
   const allowedOrigins = origins(values['allowed-origins']);
   if (values['admin-token'] === '') fail('--admin-token must not be empty');
+  if (values.data !== undefined && values['no-data']) fail('--data DIR keeps the grid\'s state in DIR and --no-data keeps it in memory: give one of them');
+  if (values.data === '') fail('--data needs a folder, e.g. --data .ladle');
   const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
   if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
   try {
@@ -189,6 +205,8 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
       adminToken: values['admin-token'],
       allowedOrigins,
       dataDir: values.data,
+      durable: values.data !== undefined,
+      onStoreFailure: () => process.exit(1),
       peerOffload: !values['no-offload'],
       iceServers: ice,
       maxTaskBytes,
@@ -197,6 +215,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
     console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, adminToken: c.adminToken, ansi: process.stdout.isTTY }));
     return c;
   } catch (e) {
+    if (e instanceof StoreError) fail(`cannot start: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') fail(`port ${port} on ${values.host} is already in use; pick another with --port (e.g. --port ${port + 1})`);
     if (err.code === 'EACCES') fail(`not allowed to listen on port ${port}; use a port above 1023`);
@@ -204,14 +223,14 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   }
 }
 
-function onExit(close: () => Promise<void>, drain?: () => Promise<void>): void {
+function onExit(close: () => Promise<void>, drain?: () => Promise<void>, drainMs = 0): void {
   let draining = false;
   const stop = () => {
     let done = close;
     // The first signal drains a coordinator; a second one stops it at once.
     if (drain && !draining) {
       draining = true;
-      console.log(`shutting down: running tasks may finish (up to ${DRAIN_MS / 1000} s), no new ones start; signal again to stop at once`);
+      console.log(`shutting down: running tasks may finish (up to ${drainMs / 1000} s), no new ones start; signal again to stop at once`);
       done = drain;
     }
     done().then(
@@ -223,8 +242,10 @@ function onExit(close: () => Promise<void>, drain?: () => Promise<void>): void {
   process.on('SIGTERM', stop);
 }
 
-/** How long a stopping coordinator lets running tasks finish. */
-const DRAIN_MS = 30_000;
+/** How long a stopping coordinator lets running tasks finish (--drain-timeout, in ms). */
+function drainMs(values: CoordinatorFlags): number {
+  return int(values['drain-timeout'], 'drain-timeout', 0) * 1000;
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -237,9 +258,11 @@ async function main(argv: string[]): Promise<void> {
     const { values } = parseArgs({ args: rest, options: coordinatorFlags });
     if (values.help) return console.log(HELP.coordinator);
     const c = await runCoordinator(values);
+    const ms = drainMs(values);
     onExit(
       () => c.close(),
-      () => c.drain(DRAIN_MS),
+      () => c.drain(ms),
+      ms,
     );
   } else if (command === 'workers') {
     const { values } = parseArgs({
@@ -263,6 +286,7 @@ async function main(argv: string[]): Promise<void> {
     const localCount = int(values['local-workers'], 'local-workers', 0);
     // Before the coordinator starts, so a missing playwright-core is the only thing printed.
     if (localCount > 0) await loadPlaywright();
+    const ms = drainMs(values);
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
@@ -275,9 +299,10 @@ async function main(argv: string[]): Promise<void> {
         await c.close();
       },
       async () => {
-        await c.drain(DRAIN_MS);
+        await c.drain(ms);
         await workers?.close();
       },
+      ms,
     );
   } else {
     fail(`unknown command "${command}"\n${USAGE}`);

@@ -61,6 +61,8 @@ function closeError(code: number, reason: string): ConnectionError & { fatal: bo
       return error(`the coordinator throttled this client: ${why}`, true);
     case CloseCode.PROTOCOL:
       return error(`the coordinator closed the connection over a protocol violation: ${why}`, true);
+    case CloseCode.RESTARTING:
+      return error(`the coordinator is restarting (${why})`, false);
     case CloseCode.SHUTDOWN:
       return error(`the coordinator shut down (${why}); its sessions ended with it`, true);
     case CloseCode.TOO_LARGE:

@@ -1,20 +1,35 @@
 // One SDK client's session: it outlives its socket for a grace period, and
 // keeps every frame it sent until the client acknowledges it, so a client
 // that reconnects gets exactly what it missed.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { RateLimit } from './auth.ts';
 import type { ClientId, ScopeId } from './ids.ts';
+import { hashSecret } from './journal.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES } from '../protocol/limits.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
+/** A session a restarted coordinator read from its store. */
+export interface RestoredIdentity {
+  id: ClientId;
+  scope: ScopeId;
+  secretHash: string;
+  received: number;
+}
+
 export class ClientSession {
-  readonly id = randomUUID() as ClientId;
+  readonly id: ClientId;
   /** What pages know its task tree by (see ScopeId). */
-  readonly scope = randomUUID() as ScopeId;
-  readonly secret = randomBytes(24).toString('base64url');
+  readonly scope: ScopeId;
+  /** Unknown ('') for a restored session until its client proves it (see verifies). */
+  secret: string;
+  /** What the store keeps instead of the secret. */
+  readonly secretHash: string;
+  /** Restored from the store, its client not back yet: nothing is sent until
+   * it is, and then numbered after what the client last saw. */
+  private awaitingResume: boolean;
   ws: WebSocket | undefined;
   /** Shared constants, packed, by name: set once, read-only after. */
   readonly shared = new Map<string, Uint8Array>();
@@ -27,7 +42,8 @@ export class ClientSession {
   received = 0;
   private ackDue = false;
   private sent = 0;
-  private retained: { seq: number; bytes: Uint8Array }[] = [];
+  /** Frames the client has not acknowledged, with the ids of the results they carry. */
+  private retained: { seq: number; bytes: Uint8Array; results?: number[] }[] = [];
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -38,7 +54,22 @@ export class ClientSession {
     readonly submits: RateLimit,
     /** The largest frame to send it: results beyond go in further frames. */
     private readonly frameBytes = DEFAULT_LIMITS.frameBytes,
-  ) {}
+    restored?: RestoredIdentity,
+  ) {
+    this.id = restored?.id ?? (randomUUID() as ClientId);
+    this.scope = restored?.scope ?? (randomUUID() as ScopeId);
+    this.secret = restored ? '' : randomBytes(24).toString('base64url');
+    this.secretHash = restored?.secretHash ?? hashSecret(this.secret);
+    this.received = restored?.received ?? 0;
+    this.awaitingResume = restored !== undefined;
+  }
+
+  /** Whether `secret` is this session's (compared by hash, in constant time). */
+  verifies(secret: string): boolean {
+    const ok = timingSafeEqual(Buffer.from(hashSecret(secret), 'hex'), Buffer.from(this.secretHash, 'hex'));
+    if (ok) this.secret = secret;
+    return ok;
+  }
 
   /** Sets shared constants (names not set before). */
   share(values: Record<string, Uint8Array>): void {
@@ -60,16 +91,27 @@ export class ClientSession {
     return true;
   }
 
-  acked(seq: number): void {
+  /** Drops the frames the client has seen; returns the ids of the results they carried. */
+  acked(seq: number): number[] {
     let i = 0;
-    while (i < this.retained.length && this.retained[i].seq <= seq) i++;
+    const results: number[] = [];
+    while (i < this.retained.length && this.retained[i].seq <= seq) {
+      for (const id of this.retained[i].results ?? []) results.push(id);
+      i++;
+    }
     if (i > 0) this.retained = this.retained.slice(i);
+    return results;
   }
 
   /** Binds a (new) socket and resends what the client has not seen. */
   attach(ws: WebSocket, welcome: Extract<ToClient, { t: 'welcome' }>, peerAck: number): void {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
+    if (this.awaitingResume) {
+      // The client saw frames up to peerAck from the coordinator before the restart.
+      this.sent = Math.max(this.sent, peerAck);
+      this.awaitingResume = false;
+    }
     this.ws = ws;
     ws.send(encodeFrame(welcome));
     for (const frame of this.retained) if (frame.seq > peerAck) ws.send(frame.bytes);
@@ -88,6 +130,7 @@ export class ClientSession {
 
   /** Sends what accumulated this turn: replies, one results frame, an ack. */
   flush(): void {
+    if (this.awaitingResume) return;
     for (const reply of this.replies) this.sendData(reply);
     this.replies = [];
     if (this.results.length > 0 || this.started.length > 0) {
@@ -98,7 +141,7 @@ export class ClientSession {
       for (const outcome of this.results) {
         const size = outcome.ok ? outcome.value.byteLength : outcome.error.message.length * 3 + (outcome.error.stack?.length ?? 0) * 3;
         if (batch.length > 0 && bytes + size > this.frameBytes - FRAME_OVERHEAD_BYTES) {
-          this.sendData({ t: 'results', results: batch, started });
+          this.sendData({ t: 'results', results: batch, started }, batch);
           started = [];
           batch = [];
           bytes = 0;
@@ -106,7 +149,7 @@ export class ClientSession {
         batch.push(outcome);
         bytes += size + 64;
       }
-      this.sendData({ t: 'results', results: batch, started });
+      this.sendData({ t: 'results', results: batch, started }, batch);
       this.results = [];
       this.started = [];
     }
@@ -116,9 +159,9 @@ export class ClientSession {
     }
   }
 
-  private sendData(msg: Unsequenced<ToClientData>): void {
+  private sendData(msg: Unsequenced<ToClientData>, results?: TaskOutcome[]): void {
     const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ToClientData);
-    this.retained.push({ seq: this.sent, bytes });
+    this.retained.push({ seq: this.sent, bytes, results: results?.map((r) => r.id) });
     this.ws?.send(bytes);
   }
 }

@@ -13,6 +13,8 @@ import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
 import { createHttpApp } from './http-app.ts';
 import { TokenGate, TokenSet } from './auth.ts';
+import { Journal } from './journal.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
 import { originChecker } from './origin-check.ts';
 
 export interface CoordinatorOptions {
@@ -24,8 +26,17 @@ export interface CoordinatorOptions {
   tokens?: Record<string, string>;
   /** Makes a private grid: pages must present this token (it rides in the join URL). */
   joinToken?: string;
-  /** Folder for the bundle store. */
+  /** Folder for the bundle store (default .ladle), and with `durable` for ladle.db. */
   dataDir?: string;
+  /** Keep queued and running tasks, unacknowledged results, sessions, shared
+   * constants and job records in dataDir/ladle.db (SQLite, through the
+   * optional better-sqlite3), so that a restart on the same folder resumes
+   * them. A folder or file it cannot use rejects the start with a StoreError. */
+  durable?: boolean;
+  /** The store failed while running (a full disk): the coordinator has closed
+   * every socket (clients keep what was not acknowledged, to resend it to the
+   * next run) and this is called; by default the error is only printed. */
+  onStoreFailure?: (error: Error) => void;
   /** Largest WebSocket frame accepted, in bytes (default 64 MiB, or more to
    * carry a task of maxTaskBytes). */
   maxPayload?: number;
@@ -73,10 +84,14 @@ export interface Coordinator {
   /** Views the grid's details (`/dashboard?token=…`), cannot submit. */
   adminToken: string;
   hub: Hub;
+  /** Whether it keeps its state in dataDir/ladle.db. */
+  durable: boolean;
   close(): Promise<void>;
   /** A graceful stop (SIGTERM): no task starts any more, the running ones
    * finish (for up to `deadlineMs`), then every client and page is closed
-   * with CloseCode.SHUTDOWN and a reason saying so. */
+   * with CloseCode.SHUTDOWN and a reason saying so. A durable coordinator
+   * closes with CloseCode.RESTARTING instead: its store keeps what did not
+   * finish, and clients resume with the next run. */
   drain(deadlineMs: number): Promise<void>;
 }
 
@@ -110,11 +125,24 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const limits = coordinatorLimits(options);
   const maxPayload = limits.frameBytes;
   const originAllowed = originChecker(options.allowedOrigins);
-  const bundles = new BundleStore(options.dataDir ?? '.ladle', { memoryBytes: options.bundleMemoryBytes, quotaBytes: options.bundleQuotaBytes });
+  const dataDir = options.dataDir ?? '.ladle';
+  // The store first: a folder or file it refuses stops the start before anything listens.
+  const store = options.durable ? await openSqliteStore(dataDir) : undefined;
+  const bundles = new BundleStore(dataDir, { memoryBytes: options.bundleMemoryBytes, quotaBytes: options.bundleQuotaBytes });
   await bundles.init();
+  const journal: Journal | undefined =
+    store &&
+    new Journal(
+      store,
+      (): { completed: number; failed: number } => ({ completed: hub.store.completed, failed: hub.store.failed }),
+      (error) => {
+        console.error(`ladle coordinator: cannot write ${store.file} (${(error as { code?: string }).code ?? error.name}: ${error.message}); stopping so that nothing is lost: clients keep what was not acknowledged. Free space (or move the file away) and start again with the same --data.`);
+        void close('coordinator stopping: its store cannot be written', 0, CloseCode.RESTARTING).then(() => options.onStoreFailure?.(error));
+      },
+    );
   const assets = await buildSiteAssets();
   const peerConfig = (options.peerOffload ?? true) ? peerServerConfig(options.iceServers ?? []) : undefined;
-  const hub = new Hub({
+  const hub: Hub = new Hub({
     tokens,
     gate,
     onTrusted: (ws) => setMaxPayload(ws, maxPayload),
@@ -130,7 +158,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     spawnedBackupMs: options.spawnedBackupMs,
     peer: peerConfig,
     onPageGone: (id) => peer?.evict(id),
+    journal,
   });
+  if (store) hub.restore(store.load());
   const app = createHttpApp({ hub, bundles, assets, gate });
   const server: Server = createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
@@ -169,18 +199,25 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     joinToken: options.joinToken,
     adminToken,
     hub,
-    close: () => close('coordinator shutting down', 0),
+    durable: journal !== undefined,
+    close: () => (journal ? close('coordinator restarting: tasks not finished are kept for the next run', 0, CloseCode.RESTARTING) : close('coordinator shutting down', 0)),
     async drain(deadlineMs) {
       const finished = await hub.drain(deadlineMs);
+      if (journal) {
+        const running = finished ? 'running tasks have finished' : `tasks still running after ${deadlineMs / 1000} s will run again`;
+        await close(`coordinator restarting: ${running}; tasks not yet started are kept for the next run`, CLOSE_WAIT_MS, CloseCode.RESTARTING);
+        return;
+      }
       const running = finished ? 'running tasks have finished' : `tasks still running after ${deadlineMs / 1000} s were stopped`;
       await close(`coordinator shutting down: ${running}; tasks not yet started were not run`, CLOSE_WAIT_MS);
     },
   };
 
   /** Closes every socket with `reason`, waiting up to `waitMs` for each peer
-   * to answer the close (so the reason reaches it) before cutting it off. */
-  async function close(reason: string, waitMs: number): Promise<void> {
-    hub.closeAll(CloseCode.SHUTDOWN, reason);
+   * to answer the close (so the reason reaches it) before cutting it off;
+   * then writes the store's last batch and closes it. */
+  async function close(reason: string, waitMs: number, code: number = CloseCode.SHUTDOWN): Promise<void> {
+    hub.closeAll(code, reason);
     peer?.close();
     if (waitMs > 0) {
       await Promise.all(
@@ -197,6 +234,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     await new Promise<void>((resolve) => wss.close(() => resolve()));
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    journal?.close();
   }
 }
 

@@ -28,12 +28,14 @@ import {
 } from '../protocol/messages.ts';
 import { coordinatorLimits, sharedBytesError, taskBytesError, taskOptionsError, type Limits } from '../protocol/limits.ts';
 import { ClientSession } from './client-session.ts';
+import type { Journal } from './journal.ts';
+import type { Snapshot } from './store/store.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
 import { Scheduler, type Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
-import type { PageId, ScopeId, TaskId } from './ids.ts';
+import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
@@ -75,6 +77,8 @@ export interface HubOptions {
   /** Called once a socket has said a valid hello: until then its frames are
    * held to a few KiB (the coordinator lifts its size limit here). */
   onTrusted?: (ws: WebSocket) => void;
+  /** Durable mode: what changes is written here (see journal.ts). */
+  journal?: Journal;
 }
 
 /** Ids a page may name in one report beyond the tasks it holds: results and
@@ -161,6 +165,7 @@ export class Hub {
   private readonly peerConfig: PeerConfig | undefined;
   private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
+  private readonly journal: Journal | undefined;
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
@@ -176,6 +181,7 @@ export class Hub {
     this.store = new TaskStore(options.maxAttempts ?? 3);
     this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
     this.peerConfig = options.peer;
+    this.journal = options.journal;
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
@@ -259,7 +265,7 @@ export class Hub {
           // secret, which cannot be guessed: a lockout of its address (by a
           // guesser behind the same NAT) does not cut it off.
           const session = hello.resume && this.clients.get(hello.resume.clientId);
-          if (session && sameSecret(session.secret, hello.resume!.secret)) {
+          if (session && session.verifies(hello.resume!.secret)) {
             this.onTrusted(ws);
             this.addClient(ws, hello, session.tokenName);
             return;
@@ -345,7 +351,7 @@ export class Hub {
     let peerAck = 0;
     if (hello.resume) {
       const known = this.clients.get(hello.resume.clientId);
-      if (!known || !sameSecret(known.secret, hello.resume.secret)) {
+      if (!known || !known.verifies(hello.resume.secret)) {
         ws.close(CloseCode.SESSION_EXPIRED, 'session expired');
         return;
       }
@@ -359,6 +365,7 @@ export class Hub {
       client = new ClientSession(hello.grace ?? 60_000, tokenName, new RateLimit(this.submitRate, 2 * this.submitRate), this.limits.frameBytes);
       this.clients.set(client.id, client);
       this.scopes.set(client.scope, client);
+      this.journal?.session(client);
     }
     this.listen(
       ws,
@@ -377,14 +384,17 @@ export class Hub {
       else client.detach(() => this.removeClient(client));
     });
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
+    // A session restored from the store sends what it kept once its client is back.
+    if (client.results.length > 0) this.markClient(client);
   }
 
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
     if (msg.t === 'ack') {
-      client.acked(msg.seq);
+      this.journal?.acked(client.id, client.acked(msg.seq));
       return;
     }
     if (!client.accept(msg.seq)) return; // resent after a reconnect, already done
+    this.journal?.session(client);
     this.markClient(client);
     switch (msg.t) {
       case 'submit': {
@@ -399,13 +409,14 @@ export class Hub {
         for (const spec of msg.tasks) {
           const refusal = this.refusal(spec, room);
           if (refusal) {
-            client.results.push({ id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
+            this.toClient(client, { id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
             job.failed++;
             continue;
           }
           this.enqueue(clientOwner(client.id), client.scope, spec);
           room--;
         }
+        this.noteJob(client.id, job);
         break;
       }
       case 'cancel':
@@ -433,6 +444,7 @@ export class Hub {
           });
         } else {
           client.share(msg.values);
+          this.journal?.shared(client.id, msg.values);
           client.replies.push({ t: 'shared', req: msg.req });
         }
         break;
@@ -453,6 +465,47 @@ export class Hub {
   private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
     this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
+    // Subtasks of pages are not kept: after a restart their parent reruns and spawns them anew.
+    if (owner.kind === 'client') this.journal?.taskAdded(owner.id, spec);
+  }
+
+  private noteJob(clientId: string, job: Job): void {
+    this.journal?.job(clientId, () => JSON.stringify(job));
+  }
+
+  /** A restarted coordinator takes back what its store kept: sessions wait
+   * (within their grace) for their clients, tasks are queued again, and
+   * results wait for their client to resume. */
+  restore(snapshot: Snapshot): void {
+    this.store.completed = snapshot.counters.completed;
+    this.store.failed = snapshot.counters.failed;
+    for (const { clientId, record } of snapshot.jobs) {
+      const job = JSON.parse(record) as Job;
+      this.jobs.set(clientId, job);
+      this.nextJobId = Math.max(this.nextJobId, job.id + 1);
+    }
+    for (const s of snapshot.sessions) {
+      const identity = { id: s.clientId as ClientId, scope: s.scope as ScopeId, secretHash: s.secretHash, received: s.received };
+      const client = new ClientSession(s.graceMs, s.tokenName, new RateLimit(this.submitRate, 2 * this.submitRate), this.limits.frameBytes, identity);
+      this.clients.set(client.id, client);
+      this.scopes.set(client.scope, client);
+      client.detach(() => this.removeClient(client));
+    }
+    for (const [clientId, job] of this.jobs) {
+      if (job.active && !this.clients.has(clientId as ClientId)) Object.assign(job, { active: false, until: Date.now() });
+    }
+    for (const { clientId, name, value } of snapshot.shared) this.clients.get(clientId)?.share({ [name]: value });
+    for (const { clientId, taskId, ...spec } of snapshot.tasks) {
+      const client = this.clients.get(clientId);
+      if (client) this.scheduler.enqueue(this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id);
+    }
+    for (const r of snapshot.results) {
+      const client = this.clients.get(r.clientId);
+      if (!client) continue;
+      client.results.push(r.ok ? { id: r.taskId, ok: true, value: r.value! } : { id: r.taskId, ok: false, ...(JSON.parse(r.error!) as { kind: undefined; error: { name: string; message: string } }) });
+      this.dirtyClients.add(client);
+    }
+    this.schedule();
   }
 
   private removeClient(client: ClientSession): void {
@@ -462,13 +515,18 @@ export class Hub {
     if (job) {
       job.active = false;
       job.until = Date.now();
+      this.noteJob(client.id, job);
       // Keep the last few ended jobs for the dashboard; Maps iterate oldest first.
       const ended = [...this.jobs].filter(([, j]) => !j.active);
-      for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) this.jobs.delete(id);
+      for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) {
+        this.jobs.delete(id);
+        this.journal?.jobEnded(id);
+      }
     }
     this.clients.delete(client.id);
     this.scopes.delete(client.scope);
     this.dirtyClients.delete(client);
+    this.journal?.sessionEnded(client.id);
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
     for (const page of this.pages.values()) {
@@ -706,6 +764,10 @@ export class Hub {
     if (!record) return;
     const job = record.owner.kind === 'client' ? this.jobs.get(record.owner.id) : undefined;
     if (job) job[how === 'completed' ? 'done' : how]++;
+    if (record.owner.kind === 'client') {
+      this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
+      if (job) this.noteJob(record.owner.id, job);
+    }
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     if (outcome) {
       outcome.id = record.ownerTaskId;
@@ -714,6 +776,13 @@ export class Hub {
       // A page's task awaits its subtask's future: settle it.
       this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
     }
+  }
+
+  /** An outcome for a client, kept in the store until the client acknowledges it. */
+  private toClient(client: ClientSession, outcome: TaskOutcome): void {
+    client.results.push(outcome);
+    this.journal?.result(client.id, outcome);
+    this.markClient(client);
   }
 
   private tellCancel(pageId: PageId, id: TaskId): void {
@@ -726,9 +795,7 @@ export class Hub {
   private deliver(record: TaskRecord, outcome: TaskOutcome): void {
     if (record.owner.kind === 'client') {
       const client = this.clients.get(record.owner.id);
-      if (!client) return;
-      client.results.push(outcome);
-      this.markClient(client);
+      if (client) this.toClient(client, outcome);
     } else {
       const page = this.pages.get(record.owner.id);
       if (!page) return;
@@ -779,6 +846,8 @@ export class Hub {
       page.results = [];
     }
     this.dirtyPages.clear();
+    // What a client hears of (results, acks) is in the store first.
+    if (this.journal && !this.journal.commit()) return;
     for (const client of this.dirtyClients) client.flush();
     this.dirtyClients.clear();
   }

@@ -16,6 +16,9 @@ export const WS_PATH = '/ws';
 export const CloseCode = {
   /** The coordinator is shutting down (standard "going away"). */
   SHUTDOWN: 1001,
+  /** The coordinator is restarting and keeps its sessions (standard "service
+   * restart"): clients resume within their grace, pages rejoin. */
+  RESTARTING: 1012,
   /** A frame over the receiver's size limit (standard "message too big"). */
   TOO_LARGE: 1009,
   /** The protocol itself is broken: an undecodable frame, an envelope of the

@@ -17,8 +17,10 @@ import type * as Isolation from '../fixtures/isolation.ts';
 
 type PageGlobals = { ladle: { status: { tasksDone: number; workers: number; running: number; state: string } }; kept?: boolean };
 
-async function coordinator(dir: string, port = 0): Promise<{ proc: LadleProcess; url: string }> {
-  const proc = runLadle(['coordinator', '--host', '127.0.0.1', '--port', String(port), '--token', 'restart-secret', '--data', dir]);
+/** A durable coordinator keeps its state in `dir`; one in memory (--no-data) runs in `dir`, its bundles in dir/.ladle. */
+async function coordinator(dir: string, port = 0, durable = true): Promise<{ proc: LadleProcess; url: string }> {
+  const store = durable ? ['--data', dir] : ['--no-data'];
+  const proc = runLadle(['coordinator', '--host', '127.0.0.1', '--port', String(port), '--token', 'restart-secret', ...store], { cwd: dir });
   // Starting builds the site with esbuild: slow on a loaded machine.
   const [, url] = await proc.waitFor(/^\s+(http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
   await proc.waitFor(/LADLE_TOKEN=restart-secret/);
@@ -71,9 +73,9 @@ test('a coordinator killed mid-map and restarted on the same port: the same page
   }
 });
 
-test('SIGTERM drains the coordinator: the running task finishes, the queued one does not start, and the client is told why', { timeout: 120_000 }, async () => {
+test('SIGTERM drains a coordinator in memory: the running task finishes, the queued one does not start, and the client is told why', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ladle-drain-'));
-  const { proc, url } = await coordinator(dir);
+  const { proc, url } = await coordinator(dir, 0, false);
   const workers = await launchWorkers({ url, count: 1, threads: 1 });
   let grid: Grid | undefined;
   try {

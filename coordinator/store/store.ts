@@ -1,0 +1,97 @@
+// What a durable coordinator remembers, behind an interface small enough for
+// another engine: SQLite under --data today; PostgreSQL or Redis later, so
+// that several coordinators can share one grid. The hub never reads the store
+// while it runs: it loads everything once at start, then only writes, one
+// batch per turn of its event loop.
+
+/** A client's session, enough to let it resume after a restart. */
+export interface StoredSession {
+  clientId: string;
+  /** What pages know its task tree by. */
+  scope: string;
+  /** sha256 (hex) of the session secret: the file never holds the secret itself. */
+  secretHash: string;
+  tokenName: string;
+  graceMs: number;
+  /** The last client frame the coordinator processed (its effects are in the same batch). */
+  received: number;
+}
+
+/** A task the client submitted that has no outcome yet (queued or running). */
+export interface StoredTask {
+  clientId: string;
+  /** The client's own id for it. */
+  taskId: number;
+  bundle: string;
+  fn: string;
+  args: Uint8Array;
+  timeout?: number;
+  attempts?: number;
+  chunk?: true;
+}
+
+/** An outcome the client has not acknowledged yet. */
+export interface StoredResult {
+  clientId: string;
+  taskId: number;
+  ok: boolean;
+  /** The packed value when ok. */
+  value?: Uint8Array;
+  /** JSON of { kind, error } when not ok. */
+  error?: string;
+}
+
+export interface StoredJob {
+  /** The client the job belongs to. */
+  clientId: string;
+  /** JSON of the dashboard's job record. */
+  record: string;
+}
+
+/** Everything a restarted coordinator needs. */
+export interface Snapshot {
+  sessions: StoredSession[];
+  tasks: StoredTask[];
+  results: StoredResult[];
+  shared: { clientId: string; name: string; value: Uint8Array }[];
+  jobs: StoredJob[];
+  counters: { completed: number; failed: number };
+}
+
+/** Changes to apply at once, atomically (one transaction). */
+export interface Batch {
+  /** New or changed sessions (`received` moves on). */
+  sessions: StoredSession[];
+  /** Sessions gone: their tasks, results, constants go with them. */
+  sessionsEnded: string[];
+  tasksAdded: StoredTask[];
+  tasksEnded: { clientId: string; taskId: number }[];
+  results: StoredResult[];
+  resultsAcked: { clientId: string; taskId: number }[];
+  shared: { clientId: string; name: string; value: Uint8Array }[];
+  jobs: StoredJob[];
+  jobsEnded: string[];
+  counters?: { completed: number; failed: number };
+}
+
+export interface Store {
+  /** What the previous run left; an empty snapshot for a new store. */
+  load(): Snapshot;
+  /** Applies one batch atomically, before the hub acknowledges any client
+   * frame it covers. A failure (disk full) throws: the caller acknowledges
+   * nothing of that batch. (An engine over the network will make this a
+   * promise, and the journal will hold those acknowledgements until it settles.) */
+  write(batch: Batch): void;
+  /** How many bytes the store takes on disk (for the bench and the dashboard). */
+  bytes(): number;
+  close(): void;
+}
+
+/** A store refused to open (corrupt, foreign, newer, unwritable): the message says what to do. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export function emptyBatch(): Batch {
+  return { sessions: [], sessionsEnded: [], tasksAdded: [], tasksEnded: [], results: [], resultsAcked: [], shared: [], jobs: [], jobsEnded: [] };
+}
