@@ -31,6 +31,7 @@ import { ClientSession } from './client-session.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
 import { Scheduler, type Dispatch } from './scheduler.ts';
+import type { JobKey } from './fair-queue.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
@@ -403,7 +404,7 @@ export class Hub {
             job.failed++;
             continue;
           }
-          this.enqueue(clientOwner(client.id), client.scope, spec);
+          this.enqueue(clientOwner(client.id), client.scope, spec, { client: client.id, job: '' });
           room--;
         }
         break;
@@ -450,9 +451,10 @@ export class Hub {
     return undefined;
   }
 
-  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
+  /** Queues a task in its job: the scheduler shares the grid between clients, and a client's share between its jobs. */
+  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): void {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
+    this.scheduler.enqueue(this.store.add(owner, scope, spec).id, job);
   }
 
   private removeClient(client: ClientSession): void {
@@ -610,7 +612,9 @@ export class Hub {
     if (this.store.scopeSize(scope) - this.store.ownerSize(clientOwner(client.id)) >= this.maxTasksPerClient) {
       return refuse(refusedOutcome(spec.id, `its task tree has ${this.maxTasksPerClient} unfinished subtasks from pages already`));
     }
-    this.enqueue(pageOwner(page.id), scope, spec);
+    // A subtask counts against its parent's job (a peer's subtask, against its client's first job).
+    const parent = 'task' in spec.under ? this.scheduler.jobOf(spec.under.task as TaskId) : undefined;
+    this.enqueue(pageOwner(page.id), scope, spec, parent ?? { client: client.id, job: '' });
     this.peerCounts.tasksReleased++;
   }
 
