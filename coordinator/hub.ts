@@ -32,10 +32,11 @@ import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
 import { Scheduler, type Dispatch } from './scheduler.ts';
 import type { JobKey } from './fair-queue.ts';
+import { JobBook } from './jobs.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
-import type { JobStats, PeerStats, Stats } from './stats.ts';
+import type { PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -110,18 +111,10 @@ interface PageConn {
   ran: Set<ScopeId>;
 }
 
-interface Job extends Omit<JobStats, 'seconds'> {
-  since: number;
-  until?: number;
-}
-
 /** How often a drain looks whether the running tasks have finished. */
 const DRAIN_CHECK_MS = 50;
 
 const NOTHING_TO_DISPATCH: Dispatch<PageId, TaskId> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
-
-/** Ended jobs kept for the dashboard. */
-const ENDED_JOBS_KEPT = 20;
 
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -156,9 +149,7 @@ export class Hub {
   private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
   private readonly startedAt = Date.now();
-  /** By client id. */
-  private readonly jobs = new Map<string, Job>();
-  private nextJobId = 1;
+  private readonly jobs = new JobBook();
   private readonly peerConfig: PeerConfig | undefined;
   private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
@@ -210,7 +201,7 @@ export class Hub {
           peerTasks: this.offloads.heldBy(p.id),
         };
       }),
-      jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
+      jobs: this.jobs.list(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       peer: this.peerStats(),
     };
@@ -230,15 +221,6 @@ export class Hub {
   isPeerOf(id: string, secret: string): boolean {
     const page = this.pages.get(id);
     return page !== undefined && sameSecret(page.peerSecret, secret);
-  }
-
-  private jobOf(client: ClientSession): Job {
-    let job = this.jobs.get(client.id);
-    if (!job) {
-      job = { id: this.nextJobId++, token: client.tokenName, submitted: 0, done: 0, failed: 0, cancelled: 0, active: true, since: Date.now() };
-      this.jobs.set(client.id, job);
-    }
-    return job;
   }
 
   /** Takes a fresh socket from `address`: the first frame must be a hello saying who it is. */
@@ -393,22 +375,24 @@ export class Hub {
         // sends, and answering each task of a flood would amplify it.
         if (!client.submits.take(msg.tasks.length + 1)) throw new FloodError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
         // A task out of bounds fails alone; the session and its other tasks go on.
-        const job = this.jobOf(client);
-        job.submitted += msg.tasks.length;
         // Its own tasks only: what pages add to its tree is bounded apart (see release).
         let room = this.maxTasksPerClient - this.store.ownerSize(clientOwner(client.id));
         for (const spec of msg.tasks) {
-          const refusal = this.refusal(spec, room);
+          const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName);
+          const refusal = job ? this.refusal(spec, room) : { kind: 'invalid' as const, message: `task names job ${spec.job}, which this client has not declared` };
           if (refusal) {
             client.results.push({ id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
-            job.failed++;
+            if (job) this.jobs.submitted(job, undefined);
             continue;
           }
-          this.enqueue(clientOwner(client.id), client.scope, spec, { client: client.id, job: '' });
+          this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)));
           room--;
         }
         break;
       }
+      case 'job':
+        this.jobs.declare(client.id, client.tokenName, msg);
+        break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
           const id = this.store.lookup(clientOwner(client.id), clientTaskId);
@@ -452,27 +436,22 @@ export class Hub {
   }
 
   /** Queues a task in its job: the scheduler shares the grid between clients, and a client's share between its jobs. */
-  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): void {
+  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): TaskId {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    this.scheduler.enqueue(this.store.add(owner, scope, spec).id, job);
+    const id = this.store.add(owner, scope, spec).id;
+    this.scheduler.enqueue(id, job);
+    return id;
   }
 
   private removeClient(client: ClientSession): void {
     if (!this.clients.has(client.id)) return;
     client.end();
-    const job = this.jobs.get(client.id);
-    if (job) {
-      job.active = false;
-      job.until = Date.now();
-      // Keep the last few ended jobs for the dashboard; Maps iterate oldest first.
-      const ended = [...this.jobs].filter(([, j]) => !j.active);
-      for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) this.jobs.delete(id);
-    }
     this.clients.delete(client.id);
     this.scopes.delete(client.scope);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
+    this.jobs.clientGone(client.id);
     for (const page of this.pages.values()) {
       // A page that ran its tasks replaces the Web Workers that served it; a
       // page linked to peers may have run them, or its constants, from one of them.
@@ -614,7 +593,7 @@ export class Hub {
     }
     // A subtask counts against its parent's job (a peer's subtask, against its client's first job).
     const parent = 'task' in spec.under ? this.scheduler.jobOf(spec.under.task as TaskId) : undefined;
-    this.enqueue(pageOwner(page.id), scope, spec, parent ?? { client: client.id, job: '' });
+    this.enqueue(pageOwner(page.id), scope, spec, parent ?? { client: client.id, job: '0' });
     this.peerCounts.tasksReleased++;
   }
 
@@ -708,8 +687,7 @@ export class Hub {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
-    const job = record.owner.kind === 'client' ? this.jobs.get(record.owner.id) : undefined;
-    if (job) job[how === 'completed' ? 'done' : how]++;
+    this.jobs.settled(id, how);
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     if (outcome) {
       outcome.id = record.ownerTaskId;

@@ -23,20 +23,30 @@ export interface PeerStats {
   stealsRefused: number;
 }
 
-/** One SDK client's work, for the dashboard. */
+/** One job of an SDK client (its session, or a named map), for the dashboard. */
 export interface JobStats {
-  /** Numbered in order of first submission. */
+  /** Numbered in order of creation. */
   id: number;
   /** The name of the submit token it used ("default" for --token). */
   token: string;
+  /** As the client named it (connect's or a map's `name`); empty when unnamed. */
+  name: string;
+  /** Its weight among its client's jobs (1 to 100). */
+  priority: number;
   submitted: number;
+  /** Tasks it is expected to have in all: what its maps announced, or what it submitted if more. */
+  expected: number;
   done: number;
   failed: number;
   cancelled: number;
   /** False once the client has gone. */
   active: boolean;
-  /** From its first submission to now, or to when it left. */
+  /** From its start to now, or to when its client left. */
   seconds: number;
+  /** Tasks finished per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at that rate, while it has tasks left and a rate. */
+  etaSeconds?: number;
 }
 
 export interface WorkerStats {

@@ -74,6 +74,26 @@ export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown }, l
   return undefined;
 }
 
+/** The longest job name, in characters. */
+export const MAX_JOB_NAME = 100;
+/** The highest job priority (a weight among one client's jobs). */
+export const MAX_PRIORITY = 100;
+/** A job name shows on dashboards: printable text only. */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** Why a job's name or priority is refused, naming the option; undefined when they are fine. */
+export function jobOptionsError(o: { name?: unknown; priority?: unknown }): string | undefined {
+  const { name, priority } = o;
+  if (name !== undefined && !(typeof name === 'string' && name.trim().length > 0 && name.length <= MAX_JOB_NAME && !CONTROL.test(name))) {
+    return `name is text of 1 to ${MAX_JOB_NAME} characters without control characters; got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 120)) : String(name)}`;
+  }
+  if (priority !== undefined && !(Number.isInteger(priority) && (priority as number) >= 1 && (priority as number) <= MAX_PRIORITY)) {
+    return `priority is a whole number from 1 to ${MAX_PRIORITY}; got ${String(priority)}`;
+  }
+  return undefined;
+}
+
 /** Why a task's packed arguments are refused (too large), or undefined. */
 export function taskBytesError(fn: string, bytes: number, limits: Pick<Limits, 'taskBytes'>): string | undefined {
   if (bytes <= limits.taskBytes) return undefined;
