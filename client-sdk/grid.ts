@@ -117,7 +117,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
   if (!token) throw new ConnectionError('no submit token: pass { token } to connect() or set LADLE_TOKEN (the coordinator prints it at start)');
   const grace = options.grace ?? 60_000;
   if (!(Number.isInteger(grace) && grace >= 0 && grace <= MAX_GRACE_MS)) {
-    throw new LadleError(ErrorCode.INVALID_OPTION, `grace is a whole number of milliseconds from 0 to ${MAX_GRACE_MS}; got ${String(options.grace)}`);
+    throw new LadleError(ErrorCode.INVALID_OPTION, `grace is a whole number of milliseconds from 0 to ${MAX_GRACE_MS} (15 minutes); got ${String(options.grace)}`);
   }
   const jobError = jobOptionsError(options);
   if (jobError) throw new LadleError(ErrorCode.INVALID_OPTION, jobError);

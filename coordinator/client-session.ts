@@ -28,6 +28,10 @@ export class ClientSession {
   private ackDue = false;
   private sent = 0;
   private retained: { seq: number; bytes: Uint8Array }[] = [];
+  /** Bytes of the frames kept until the client acknowledges them. */
+  retainedBytes = 0;
+  /** When its socket was last heard from (a frame or a pong). */
+  lastSeen = Date.now();
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -62,7 +66,7 @@ export class ClientSession {
 
   acked(seq: number): void {
     let i = 0;
-    while (i < this.retained.length && this.retained[i].seq <= seq) i++;
+    while (i < this.retained.length && this.retained[i].seq <= seq) this.retainedBytes -= this.retained[i++].bytes.byteLength;
     if (i > 0) this.retained = this.retained.slice(i);
   }
 
@@ -71,14 +75,16 @@ export class ClientSession {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     this.ws = ws;
+    this.lastSeen = Date.now();
     ws.send(encodeFrame(welcome));
     for (const frame of this.retained) if (frame.seq > peerAck) ws.send(frame.bytes);
   }
 
-  /** The socket is gone; `expire` runs unless the client is back within the grace period. */
-  detach(expire: () => void): void {
+  /** The socket is gone; `expire` runs unless the client is back within
+   * the grace period, or within `graceMs` when shorter. */
+  detach(expire: () => void, graceMs = this.graceMs): void {
     this.ws = undefined;
-    this.graceTimer = setTimeout(expire, this.graceMs);
+    this.graceTimer = setTimeout(expire, Math.min(graceMs, this.graceMs));
   }
 
   end(): void {
@@ -119,6 +125,7 @@ export class ClientSession {
   private sendData(msg: Unsequenced<ToClientData>): void {
     const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ToClientData);
     this.retained.push({ seq: this.sent, bytes });
+    this.retainedBytes += bytes.byteLength;
     this.ws?.send(bytes);
   }
 }

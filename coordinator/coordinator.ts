@@ -50,6 +50,9 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   deadlineMs?: number;
   maxAttempts?: number;
+  /** Clients that vanish, and the results held for them (see HubOptions). */
+  abandonedGraceMs?: number;
+  heldResultBytes?: number;
   /** Bounds on what pages hand to the grid, and backups of tasks that spawned (see HubOptions). */
   pageReleaseRate?: number;
   maxTasksPerPage?: number;
@@ -125,6 +128,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     heartbeatMs: options.heartbeatMs,
     deadlineMs: options.deadlineMs,
     maxAttempts: options.maxAttempts,
+    abandonedGraceMs: options.abandonedGraceMs,
+    heldResultBytes: options.heldResultBytes,
     pageReleaseRate: options.pageReleaseRate,
     maxTasksPerPage: options.maxTasksPerPage,
     spawnedBackupMs: options.spawnedBackupMs,

@@ -58,12 +58,28 @@ export class FairQueue<T> {
   /** Each task known (queued or held) and where. */
   private readonly tasks = new Map<T, { job: Job<T>; queued: boolean }>();
   private queuedTotal = 0;
+  /** Clients whose tasks wait (see hold). */
+  private readonly held = new Set<string>();
   private heldTotal = 0;
   private turn = 0;
 
   /** Tasks queued. */
   get size(): number {
     return this.queuedTotal;
+  }
+
+  /** Tasks queued that may be taken now (not those of held clients). */
+  get ready(): number {
+    if (this.held.size === 0) return this.queuedTotal;
+    let n = this.queuedTotal;
+    for (const job of this.jobs.values()) if (this.held.has(job.client)) n -= job.queued;
+    return n;
+  }
+
+  /** Holds a client's queued tasks back (none is taken) or lets them go again. */
+  hold(client: string, on: boolean): void {
+    if (on) this.held.add(client);
+    else this.held.delete(client);
   }
 
   /** Whether a task is queued (not held, not unknown). */
@@ -147,7 +163,7 @@ export class FairQueue<T> {
     for (const [job, share] of shares) {
       const target = share * this.heldTotal;
       const deficit = Math.floor(target) - job.held;
-      if (job.queued > 0 && deficit >= 1) out.due += Math.min(deficit, job.queued);
+      if (job.queued > 0 && deficit >= 1 && !this.held.has(job.client)) out.due += Math.min(deficit, job.queued);
       const over = job.held - Math.ceil(target);
       if (over >= 1) out.excess.set(job.key, over);
     }
@@ -190,7 +206,7 @@ export class FairQueue<T> {
     let best: Job<T> | undefined;
     let bestLoad = Infinity;
     for (const [job, share] of shares) {
-      if (job.queued === 0) continue;
+      if (job.queued === 0 || this.held.has(job.client)) continue;
       const load = job.held / share;
       if (load < bestLoad || (load === bestLoad && job.served < best!.served)) {
         best = job;

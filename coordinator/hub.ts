@@ -66,8 +66,18 @@ export interface HubOptions {
   helloTimeoutMs?: number;
   /** How often pages are pinged. */
   heartbeatMs?: number;
-  /** A page silent this long is dropped and its tasks requeued. */
+  /** A page silent this long is dropped and its tasks requeued; an SDK
+   * client's socket silent this long is closed (a network cut: its session
+   * waits out its grace). */
   deadlineMs?: number;
+  /** How long the session of a client whose socket closed without a closing
+   * handshake is kept, when shorter than its grace (default 5 s): its
+   * process exited or crashed and the kernel closed the socket, so its tasks
+   * are stopped within seconds. A network cut shows no close: only silence. */
+  abandonedGraceMs?: number;
+  /** Bytes of results held for a disconnected client past which its queued
+   * tasks wait for it to come back (default 64 MiB). */
+  heldResultBytes?: number;
   /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
   peer?: PeerConfig;
   /** Called when a page leaves (the PeerServer ends its registration). */
@@ -142,6 +152,10 @@ export class Hub {
   private readonly sharedQuotaBytes: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
+  private readonly abandonedGraceMs: number;
+  private readonly heldResultBytes: number;
+  /** Client sockets closed here for their silence (a cut, not an exit). */
+  private readonly silenced = new WeakSet<WebSocket>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
   /** Shutting down (see drain): nothing is dispatched. */
@@ -171,6 +185,8 @@ export class Hub {
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
+    this.abandonedGraceMs = options.abandonedGraceMs ?? 5_000;
+    this.heldResultBytes = options.heldResultBytes ?? 64 * 1024 * 1024;
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 5_000);
     this.heartbeat.unref();
   }
@@ -357,12 +373,21 @@ export class Hub {
     ws.on('close', (code, reason) => {
       if (client.ws !== ws) return;
       if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);
+      // No closing handshake (1006), and not a silence closed here: the
+      // client's kernel closed its socket, so its process is gone. A quick
+      // reconnect (a proxy that reset the connection) still resumes.
+      else if (code === 1006 && !this.silenced.has(ws)) client.detach(() => this.removeClient(client), this.abandonedGraceMs);
       else client.detach(() => this.removeClient(client));
     });
+    ws.on('pong', () => {
+      if (client.ws === ws) client.lastSeen = Date.now();
+    });
+    this.scheduler.holdClient(client.id, false);
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
   }
 
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
+    client.lastSeen = Date.now();
     if (msg.t === 'ack') {
       client.acked(msg.seq);
       return;
@@ -448,6 +473,7 @@ export class Hub {
     client.end();
     this.clients.delete(client.id);
     this.scopes.delete(client.scope);
+    this.scheduler.holdClient(client.id, false);
     this.dirtyClients.delete(client);
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
@@ -503,6 +529,17 @@ export class Hub {
         this.removePage(page);
       } else {
         page.ws.send(ping);
+      }
+    }
+    // Clients are pinged by WebSocket pings (the SDK's ws answers them itself).
+    for (const client of this.clients.values()) {
+      const ws = client.ws;
+      if (!ws) continue;
+      if (now - client.lastSeen > this.deadlineMs) {
+        this.silenced.add(ws);
+        ws.terminate();
+      } else {
+        ws.ping();
       }
     }
     // Steal hints that went unanswered expire: look again.
@@ -761,7 +798,11 @@ export class Hub {
       page.results = [];
     }
     this.dirtyPages.clear();
-    for (const client of this.dirtyClients) client.flush();
+    for (const client of this.dirtyClients) {
+      client.flush();
+      // Results pile up for a client away: past the bound its queue waits for it.
+      if (!client.ws && client.retainedBytes > this.heldResultBytes) this.scheduler.holdClient(client.id, true);
+    }
     this.dirtyClients.clear();
   }
 

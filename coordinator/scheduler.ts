@@ -260,6 +260,12 @@ export class Scheduler<P extends string = string, T extends number = number> {
     this.queue.requeue(task, job);
   }
 
+  /** Holds a client's queued tasks back (none is sent) or lets them go again;
+   * what its pages run goes on. */
+  holdClient(client: string, on: boolean): void {
+    this.queue.hold(client, on);
+  }
+
   /** The job a queued or held task is charged to (its subtasks join it). */
   jobOf(task: T): JobKey | undefined {
     return this.queue.jobKeyOf(task);
@@ -338,16 +344,16 @@ export class Scheduler<P extends string = string, T extends number = number> {
   dispatch(): Dispatch<P, T> {
     const out: Dispatch<P, T> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
     if (this.pages.size === 0) return out;
-    if (this.queue.size > 0) {
+    if (this.queue.ready > 0) {
       this.fill(out, (p) => p.threads);
       this.fill(out, (p) => p.threads + this.prefetch(p));
-      if (this.queue.size > 0 && this.rebalance(out) > 0) {
+      if (this.queue.ready > 0 && this.rebalance(out) > 0) {
         this.fill(out, (p) => p.threads);
         this.fill(out, (p) => p.threads + this.prefetch(p));
         unsendRevoked(out);
       }
     }
-    if (this.queue.size === 0) {
+    if (this.queue.ready === 0) {
       this.steal(out);
       this.stealSubtasks(out);
       this.backup(out);
@@ -397,7 +403,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private fill(out: Dispatch<P, T>, capacity: (p: PageSlots<P, T>) => number): void {
     // A paused page (0 threads) takes nothing, not even a prefetch.
     let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.room(p, capacity(p)) > 0);
-    while (open.length > 0 && this.queue.size > 0) {
+    while (open.length > 0 && this.queue.ready > 0) {
       const stillOpen: PageSlots<P, T>[] = [];
       for (const page of open) {
         const task = this.take();

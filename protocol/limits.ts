@@ -9,8 +9,10 @@ const MiB = 1024 * 1024;
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The most attempts a task may ask for. */
 export const MAX_ATTEMPTS = 100;
-/** The longest grace period a client may ask for (a day). */
-export const MAX_GRACE_MS = 24 * 3600 * 1000;
+/** The longest grace period a client may ask for (15 minutes): a session
+ * whose client is away may keep volunteers busy and its results in the
+ * coordinator's memory for that long. */
+export const MAX_GRACE_MS = 15 * 60 * 1000;
 /** Room a frame needs beside one task's arguments or one result: ids, names, the envelope. */
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 /** The largest --max-task-bytes: the SDK accepts frames up to 256 MiB. */

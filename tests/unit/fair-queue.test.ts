@@ -119,3 +119,19 @@ test('a lone client is never rebalanced against itself', () => {
   assert.equal(revoke.size, 0);
   assert.deepEqual(send.get('p'), [6]);
 });
+
+test("a held client's tasks wait (its results pile up unread) while others' go on", () => {
+  const s = new Scheduler({ prefetch: () => 0 });
+  s.addPage('p', 2);
+  for (let i = 1; i <= 3; i++) s.enqueue(i, A);
+  for (let i = 11; i <= 13; i++) s.enqueue(i, B);
+  s.holdClient('a', true);
+  assert.deepEqual(s.dispatch().send.get('p'), [11, 12]);
+  s.finish(11, 'p');
+  assert.deepEqual(s.dispatch().send.get('p'), [13]);
+  s.finish(12, 'p');
+  assert.equal(s.dispatch().send.size, 0, "only a's tasks are left, and they wait");
+  assert.equal(s.queuedCount, 3);
+  s.holdClient('a', false);
+  assert.deepEqual(s.dispatch().send.get('p'), [1]);
+});
