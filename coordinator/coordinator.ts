@@ -12,6 +12,7 @@ import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
 import { createHttpApp } from './http-app.ts';
+import { joinUrls, type Listening } from './join-urls.ts';
 import { TokenGate, TokenSet } from './auth.ts';
 import { originChecker } from './origin-check.ts';
 
@@ -136,7 +137,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     peer: peerConfig,
     onPageGone: (id) => peer?.evict(id),
   });
-  const app = createHttpApp({ hub, bundles, assets, gate });
+  let listening: Listening | undefined;
+  const app = createHttpApp({ hub, bundles, assets, gate, joinUrls: (withJoinToken) => (listening ? joinUrls(listening, withJoinToken) : []) });
   const server: Server = createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
 
@@ -165,6 +167,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  listening = { host, port, url: `http://${urlHost}:${port}`, joinToken: options.joinToken };
 
   return {
     url: `http://${urlHost}:${port}`,

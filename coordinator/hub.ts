@@ -199,6 +199,7 @@ export class Hub {
       clients: this.clients.size,
       queued: this.scheduler.queuedCount,
       running: this.scheduler.assignedCount,
+      prefetched: this.scheduler.prefetchedCount,
       completed: this.store.completed,
       failed: this.store.failed,
       perWorker: [...this.pages.values()].map((p) => {

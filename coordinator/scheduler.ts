@@ -158,6 +158,12 @@ export class Scheduler<P extends string = string, T extends number = number> {
   get assignedCount(): number {
     return this.holders.size;
   }
+  /** Tasks pages hold but have not started (their prefetch). */
+  get prefetchedCount(): number {
+    let n = 0;
+    for (const p of this.pages.values()) n += p.assigned.size - p.started.size;
+    return n;
+  }
   get threadCount(): number {
     let n = 0;
     for (const p of this.pages.values()) n += p.threads;

@@ -70,7 +70,10 @@ export interface Stats {
   threads: number;
   clients: number;
   queued: number;
+  /** Tasks pages hold: started, or held ready to start (prefetched). */
   running: number;
+  /** Of those, the ones not started yet. */
+  prefetched: number;
   completed: number;
   failed: number;
   perWorker: WorkerStats[];
@@ -84,7 +87,7 @@ export interface Stats {
  * itself. No worker ids, user agents or token names, and nothing a page
  * merely reports (its subtask counts, its WebRTC traffic), which a hostile
  * page could inflate at will. */
-export type PublicStats = Pick<Stats, 'workers' | 'threads' | 'clients' | 'queued' | 'running' | 'completed' | 'failed' | 'uptimeSeconds'> & {
+export type PublicStats = Pick<Stats, 'workers' | 'threads' | 'clients' | 'queued' | 'running' | 'prefetched' | 'completed' | 'failed' | 'uptimeSeconds'> & {
   peer: Pick<PeerStats, 'pages' | 'tasksReleased'>;
 };
 
@@ -95,6 +98,7 @@ export function publicStats(s: Stats): PublicStats {
     clients: s.clients,
     queued: s.queued,
     running: s.running,
+    prefetched: s.prefetched,
     completed: s.completed,
     failed: s.failed,
     uptimeSeconds: s.uptimeSeconds,
