@@ -1,6 +1,5 @@
 // The `ladle` command: coordinator, workers, and start (both at once).
 import { parseArgs } from 'node:util';
-import { networkInterfaces } from 'node:os';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
@@ -8,6 +7,7 @@ import { parseOrigins } from '../coordinator/origin-check.ts';
 import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { loadPlaywright } from './chromium.ts';
 import { coordinatorBanner } from './banner.ts';
+import { joinUrls } from '../coordinator/join-urls.ts';
 import { MAX_TASK_BYTES_CEILING } from '../protocol/limits.ts';
 import { StoreError } from '../coordinator/store/store.ts';
 
@@ -126,19 +126,6 @@ function byteSize(value: string, flag: string): number {
   return n;
 }
 
-/** The URLs a volunteer can open: one per LAN address when bound to all. */
-function joinUrls(c: Coordinator): string[] {
-  const query = c.joinToken ? `/?join=${encodeURIComponent(c.joinToken)}` : '';
-  if (c.host !== '0.0.0.0' && c.host !== '::') return [c.url + query];
-  const urls: string[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}:${c.port}${query}`);
-    }
-  }
-  urls.push(`http://127.0.0.1:${c.port}${query}`);
-  return urls;
-}
 
 /** Named submit tokens from --tokens FILE and/or LADLE_TOKENS (name=token,...). */
 function namedTokens(file: string | undefined): Record<string, string> | undefined {

@@ -18,6 +18,14 @@ export interface MapOptions extends ProgressOptions {
    * leaves when full or when the inputs end, and `inFlight` is then at
    * least 2 x chunkSize, so that full chunks keep leaving while results are consumed. */
   chunkSize?: number;
+  /** Names the call's job on the coordinator's dashboard ('lab 3: pi'); calls
+   * with the same name count as one job. Inside a task, subtasks count
+   * against their parent's job and this is ignored. */
+  name?: string;
+  /** Its job's weight among this client's jobs (1 to 100, default 1): of the
+   * threads the grid gives this client, a job of priority 2 gets twice what
+   * one of priority 1 gets. It does not take threads from other clients. */
+  priority?: number;
 }
 
 export interface Tracker {
@@ -26,8 +34,12 @@ export interface Tracker {
 }
 export type TrackerFactory = (options: ProgressOptions, iterables: readonly unknown[]) => Tracker | undefined;
 
-/** Submits one task; with `chunk`, `args` are several calls' argument lists (see chunking.ts). */
-export type Submitter = (target: unknown, args: unknown[], chunk?: boolean) => Future<unknown>;
+/** Submits one task; with `chunk`, `args` are several calls' argument lists
+ * (see chunking.ts); `job` is what `jobFor` gave the call. */
+export type Submitter = (target: unknown, args: unknown[], chunk?: boolean, job?: number) => Future<unknown>;
+/** The job a map-like call's tasks count against (undefined: the default);
+ * `reduce` when it is a mapReduce (it submits reduce tasks too). */
+export type JobFor = (options: MapOptions, iterables: readonly unknown[], reduce: boolean) => number | undefined;
 
 /** How one map-like call submits: a future per call, and `flush` for a
  * chunk still open when the inputs end; and how many calls it keeps in flight. */
@@ -49,17 +61,18 @@ export class FuturesApi {
   constructor(
     private readonly submitOne: Submitter,
     private readonly makeTracker?: TrackerFactory,
+    private readonly jobFor?: JobFor,
   ) {}
 
   /** The submit of one map call: in chunks when asked, counting each
    * call's completion toward its progress. */
-  private submitter(target: unknown, options: MapOptions, tracker: Tracker | undefined): CallSubmit {
+  private submitter(target: unknown, options: MapOptions, tracker: Tracker | undefined, job: number | undefined): CallSubmit {
     const size = chunkSizeOf(options);
     const inFlight = size > 1 ? Math.max(inFlightOf(options), 2 * size) : inFlightOf(options);
-    let submit = (args: unknown[]): Future<unknown> => this.submitOne(target, args);
+    let submit = (args: unknown[]): Future<unknown> => this.submitOne(target, args, false, job);
     let flush: (() => void) | undefined;
     if (size > 1) {
-      const chunker = new Chunker((calls) => this.submitOne(target, calls, true), size);
+      const chunker = new Chunker((calls) => this.submitOne(target, calls, true, job), size);
       submit = (args) => chunker.add(args);
       flush = () => chunker.flush();
     }
@@ -75,12 +88,13 @@ export class FuturesApi {
   }
 
   /** Options checked before a tracker may draw anything. */
-  private prepare(target: unknown, args: readonly unknown[]): { iterables: unknown[]; tracker: Tracker | undefined } & CallSubmit {
+  private prepare(target: unknown, args: readonly unknown[], reduce = false): { iterables: unknown[]; tracker: Tracker | undefined; job: number | undefined } & CallSubmit {
     const { iterables, options } = splitOptions<MapOptions>(args);
     inFlightOf(options);
     chunkSizeOf(options);
+    const job = this.jobFor?.(options, iterables, reduce);
     const tracker = this.makeTracker?.(options, iterables);
-    return { iterables, tracker, ...this.submitter(target, options, tracker) };
+    return { iterables, tracker, job, ...this.submitter(target, options, tracker, job) };
   }
 
   map(target: unknown, args: readonly unknown[]): MapResult<unknown> {
@@ -94,8 +108,8 @@ export class FuturesApi {
   }
 
   mapReduce(mapTarget: unknown, reduceTarget: unknown, args: readonly unknown[]): Promise<unknown> {
-    const { iterables, tracker, submit, flush, inFlight } = this.prepare(mapTarget, args);
-    const result = mapReduce(zipInputs(iterables), submit, (a, b) => this.submitOne(reduceTarget, [a, b]), inFlight, flush);
+    const { iterables, tracker, submit, flush, inFlight, job } = this.prepare(mapTarget, args, true);
+    const result = mapReduce(zipInputs(iterables), submit, (a, b) => this.submitOne(reduceTarget, [a, b], false, job), inFlight, flush);
     return result.finally(() => tracker?.finish());
   }
 }

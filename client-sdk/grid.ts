@@ -8,11 +8,11 @@ import { packValue, unpack } from '../protocol/codec.ts';
 import type { TaskOutcome, TaskSpec, ToClientData } from '../protocol/messages.ts';
 import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
-import { remoteTransport, type Transport } from './transport.ts';
+import { remoteTransport, type ClientFrame, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
 import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
 import { SourceMaps } from './stack-map.ts';
-import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits } from '../protocol/limits.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits } from '../protocol/limits.ts';
 import { batchesBySize } from './frame-batches.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
@@ -21,6 +21,7 @@ import type { MapAsCompleted } from './map-as-completed.ts';
 import { FuturesApi, type MapOptions } from './futures-api.ts';
 import { asCompleted, wait } from './waiting.ts';
 import { knownLength, progressTracker } from './progress.ts';
+import { chunkSizeOf } from './chunking.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;
@@ -78,6 +79,11 @@ export interface ConnectOptions {
   /** How long a dropped connection may take to come back, in ms, before
    * pending futures fail; the coordinator keeps the session as long (default 60 s). */
   grace?: number;
+  /** This session's name on the dashboard ('lab 3: alice'): its tasks that
+   * name no job of their own count against it. */
+  name?: string;
+  /** The session's default job's weight among this client's jobs (see MapOptions.priority). */
+  priority?: number;
 }
 
 function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: TaskOptions = {}): TaskHandle<F> {
@@ -111,8 +117,10 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
   if (!token) throw new ConnectionError('no submit token: pass { token } to connect() or set LADLE_TOKEN (the coordinator prints it at start)');
   const grace = options.grace ?? 60_000;
   if (!(Number.isInteger(grace) && grace >= 0 && grace <= MAX_GRACE_MS)) {
-    throw new LadleError(ErrorCode.INVALID_OPTION, `grace is a whole number of milliseconds from 0 to ${MAX_GRACE_MS}; got ${String(options.grace)}`);
+    throw new LadleError(ErrorCode.INVALID_OPTION, `grace is a whole number of milliseconds from 0 to ${MAX_GRACE_MS} (15 minutes); got ${String(options.grace)}`);
   }
+  const jobError = jobOptionsError(options);
+  if (jobError) throw new LadleError(ErrorCode.INVALID_OPTION, jobError);
   const connectTimeout = options.connectTimeout ?? 10_000;
   if (!(typeof connectTimeout === 'number' && connectTimeout > 0)) {
     throw new LadleError(ErrorCode.INVALID_OPTION, `connectTimeout is a number of milliseconds above 0 (Infinity waits for ever); got ${String(options.connectTimeout)}`);
@@ -128,7 +136,13 @@ export async function connect(options: ConnectOptions = {}): Promise<Grid> {
     onLost: (e) => grid!.onLost(e),
   });
   grid = new Grid(remoteTransport(channel, ends, token));
+  if (options.name !== undefined || options.priority !== undefined) channel.send(jobMessage(0, options.name, options.priority));
   return grid;
+}
+
+/** A `job` message without its absent fields (a frame carries no undefined). */
+function jobMessage(job: number, name?: string, priority?: number, adds?: number): ClientFrame {
+  return { t: 'job', job, ...(name !== undefined && { name }), ...(priority !== undefined && { priority }), ...(adds !== undefined && { adds }) };
 }
 
 async function connectLocal(threads: number): Promise<Grid> {
@@ -152,9 +166,12 @@ export class Grid {
   /** Source maps of the bundles this grid made, for remote stack traces. */
   readonly #sourceMaps = new SourceMaps();
   readonly #api = new FuturesApi(
-    (handle, args, chunk) => this.#submit(handle, args, chunk === true),
+    (handle, args, chunk, job) => this.#submit(handle, args, chunk === true, job),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
+    (options, iterables, reduce) => this.#jobFor(options, iterables, reduce),
   );
+  /** Job numbers by name (or by priority, for unnamed calls that set one); 0 is the session's. */
+  readonly #jobs = new Map<string, number>();
   #nextReq = 1;
   readonly #sharedReplies = new Map<number, { resolve(): void; reject(e: Error): void }>();
   readonly #sharedValues = new Map<string, unknown>();
@@ -211,7 +228,7 @@ export class Grid {
   }
 
   /** With `chunk`, `args` are several calls' argument lists (see chunking.ts). */
-  #submit(handle: unknown, args: unknown[], chunk: boolean): Future<unknown> {
+  #submit(handle: unknown, args: unknown[], chunk: boolean, job?: number): Future<unknown> {
     if (this.#closed) throw new ConnectionError('this grid is closed');
     const target = targetOf(handle);
     const id = this.#nextId++;
@@ -231,7 +248,7 @@ export class Grid {
       future.setException(tooLarge !== undefined ? new LadleError(ErrorCode.TOO_LARGE, tooLarge) : new LadleError(ErrorCode.INVALID_OPTION, invalid!));
       return future;
     }
-    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}) });
+    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}), ...(job ? { job } : {}) });
     if (typeof target.bundle === 'string') {
       this.#enqueue(spec(target.bundle));
     } else {
@@ -290,6 +307,25 @@ export class Grid {
   }
 
   // ---- internals ----
+
+  /** The job of a map-like call: the session's unless it has a name or a
+   * priority. Tells the coordinator its name, priority and, when the inputs
+   * say, how many tasks the call adds (for the dashboard's progress). */
+  #jobFor(options: MapOptions, iterables: readonly unknown[], reduce: boolean): number | undefined {
+    if (this.#closed) throw new ConnectionError('this grid is closed');
+    const error = jobOptionsError(options);
+    if (error) throw new LadleError(ErrorCode.INVALID_OPTION, error);
+    let job = 0;
+    if (options.name !== undefined || options.priority !== undefined) {
+      const key = options.name ?? `\0priority ${options.priority}`;
+      job = this.#jobs.get(key) ?? this.#jobs.size + 1;
+      this.#jobs.set(key, job);
+    }
+    const calls = options.total ?? knownLength(iterables);
+    const adds = calls === undefined ? undefined : Math.ceil(calls / chunkSizeOf(options)) + (reduce ? Math.max(0, calls - 1) : 0);
+    if (job !== 0 || adds !== undefined) this.channel.send(jobMessage(job, options.name, options.priority, adds));
+    return job === 0 ? undefined : job;
+  }
 
   async #upload(bundle: Bundle): Promise<void> {
     this.#sourceMaps.add(bundle.hash, bundle.sourceMap);

@@ -44,6 +44,10 @@ export class ClientSession {
   private sent = 0;
   /** Frames the client has not acknowledged, with the ids of the results they carry. */
   private retained: { seq: number; bytes: Uint8Array; results?: number[] }[] = [];
+  /** Bytes of the frames kept until the client acknowledges them. */
+  retainedBytes = 0;
+  /** When its socket was last heard from (a frame or a pong). */
+  lastSeen = Date.now();
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -97,6 +101,7 @@ export class ClientSession {
     const results: number[] = [];
     while (i < this.retained.length && this.retained[i].seq <= seq) {
       for (const id of this.retained[i].results ?? []) results.push(id);
+      this.retainedBytes -= this.retained[i].bytes.byteLength;
       i++;
     }
     if (i > 0) this.retained = this.retained.slice(i);
@@ -113,14 +118,16 @@ export class ClientSession {
       this.awaitingResume = false;
     }
     this.ws = ws;
+    this.lastSeen = Date.now();
     ws.send(encodeFrame(welcome));
     for (const frame of this.retained) if (frame.seq > peerAck) ws.send(frame.bytes);
   }
 
-  /** The socket is gone; `expire` runs unless the client is back within the grace period. */
-  detach(expire: () => void): void {
+  /** The socket is gone; `expire` runs unless the client is back within
+   * the grace period, or within `graceMs` when shorter. */
+  detach(expire: () => void, graceMs = this.graceMs): void {
     this.ws = undefined;
-    this.graceTimer = setTimeout(expire, this.graceMs);
+    this.graceTimer = setTimeout(expire, Math.min(graceMs, this.graceMs));
   }
 
   end(): void {
@@ -162,6 +169,7 @@ export class ClientSession {
   private sendData(msg: Unsequenced<ToClientData>, results?: TaskOutcome[]): void {
     const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ToClientData);
     this.retained.push({ seq: this.sent, bytes, results: results?.map((r) => r.id) });
+    this.retainedBytes += bytes.byteLength;
     this.ws?.send(bytes);
   }
 }

@@ -12,6 +12,7 @@ import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
 import { buildSiteAssets } from './site-assets.ts';
 import { createHttpApp } from './http-app.ts';
+import { joinUrls, type Listening } from './join-urls.ts';
 import { TokenGate, TokenSet } from './auth.ts';
 import { Journal } from './journal.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
@@ -61,6 +62,9 @@ export interface CoordinatorOptions {
   heartbeatMs?: number;
   deadlineMs?: number;
   maxAttempts?: number;
+  /** Clients that vanish, and the results held for them (see HubOptions). */
+  abandonedGraceMs?: number;
+  heldResultBytes?: number;
   /** Bounds on what pages hand to the grid, and backups of tasks that spawned (see HubOptions). */
   pageReleaseRate?: number;
   maxTasksPerPage?: number;
@@ -153,6 +157,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     heartbeatMs: options.heartbeatMs,
     deadlineMs: options.deadlineMs,
     maxAttempts: options.maxAttempts,
+    abandonedGraceMs: options.abandonedGraceMs,
+    heldResultBytes: options.heldResultBytes,
     pageReleaseRate: options.pageReleaseRate,
     maxTasksPerPage: options.maxTasksPerPage,
     spawnedBackupMs: options.spawnedBackupMs,
@@ -161,7 +167,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     journal,
   });
   if (store) hub.restore(store.load());
-  const app = createHttpApp({ hub, bundles, assets, gate });
+  let listening: Listening | undefined;
+  const app = createHttpApp({ hub, bundles, assets, gate, joinUrls: (withJoinToken) => (listening ? joinUrls(listening, withJoinToken) : []) });
   const server: Server = createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
 
@@ -190,6 +197,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  listening = { host, port, url: `http://${urlHost}:${port}`, joinToken: options.joinToken };
 
   return {
     url: `http://${urlHost}:${port}`,

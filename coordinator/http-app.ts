@@ -1,5 +1,6 @@
 // The express app: the site, task bundles for pages, uploads from the SDK,
 // and the stats API.
+import { svgQr } from './join-urls.ts';
 import express, { type Request, type Response } from 'express';
 import type { BundleStore } from './bundle-store.ts';
 import type { Hub } from './hub.ts';
@@ -11,6 +12,8 @@ import { publicStats } from './stats.ts';
 
 export interface HttpAppOptions {
   hub: Hub;
+  /** The URLs volunteers join at (see join-urls.ts); with the join token or not. */
+  joinUrls?: (withJoinToken: boolean) => string[];
   bundles: BundleStore;
   assets: Map<string, Asset>;
   /** Submit (and admin) tokens, with the throttle the WebSocket shares. */
@@ -91,6 +94,22 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     const full = viewer(req, res);
     if (full === false) return;
     events(req, res, full === true);
+  });
+
+  // Where volunteers join, and a QR code of the first URL (a LAN address when
+  // there is one), for the dashboard to show large. A private grid's join
+  // token goes only to token holders.
+  const qrs = new Map<string, Promise<string>>();
+  app.get('/api/join', async (req, res) => {
+    const full = viewer(req, res);
+    if (full === false) return;
+    const urls = options.joinUrls?.(full === true) ?? [];
+    let qr: Promise<string> | undefined;
+    if (urls[0]) {
+      qr = qrs.get(urls[0]) ?? svgQr(urls[0]);
+      qrs.set(urls[0], qr);
+    }
+    res.set('cache-control', 'no-store').json({ urls, qr: qr ? await qr : undefined });
   });
 
   app.get('/bundles/:hash', async (req: Request<{ hash: string }>, res: Response) => {

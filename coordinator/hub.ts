@@ -33,10 +33,12 @@ import type { Snapshot } from './store/store.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
 import { Scheduler, type Dispatch } from './scheduler.ts';
+import type { JobKey } from './fair-queue.ts';
+import { JobBook } from './jobs.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
-import type { JobStats, PeerStats, Stats } from './stats.ts';
+import type { PeerStats, Stats } from './stats.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -66,8 +68,18 @@ export interface HubOptions {
   helloTimeoutMs?: number;
   /** How often pages are pinged. */
   heartbeatMs?: number;
-  /** A page silent this long is dropped and its tasks requeued. */
+  /** A page silent this long is dropped and its tasks requeued; an SDK
+   * client's socket silent this long is closed (a network cut: its session
+   * waits out its grace). */
   deadlineMs?: number;
+  /** How long the session of a client whose socket closed without a closing
+   * handshake is kept, when shorter than its grace (default 5 s): its
+   * process exited or crashed and the kernel closed the socket, so its tasks
+   * are stopped within seconds. A network cut shows no close: only silence. */
+  abandonedGraceMs?: number;
+  /** Bytes of results held for a disconnected client past which its queued
+   * tasks wait for it to come back (default 64 MiB). */
+  heldResultBytes?: number;
   /** Peer offloading over WebRTC: the PeerServer pages register with. Off when unset. */
   peer?: PeerConfig;
   /** Called when a page leaves (the PeerServer ends its registration). */
@@ -113,18 +125,10 @@ interface PageConn {
   ran: Set<ScopeId>;
 }
 
-interface Job extends Omit<JobStats, 'seconds'> {
-  since: number;
-  until?: number;
-}
-
 /** How often a drain looks whether the running tasks have finished. */
 const DRAIN_CHECK_MS = 50;
 
 const NOTHING_TO_DISPATCH: Dispatch<PageId, TaskId> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
-
-/** Ended jobs kept for the dashboard. */
-const ENDED_JOBS_KEPT = 20;
 
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -152,6 +156,10 @@ export class Hub {
   private readonly sharedQuotaBytes: number;
   private readonly helloTimeoutMs: number;
   private readonly deadlineMs: number;
+  private readonly abandonedGraceMs: number;
+  private readonly heldResultBytes: number;
+  /** Client sockets closed here for their silence (a cut, not an exit). */
+  private readonly silenced = new WeakSet<WebSocket>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private flushQueued = false;
   /** Shutting down (see drain): nothing is dispatched. */
@@ -159,9 +167,7 @@ export class Hub {
   private readonly dirtyClients = new Set<ClientSession>();
   private readonly dirtyPages = new Set<PageConn>();
   private readonly startedAt = Date.now();
-  /** By client id. */
-  private readonly jobs = new Map<string, Job>();
-  private nextJobId = 1;
+  private readonly jobs: JobBook;
   private readonly peerConfig: PeerConfig | undefined;
   private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
@@ -182,9 +188,12 @@ export class Hub {
     this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
     this.peerConfig = options.peer;
     this.journal = options.journal;
+    this.jobs = new JobBook(Date.now, this.journal);
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
+    this.abandonedGraceMs = options.abandonedGraceMs ?? 5_000;
+    this.heldResultBytes = options.heldResultBytes ?? 64 * 1024 * 1024;
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? 5_000);
     this.heartbeat.unref();
   }
@@ -197,6 +206,7 @@ export class Hub {
       clients: this.clients.size,
       queued: this.scheduler.queuedCount,
       running: this.scheduler.assignedCount,
+      prefetched: this.scheduler.prefetchedCount,
       completed: this.store.completed,
       failed: this.store.failed,
       perWorker: [...this.pages.values()].map((p) => {
@@ -215,7 +225,7 @@ export class Hub {
           peerTasks: this.offloads.heldBy(p.id),
         };
       }),
-      jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
+      jobs: this.jobs.list(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       peer: this.peerStats(),
     };
@@ -235,15 +245,6 @@ export class Hub {
   isPeerOf(id: string, secret: string): boolean {
     const page = this.pages.get(id);
     return page !== undefined && sameSecret(page.peerSecret, secret);
-  }
-
-  private jobOf(client: ClientSession): Job {
-    let job = this.jobs.get(client.id);
-    if (!job) {
-      job = { id: this.nextJobId++, token: client.tokenName, submitted: 0, done: 0, failed: 0, cancelled: 0, active: true, since: Date.now() };
-      this.jobs.set(client.id, job);
-    }
-    return job;
   }
 
   /** Takes a fresh socket from `address`: the first frame must be a hello saying who it is. */
@@ -381,14 +382,23 @@ export class Hub {
     ws.on('close', (code, reason) => {
       if (client.ws !== ws) return;
       if (code === 1000 && reason.toString() === CLIENT_CLOSED) this.removeClient(client);
+      // No closing handshake (1006), and not a silence closed here: the
+      // client's kernel closed its socket, so its process is gone. A quick
+      // reconnect (a proxy that reset the connection) still resumes.
+      else if (code === 1006 && !this.silenced.has(ws)) client.detach(() => this.removeClient(client), this.abandonedGraceMs);
       else client.detach(() => this.removeClient(client));
     });
+    ws.on('pong', () => {
+      if (client.ws === ws) client.lastSeen = Date.now();
+    });
+    this.scheduler.holdClient(client.id, false);
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
     // A session restored from the store sends what it kept once its client is back.
     if (client.results.length > 0) this.markClient(client);
   }
 
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
+    client.lastSeen = Date.now();
     if (msg.t === 'ack') {
       this.journal?.acked(client.id, client.acked(msg.seq));
       return;
@@ -402,23 +412,24 @@ export class Hub {
         // sends, and answering each task of a flood would amplify it.
         if (!client.submits.take(msg.tasks.length + 1)) throw new FloodError(`submission rate limit exceeded (${this.submitRate} tasks/s)`);
         // A task out of bounds fails alone; the session and its other tasks go on.
-        const job = this.jobOf(client);
-        job.submitted += msg.tasks.length;
         // Its own tasks only: what pages add to its tree is bounded apart (see release).
         let room = this.maxTasksPerClient - this.store.ownerSize(clientOwner(client.id));
         for (const spec of msg.tasks) {
-          const refusal = this.refusal(spec, room);
+          const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName);
+          const refusal = job ? this.refusal(spec, room) : { kind: 'invalid' as const, message: `task names job ${spec.job}, which this client has not declared` };
           if (refusal) {
             this.toClient(client, { id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
-            job.failed++;
+            if (job) this.jobs.submitted(job, undefined);
             continue;
           }
-          this.enqueue(clientOwner(client.id), client.scope, spec);
+          this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)));
           room--;
         }
-        this.noteJob(client.id, job);
         break;
       }
+      case 'job':
+        this.jobs.declare(client.id, client.tokenName, msg);
+        break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
           const id = this.store.lookup(clientOwner(client.id), clientTaskId);
@@ -462,28 +473,22 @@ export class Hub {
     return undefined;
   }
 
-  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec): void {
+  /** Queues a task in its job: the scheduler shares the grid between clients, and a client's share between its jobs. */
+  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): TaskId {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    this.scheduler.enqueue(this.store.add(owner, scope, spec).id);
+    const id = this.store.add(owner, scope, spec).id;
+    this.scheduler.enqueue(id, job);
     // Subtasks of pages are not kept: after a restart their parent reruns and spawns them anew.
     if (owner.kind === 'client') this.journal?.taskAdded(owner.id, spec);
-  }
-
-  private noteJob(clientId: string, job: Job): void {
-    this.journal?.job(clientId, () => JSON.stringify(job));
+    return id;
   }
 
   /** A restarted coordinator takes back what its store kept: sessions wait
-   * (within their grace) for their clients, tasks are queued again, and
-   * results wait for their client to resume. */
+   * (within their grace) for their clients, tasks are queued again in their
+   * jobs, and results wait for their client to resume. */
   restore(snapshot: Snapshot): void {
     this.store.completed = snapshot.counters.completed;
     this.store.failed = snapshot.counters.failed;
-    for (const { clientId, record } of snapshot.jobs) {
-      const job = JSON.parse(record) as Job;
-      this.jobs.set(clientId, job);
-      this.nextJobId = Math.max(this.nextJobId, job.id + 1);
-    }
     for (const s of snapshot.sessions) {
       const identity = { id: s.clientId as ClientId, scope: s.scope as ScopeId, secretHash: s.secretHash, received: s.received };
       const client = new ClientSession(s.graceMs, s.tokenName, new RateLimit(this.submitRate, 2 * this.submitRate), this.limits.frameBytes, identity);
@@ -491,13 +496,15 @@ export class Hub {
       this.scopes.set(client.scope, client);
       client.detach(() => this.removeClient(client));
     }
-    for (const [clientId, job] of this.jobs) {
-      if (job.active && !this.clients.has(clientId as ClientId)) Object.assign(job, { active: false, until: Date.now() });
-    }
+    this.jobs.restore(snapshot.jobs, (id) => this.clients.has(id));
     for (const { clientId, name, value } of snapshot.shared) this.clients.get(clientId)?.share({ [name]: value });
     for (const { clientId, taskId, ...spec } of snapshot.tasks) {
       const client = this.clients.get(clientId);
-      if (client) this.scheduler.enqueue(this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id);
+      const job = client && this.jobs.get(client.id, spec.job ?? 0, client.tokenName);
+      if (!client || !job) continue;
+      const id = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id;
+      this.scheduler.enqueue(id, this.jobs.key(job));
+      this.jobs.adopt(job, id);
     }
     for (const r of snapshot.results) {
       const client = this.clients.get(r.clientId);
@@ -511,24 +518,14 @@ export class Hub {
   private removeClient(client: ClientSession): void {
     if (!this.clients.has(client.id)) return;
     client.end();
-    const job = this.jobs.get(client.id);
-    if (job) {
-      job.active = false;
-      job.until = Date.now();
-      this.noteJob(client.id, job);
-      // Keep the last few ended jobs for the dashboard; Maps iterate oldest first.
-      const ended = [...this.jobs].filter(([, j]) => !j.active);
-      for (const [id] of ended.slice(0, Math.max(0, ended.length - ENDED_JOBS_KEPT))) {
-        this.jobs.delete(id);
-        this.journal?.jobEnded(id);
-      }
-    }
     this.clients.delete(client.id);
     this.scopes.delete(client.scope);
+    this.scheduler.holdClient(client.id, false);
     this.dirtyClients.delete(client);
     this.journal?.sessionEnded(client.id);
     // Nobody is left to receive these results: stop the whole tree.
     for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
+    this.jobs.clientGone(client.id);
     for (const page of this.pages.values()) {
       // A page that ran its tasks replaces the Web Workers that served it; a
       // page linked to peers may have run them, or its constants, from one of them.
@@ -580,6 +577,17 @@ export class Hub {
         this.removePage(page);
       } else {
         page.ws.send(ping);
+      }
+    }
+    // Clients are pinged by WebSocket pings (the SDK's ws answers them itself).
+    for (const client of this.clients.values()) {
+      const ws = client.ws;
+      if (!ws) continue;
+      if (now - client.lastSeen > this.deadlineMs) {
+        this.silenced.add(ws);
+        ws.terminate();
+      } else {
+        ws.ping();
       }
     }
     // Steal hints that went unanswered expire: look again.
@@ -668,7 +676,9 @@ export class Hub {
     if (this.store.scopeSize(scope) - this.store.ownerSize(clientOwner(client.id)) >= this.maxTasksPerClient) {
       return refuse(refusedOutcome(spec.id, `its task tree has ${this.maxTasksPerClient} unfinished subtasks from pages already`));
     }
-    this.enqueue(pageOwner(page.id), scope, spec);
+    // A subtask counts against its parent's job (a peer's subtask, against its client's first job).
+    const parent = 'task' in spec.under ? this.scheduler.jobOf(spec.under.task as TaskId) : undefined;
+    this.enqueue(pageOwner(page.id), scope, spec, parent ?? { client: client.id, job: '0' });
     this.peerCounts.tasksReleased++;
   }
 
@@ -762,12 +772,8 @@ export class Hub {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
-    const job = record.owner.kind === 'client' ? this.jobs.get(record.owner.id) : undefined;
-    if (job) job[how === 'completed' ? 'done' : how]++;
-    if (record.owner.kind === 'client') {
-      this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
-      if (job) this.noteJob(record.owner.id, job);
-    }
+    this.jobs.settled(id, how);
+    if (record.owner.kind === 'client') this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
     if (outcome) {
       outcome.id = record.ownerTaskId;
@@ -848,7 +854,11 @@ export class Hub {
     this.dirtyPages.clear();
     // What a client hears of (results, acks) is in the store first.
     if (this.journal && !this.journal.commit()) return;
-    for (const client of this.dirtyClients) client.flush();
+    for (const client of this.dirtyClients) {
+      client.flush();
+      // Results pile up for a client away: past the bound its queue waits for it.
+      if (!client.ws && client.retainedBytes > this.heldResultBytes) this.scheduler.holdClient(client.id, true);
+    }
     this.dirtyClients.clear();
   }
 

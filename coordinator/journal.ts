@@ -77,7 +77,7 @@ export class Journal {
 
   taskAdded(clientId: string, spec: TaskSpec): void {
     this.added.set(key(clientId, spec.id), this.batch.tasksAdded.length);
-    this.batch.tasksAdded.push({ clientId, taskId: spec.id, bundle: spec.bundle, fn: spec.fn, args: spec.args, timeout: spec.timeout, attempts: spec.attempts, chunk: spec.chunk });
+    this.batch.tasksAdded.push({ clientId, taskId: spec.id, bundle: spec.bundle, fn: spec.fn, args: spec.args, timeout: spec.timeout, attempts: spec.attempts, chunk: spec.chunk, job: spec.job });
     this.touch();
   }
 
@@ -125,14 +125,14 @@ export class Journal {
   }
 
   /** A job record changed; `record` is read when the batch is written. */
-  job(clientId: string, record: () => string): void {
-    this.jobs.set(clientId, record);
+  job(key: string, record: () => string): void {
+    this.jobs.set(key, record);
     this.touch();
   }
 
-  jobEnded(clientId: string): void {
-    this.jobs.delete(clientId);
-    this.batch.jobsEnded.push(clientId);
+  jobEnded(key: string): void {
+    this.jobs.delete(key);
+    this.batch.jobsEnded.push(key);
     this.touch();
   }
 
@@ -153,7 +153,7 @@ export class Journal {
     batch.sessions = [...this.sessions].map(
       (s): StoredSession => ({ clientId: s.id, scope: s.scope, secretHash: s.secretHash, tokenName: s.tokenName, graceMs: s.graceMs, received: s.received }),
     );
-    for (const [clientId, record] of this.jobs) batch.jobs.push({ clientId, record: record() });
+    for (const [key, record] of this.jobs) batch.jobs.push({ key, record: record() });
     if (this.counted) batch.counters = this.counters();
     this.batch = emptyBatch();
     this.sessions.clear();

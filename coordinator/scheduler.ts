@@ -19,6 +19,11 @@
 // subtasks than free slots and another page is idle, the idle page is told
 // to steal them from it over WebRTC (peer work stealing); where no link can
 // serve, the busy page is told to release them to the grid queue instead.
+//
+// The queue is shared fairly between clients and their jobs (fair-queue.ts);
+// when a job is due slots that pages fill with unstarted tasks of jobs over
+// their share, those are taken back (revoked) and the slots handed on.
+import { FairQueue, type JobKey } from './fair-queue.ts';
 
 export interface PageSlots<P extends string = string, T extends number = number> {
   id: P;
@@ -107,6 +112,24 @@ function push<P, T>(map: Map<P, T[]>, key: P, task: T): void {
   else map.set(key, [task]);
 }
 
+/** A task taken back from a page and sent to it again in the same turn
+ * never left it: neither message goes. */
+function unsendRevoked<P extends string, T extends number>(out: Dispatch<P, T>): void {
+  for (const [page, revoked] of out.revoke) {
+    const sent = out.send.get(page);
+    if (!sent) continue;
+    const taken = new Set(revoked);
+    const again = new Set(sent.filter((t) => taken.has(t)));
+    if (again.size === 0) continue;
+    const keep = revoked.filter((t) => !again.has(t));
+    if (keep.length > 0) out.revoke.set(page, keep);
+    else out.revoke.delete(page);
+    const rest = sent.filter((t) => !again.has(t));
+    if (rest.length > 0) out.send.set(page, rest);
+    else out.send.delete(page);
+  }
+}
+
 /** Generic in its page and task ids, so that the hub's branded ids pass through unchanged. */
 export class Scheduler<P extends string = string, T extends number = number> {
   private readonly pages = new Map<P, PageSlots<P, T>>();
@@ -115,12 +138,8 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private readonly startedAt = new Map<T, number>();
   /** Pairs of pages between which no WebRTC link could be made. */
   private readonly unlinkable = new Set<string>();
-  /** Requeued tasks go first: they have waited longest. */
-  private retry: T[] = [];
-  private fresh: T[] = [];
-  private freshHead = 0;
-  /** Membership of both queues; removing an id here cancels it lazily. */
-  private readonly queued = new Set<T>();
+  /** Queued tasks, and the job each held task is charged to. */
+  private readonly queue = new FairQueue<T>();
   private readonly prefetch: (page: PageSlots<P, T>) => number;
   private readonly now: () => number;
   private readonly spawned: (task: T) => boolean;
@@ -134,10 +153,16 @@ export class Scheduler<P extends string = string, T extends number = number> {
   }
 
   get queuedCount(): number {
-    return this.queued.size;
+    return this.queue.size;
   }
   get assignedCount(): number {
     return this.holders.size;
+  }
+  /** Tasks pages hold but have not started (their prefetch). */
+  get prefetchedCount(): number {
+    let n = 0;
+    for (const p of this.pages.values()) n += p.assigned.size - p.started.size;
+    return n;
   }
   get threadCount(): number {
     let n = 0;
@@ -229,17 +254,27 @@ export class Scheduler<P extends string = string, T extends number = number> {
     return orphans;
   }
 
-  enqueue(task: T): void {
-    if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
-    this.queued.add(task);
-    this.fresh.push(task);
+  /** Queues a task in its job (the default job when none is given). */
+  enqueue(task: T, job?: JobKey): void {
+    if (this.queue.isQueued(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
+    this.queue.enqueue(task, job);
   }
 
-  /** Puts a task back at the front of the queue (its page was lost). */
-  requeue(task: T): void {
-    if (this.queued.has(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
-    this.queued.add(task);
-    this.retry.push(task);
+  /** Puts a task back at the front of its job's queue (its page was lost). */
+  requeue(task: T, job?: JobKey): void {
+    if (this.queue.isQueued(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
+    this.queue.requeue(task, job);
+  }
+
+  /** Holds a client's queued tasks back (none is sent) or lets them go again;
+   * what its pages run goes on. */
+  holdClient(client: string, on: boolean): void {
+    this.queue.hold(client, on);
+  }
+
+  /** The job a queued or held task is charged to (its subtasks join it). */
+  jobOf(task: T): JobKey | undefined {
+    return this.queue.jobKeyOf(task);
   }
 
   /** The pages holding a task. */
@@ -285,6 +320,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
     if (!list || !page) return undefined;
     this.holders.delete(task);
     this.startedAt.delete(task);
+    this.queue.remove(task);
     for (const p of list) {
       p.assigned.delete(task);
       p.started.delete(task);
@@ -295,7 +331,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
 
   /** Removes a task wherever it is; returns the pages that held it. */
   cancel(task: T): P[] {
-    if (this.queued.delete(task)) return [];
+    if (this.queue.remove(task)) return [];
     const list = this.holders.get(task) ?? [];
     this.holders.delete(task);
     this.startedAt.delete(task);
@@ -314,11 +350,16 @@ export class Scheduler<P extends string = string, T extends number = number> {
   dispatch(): Dispatch<P, T> {
     const out: Dispatch<P, T> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
     if (this.pages.size === 0) return out;
-    if (this.queued.size > 0) {
+    if (this.queue.ready > 0) {
       this.fill(out, (p) => p.threads);
       this.fill(out, (p) => p.threads + this.prefetch(p));
+      if (this.queue.ready > 0 && this.rebalance(out) > 0) {
+        this.fill(out, (p) => p.threads);
+        this.fill(out, (p) => p.threads + this.prefetch(p));
+        unsendRevoked(out);
+      }
     }
-    if (this.queued.size === 0) {
+    if (this.queue.ready === 0) {
       this.steal(out);
       this.stealSubtasks(out);
       this.backup(out);
@@ -368,7 +409,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private fill(out: Dispatch<P, T>, capacity: (p: PageSlots<P, T>) => number): void {
     // A paused page (0 threads) takes nothing, not even a prefetch.
     let open = [...this.pages.values()].filter((p) => p.threads > 0 && this.room(p, capacity(p)) > 0);
-    while (open.length > 0 && this.queued.size > 0) {
+    while (open.length > 0 && this.queue.ready > 0) {
       const stillOpen: PageSlots<P, T>[] = [];
       for (const page of open) {
         const task = this.take();
@@ -486,26 +527,34 @@ export class Scheduler<P extends string = string, T extends number = number> {
   }
 
   private take(): T | undefined {
-    while (this.retry.length > 0) {
-      const task = this.retry.shift()!;
-      if (this.queued.delete(task)) return task;
-    }
-    while (this.freshHead < this.fresh.length) {
-      const task = this.fresh[this.freshHead++];
-      if (this.queued.delete(task)) {
-        this.compact();
-        return task;
-      }
-    }
-    this.compact();
-    return undefined;
+    return this.queue.take();
   }
 
-  /** Drops the consumed head of `fresh` once it dominates the array. */
-  private compact(): void {
-    if (this.freshHead > 1024 && this.freshHead * 2 > this.fresh.length) {
-      this.fresh = this.fresh.slice(this.freshHead);
-      this.freshHead = 0;
+  /** Takes back unstarted tasks of jobs over their share, newest first, as
+   * many as the jobs below their share are due, and queues them again at the
+   * front of their jobs; returns how many. */
+  private rebalance(out: Dispatch<P, T>): number {
+    const { due, excess } = this.queue.rebalance();
+    let left = due;
+    for (const page of this.pages.values()) {
+      if (left === 0) break;
+      if (page.assigned.size === page.started.size) continue;
+      // Tasks sent this turn are not on the wire yet: they stay.
+      const sending = new Set(out.send.get(page.id));
+      const unstarted = [...page.assigned].filter((t) => !page.started.has(t) && !sending.has(t)).reverse();
+      for (const task of unstarted) {
+        if (left === 0) break;
+        const job = this.queue.jobOf(task);
+        const over = job === undefined ? 0 : (excess.get(job) ?? 0);
+        if (over === 0 || (this.holders.get(task)?.length ?? 0) > 1) continue;
+        excess.set(job!, over - 1);
+        this.dropHolder(task, page);
+        push(out.revoke, page.id, task);
+        left--;
+      }
+      // Back in their original order, ahead of their jobs' other tasks.
+      for (const task of [...(out.revoke.get(page.id) ?? [])].reverse()) if (!this.holders.has(task)) this.queue.requeue(task);
     }
+    return due - left;
   }
 }

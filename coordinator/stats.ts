@@ -23,20 +23,30 @@ export interface PeerStats {
   stealsRefused: number;
 }
 
-/** One SDK client's work, for the dashboard. */
+/** One job of an SDK client (its session, or a named map), for the dashboard. */
 export interface JobStats {
-  /** Numbered in order of first submission. */
+  /** Numbered in order of creation. */
   id: number;
   /** The name of the submit token it used ("default" for --token). */
   token: string;
+  /** As the client named it (connect's or a map's `name`); empty when unnamed. */
+  name: string;
+  /** Its weight among its client's jobs (1 to 100). */
+  priority: number;
   submitted: number;
+  /** Tasks it is expected to have in all: what its maps announced, or what it submitted if more. */
+  expected: number;
   done: number;
   failed: number;
   cancelled: number;
   /** False once the client has gone. */
   active: boolean;
-  /** From its first submission to now, or to when it left. */
+  /** From its start to now, or to when its client left. */
   seconds: number;
+  /** Tasks finished per second over the last few seconds. */
+  rate: number;
+  /** Seconds left at that rate, while it has tasks left and a rate. */
+  etaSeconds?: number;
 }
 
 export interface WorkerStats {
@@ -60,7 +70,10 @@ export interface Stats {
   threads: number;
   clients: number;
   queued: number;
+  /** Tasks pages hold: started, or held ready to start (prefetched). */
   running: number;
+  /** Of those, the ones not started yet. */
+  prefetched: number;
   completed: number;
   failed: number;
   perWorker: WorkerStats[];
@@ -74,7 +87,7 @@ export interface Stats {
  * itself. No worker ids, user agents or token names, and nothing a page
  * merely reports (its subtask counts, its WebRTC traffic), which a hostile
  * page could inflate at will. */
-export type PublicStats = Pick<Stats, 'workers' | 'threads' | 'clients' | 'queued' | 'running' | 'completed' | 'failed' | 'uptimeSeconds'> & {
+export type PublicStats = Pick<Stats, 'workers' | 'threads' | 'clients' | 'queued' | 'running' | 'prefetched' | 'completed' | 'failed' | 'uptimeSeconds'> & {
   peer: Pick<PeerStats, 'pages' | 'tasksReleased'>;
 };
 
@@ -85,6 +98,7 @@ export function publicStats(s: Stats): PublicStats {
     clients: s.clients,
     queued: s.queued,
     running: s.running,
+    prefetched: s.prefetched,
     completed: s.completed,
     failed: s.failed,
     uptimeSeconds: s.uptimeSeconds,

@@ -9,8 +9,10 @@ const MiB = 1024 * 1024;
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The most attempts a task may ask for. */
 export const MAX_ATTEMPTS = 100;
-/** The longest grace period a client may ask for (a day). */
-export const MAX_GRACE_MS = 24 * 3600 * 1000;
+/** The longest grace period a client may ask for (15 minutes): a session
+ * whose client is away may keep volunteers busy and its results in the
+ * coordinator's memory for that long. */
+export const MAX_GRACE_MS = 15 * 60 * 1000;
 /** Room a frame needs beside one task's arguments or one result: ids, names, the envelope. */
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
 /** The largest --max-task-bytes: the SDK accepts frames up to 256 MiB. */
@@ -70,6 +72,26 @@ export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown }, l
   }
   if (attempts !== undefined && !(Number.isInteger(attempts) && (attempts as number) >= 1 && (attempts as number) <= limits.attempts)) {
     return `attempts is a whole number from 1 to ${limits.attempts}; got ${String(attempts)}`;
+  }
+  return undefined;
+}
+
+/** The longest job name, in characters. */
+export const MAX_JOB_NAME = 100;
+/** The highest job priority (a weight among one client's jobs). */
+export const MAX_PRIORITY = 100;
+/** A job name shows on dashboards: printable text only. */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** Why a job's name or priority is refused, naming the option; undefined when they are fine. */
+export function jobOptionsError(o: { name?: unknown; priority?: unknown }): string | undefined {
+  const { name, priority } = o;
+  if (name !== undefined && !(typeof name === 'string' && name.trim().length > 0 && name.length <= MAX_JOB_NAME && !CONTROL.test(name))) {
+    return `name is text of 1 to ${MAX_JOB_NAME} characters without control characters; got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 120)) : String(name)}`;
+  }
+  if (priority !== undefined && !(Number.isInteger(priority) && (priority as number) >= 1 && (priority as number) <= MAX_PRIORITY)) {
+    return `priority is a whole number from 1 to ${MAX_PRIORITY}; got ${String(priority)}`;
   }
   return undefined;
 }

@@ -3,7 +3,10 @@
 // The coordinator, the SDK and the browser runtime all import this module.
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
-import { MAX_GRACE_MS, taskOptionsError, type Limits } from './limits.ts';
+import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits } from './limits.ts';
+
+/** Job numbers a client may use (its own numbering). */
+const MAX_JOBS_ID = 2 ** 31 - 1;
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path for both SDK clients and volunteer pages. */
@@ -56,6 +59,9 @@ export interface TaskSpec {
   scope?: string;
   /** Set by a Web Worker on a subtask it spawns: the id of the task spawning it. */
   parent?: number;
+  /** From a client: the job it counts against (see the `job` message; 0, the
+   * default, is the session's own). Not sent on to pages. */
+  job?: number;
   /** Several calls in one task (map's chunkSize): `args` packs an array of
    * argument tuples, and the result packs one outcome per call (see
    * client-sdk/chunking.ts). */
@@ -119,6 +125,11 @@ export type ClientHello = {
 };
 export type ClientData =
   | { t: 'submit'; seq: number; tasks: TaskSpec[] }
+  /** Names a job (a client's numbering; 0 is the session's default job) or
+   * updates it, before tasks name it: its name and priority (a weight among
+   * this client's jobs, 1 to 100) and, when a map knows it, how many more
+   * tasks it will submit (`adds`), for the dashboard's progress. */
+  | { t: 'job'; seq: number; job: number; name?: string; priority?: number; adds?: number }
   | { t: 'cancel'; seq: number; ids: number[] }
   /** Shared constants: each value packed; names already set are refused. */
   | { t: 'share'; seq: number; req: number; values: Record<string, Uint8Array> };
@@ -315,6 +326,7 @@ function taskSpec(x: unknown, checkOptions = true): TaskSpec {
   if (o.scope !== undefined) str(o.scope, 'task.scope', 64);
   if (o.parent !== undefined) int(o.parent, 'task.parent');
   if (o.chunk !== undefined && o.chunk !== true) throw new ProtocolError('task.chunk must be true when present');
+  if (o.job !== undefined) int(o.job, 'task.job', 0, MAX_JOBS_ID);
   return o as unknown as TaskSpec;
 }
 
@@ -413,6 +425,14 @@ export function parseClientMessage(x: unknown): ClientMessage {
     case 'cancel':
       ids(o.ids, 'cancel.ids');
       break;
+    case 'job': {
+      int(o.job, 'job.job', 0, MAX_JOBS_ID);
+      if (o.name !== undefined) str(o.name, 'job.name', MAX_JOB_NAME);
+      const error = jobOptionsError(o as { name?: unknown; priority?: unknown });
+      if (error) throw new ProtocolError(`job.${error}`);
+      if (o.adds !== undefined) int(o.adds, 'job.adds');
+      break;
+    }
     case 'share':
       int(o.req, 'share.req');
       packedValues(o.values, 'share.values');

@@ -40,6 +40,27 @@ const chart = new LineChart(byId<HTMLCanvasElement>('chart'), { capacity: 300, u
 const joinLink = byId<HTMLAnchorElement>('join-url');
 joinLink.textContent = `${location.origin}/`;
 
+/** The join address the coordinator knows (a LAN address, not the 127.0.0.1
+ * a dashboard opened on the coordinator's machine sees) and its QR code. */
+async function showJoin(): Promise<void> {
+  const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : '';
+  const res = await fetch(`/api/join${tokenQuery}`);
+  if (!res.ok) return;
+  const join = (await res.json()) as { urls: string[]; qr?: string };
+  const [first, ...others] = join.urls;
+  if (!first) return;
+  for (const a of [joinLink, byId<HTMLAnchorElement>('join-big')]) {
+    a.href = first;
+    a.textContent = first;
+  }
+  byId('join-more').textContent = others.length > 0 ? `Also: ${others.join(', ')}` : '';
+  if (join.qr) {
+    const img = byId<HTMLImageElement>('join-qr');
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(join.qr)}`;
+    img.hidden = false;
+  }
+}
+
 let previous: { t: number; finished: number } | undefined;
 /** Each worker's recent (time, tasks done), for a rate that drops to 0 when it idles. */
 const history = new Map<string, { t: number; done: number }[]>();
@@ -66,7 +87,9 @@ function render(s: Stats | PublicStats): void {
     ['t-workers', s.workers],
     ['t-threads', s.threads],
     ['t-queued', s.queued],
-    ['t-running', s.running],
+    // Running: what pages have started; prefetched: held ready to start.
+    ['t-running', s.running - s.prefetched],
+    ['t-prefetched', s.prefetched],
     ['t-completed', s.completed],
     ['t-failed', s.failed],
     ['t-rate', rate],
@@ -110,14 +133,16 @@ function renderJobs(jobs: JobStats[]): void {
     const tr = el('tr');
     tr.dataset.job = String(job.id);
     const finished = job.done + job.failed + job.cancelled;
-    const state = !job.active ? 'ended' : finished < job.submitted ? 'running' : 'done';
+    const state = !job.active ? 'ended' : finished < job.expected ? 'running' : 'done';
     tr.append(
-      cell('Job', `#${job.id}`),
+      cell('Job', job.name || `#${job.id}`),
       cell('Token', job.token),
       progressCell(job),
       cell('Done', formatNumber(job.done), 'num'),
       cell('Failed', formatNumber(job.failed), 'num'),
       cell('Submitted', formatNumber(job.submitted), 'num'),
+      cell('Tasks/s', formatNumber(job.rate), 'num'),
+      cell('ETA', job.etaSeconds === undefined ? '–' : formatDuration(job.etaSeconds), 'num'),
       badge('State', state),
       cell('Time', formatDuration(job.seconds), 'num'),
     );
@@ -131,7 +156,7 @@ function progressCell(job: JobStats): HTMLTableCellElement {
   const td = cell('Progress', undefined, 'progress-col');
   const wrap = el('div', undefined, 'progress');
   const bar = el('div', undefined, 'bar');
-  const total = Math.max(1, job.submitted);
+  const total = Math.max(1, job.expected);
   const done = el('div', undefined, 'fill done');
   done.style.width = `${(100 * job.done) / total}%`;
   const failed = el('div', undefined, 'fill failed');
@@ -139,9 +164,9 @@ function progressCell(job: JobStats): HTMLTableCellElement {
   bar.append(done, failed);
   bar.setAttribute('role', 'progressbar');
   bar.setAttribute('aria-valuemin', '0');
-  bar.setAttribute('aria-valuemax', String(job.submitted));
+  bar.setAttribute('aria-valuemax', String(job.expected));
   bar.setAttribute('aria-valuenow', String(job.done + job.failed + job.cancelled));
-  const percent = job.submitted > 0 ? Math.floor((100 * (job.done + job.failed + job.cancelled)) / job.submitted) : 0;
+  const percent = job.expected > 0 ? Math.floor((100 * (job.done + job.failed + job.cancelled)) / job.expected) : 0;
   wrap.append(bar, el('span', `${percent}%`, 'percent'));
   td.append(wrap);
   return td;
@@ -177,6 +202,7 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
 }
 
 const token = new URLSearchParams(location.search).get('token');
+void showJoin();
 const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : '/api/events');
 events.onopen = () => {
   live.textContent = 'Live';

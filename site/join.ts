@@ -7,7 +7,7 @@ import { LineChart, formatBytes, formatNumber } from './chart.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----
 
-const KEYS = { threads: 'ladle.threads', battery: 'ladle.pauseOnBattery', hidden: 'ladle.pauseWhenHidden' } as const;
+const KEYS = { threads: 'ladle.threads', battery: 'ladle.pauseOnBattery', hidden: 'ladle.pauseWhenHidden', awake: 'ladle.keepAwake' } as const;
 
 function load(key: string): string | null {
   try {
@@ -31,19 +31,26 @@ function byId<T extends HTMLElement>(id: string): T {
 }
 
 const cores = Math.max(1, navigator.hardwareConcurrency || 1);
-/** `?threads=N` wins (scripts and `ladle workers` use it), then the remembered choice, then one per core. */
+/** Half the cores: what a phone, or a laptop on battery, starts with. */
+const gentle = Math.max(1, Math.floor(cores / 2));
+const isPhone =
+  (navigator as Navigator & { userAgentData?: { mobile?: boolean } }).userAgentData?.mobile === true || /Android|iPhone|iPad|Mobile/i.test(navigator.userAgent);
+/** Whether the volunteer chose the thread count (`?threads=N` or the slider). */
+const chosenThreads = new URLSearchParams(location.search).has('threads') || Number.isInteger(Number(load(KEYS.threads))) && Number(load(KEYS.threads)) >= 1;
+/** `?threads=N` wins (scripts and `ladle workers` use it), then the remembered
+ * choice, then one per core (half of them on a phone). */
 function initialThreads(): number {
   if (new URLSearchParams(location.search).has('threads')) return threadsFromLocation();
   const stored = Number(load(KEYS.threads));
   if (Number.isInteger(stored) && stored >= 1) return Math.min(stored, cores);
-  return cores;
+  return isPhone ? gentle : cores;
 }
 
 // ---- the runtime ----
 
 const threads = initialThreads();
 const reasons = { manual: false, battery: false, hidden: false };
-const settings = { battery: load(KEYS.battery) === 'true', hidden: load(KEYS.hidden) === 'true' };
+const settings = { battery: load(KEYS.battery) === 'true', hidden: load(KEYS.hidden) === 'true', awake: load(KEYS.awake) !== 'false' };
 
 const els = {
   state: byId('state'),
@@ -65,6 +72,9 @@ const els = {
   peer: byId('peer'),
   peerState: byId('peer-state'),
   peerCounts: byId('peer-counts'),
+  awake: byId<HTMLInputElement>('keep-awake'),
+  awakeNote: byId('keep-awake-note'),
+  sleepHint: byId('sleep-hint'),
 };
 
 const runtime = new Runtime({ threads, paused: false, onStatus: render });
@@ -100,28 +110,28 @@ function render(status: RuntimeStatus): void {
 
 const plural = (n: number, one: string, many: string) => `${formatNumber(n)} ${n === 1 ? one : many}`;
 
-/** One quiet line on WebRTC: whether this tab trades tasks with other tabs directly, and how many it traded. */
+/** One quiet line on whether this tab trades tasks with other tabs directly (WebRTC), in plain words. */
 function renderPeer(peer: PeerStatus): void {
   let label: string;
   switch (peer.state) {
     case 'open':
-      label = peer.links > 0 ? `WebRTC: connected to ${plural(peer.links, 'peer', 'peers')}` : 'WebRTC: ready, no peer linked yet';
+      label = peer.links > 0 ? `Sharing work directly with ${plural(peer.links, 'other tab', 'other tabs')}` : 'Ready to share work directly with other tabs';
       break;
     case 'connecting':
-      label = 'WebRTC: connecting…';
+      label = 'Linking to other tabs…';
       break;
     case 'unavailable':
-      label = 'WebRTC unavailable: work goes through the coordinator';
+      label = 'No direct links to other tabs: work goes through the grid server';
       break;
     default:
-      label = 'WebRTC: off';
+      label = 'Direct links to other tabs: off';
   }
   const counts =
     peer.given + peer.taken > 0
-      ? [`handed ${plural(peer.given, 'task', 'tasks')} to peers`, `took ${formatNumber(peer.taken)} from peers`, `sent ${formatBytes(peer.bytesSent)}`]
+      ? [`handed ${plural(peer.given, 'task', 'tasks')} to other tabs`, `took ${formatNumber(peer.taken)} from other tabs`, `sent ${formatBytes(peer.bytesSent)}`]
       : [];
-  // Only when it happened: a peer was too slow and this tab ran its tasks too.
-  if (peer.copied > 0) counts.push(`reran ${formatNumber(peer.copied)} a peer was slow with`);
+  // Only when it happened: another tab was too slow and this tab ran its tasks too.
+  if (peer.copied > 0) counts.push(`reran ${formatNumber(peer.copied)} another tab was slow with`);
   els.peer.dataset.state = peer.state;
   els.peerState.textContent = label;
   els.peerCounts.textContent = counts.map((c) => ` · ${c}`).join('');
@@ -130,6 +140,33 @@ function renderPeer(peer: PeerStatus): void {
 function applyPause(): void {
   runtime.setPaused(reasons.manual || reasons.battery || reasons.hidden);
   render(runtime.status);
+  void keepAwake();
+}
+
+// ---- the screen wake lock: a phone that sleeps drops its tab ----
+
+interface WakeLockSentinel extends EventTarget {
+  released: boolean;
+  release(): Promise<void>;
+}
+const wakeLockApi = (navigator as Navigator & { wakeLock?: { request(type: 'screen'): Promise<WakeLockSentinel> } }).wakeLock;
+let wakeLock: WakeLockSentinel | undefined;
+/** Holds the lock while the tab helps and is in front (the browser drops it when hidden); lets it go otherwise. */
+async function keepAwake(): Promise<void> {
+  const want = settings.awake && !runtime.status.paused && document.visibilityState === 'visible';
+  if (!want) {
+    const held = wakeLock;
+    wakeLock = undefined;
+    await held?.release().catch(() => undefined);
+    return;
+  }
+  if (!wakeLockApi || (wakeLock && !wakeLock.released)) return;
+  try {
+    wakeLock = await wakeLockApi.request('screen');
+    els.awakeNote.textContent = '';
+  } catch {
+    els.awakeNote.textContent = '(the browser refused: low battery, or not allowed here)';
+  }
 }
 
 // ---- controls ----
@@ -152,6 +189,17 @@ els.pause.addEventListener('click', () => {
   applyPause();
 });
 
+els.awake.checked = settings.awake;
+if (!wakeLockApi) {
+  els.awake.disabled = true;
+  els.awakeNote.textContent = '(this browser cannot)';
+}
+els.awake.addEventListener('change', () => {
+  settings.awake = els.awake.checked;
+  save(KEYS.awake, String(settings.awake));
+  void keepAwake();
+});
+
 els.hidden.checked = settings.hidden;
 const onVisibility = () => {
   reasons.hidden = settings.hidden && document.visibilityState === 'hidden';
@@ -168,8 +216,15 @@ interface BatteryManager extends EventTarget {
   charging: boolean;
 }
 let battery: BatteryManager | undefined;
+let batteryChecked = false;
 const onBattery = () => {
   reasons.battery = settings.battery && battery !== undefined && !battery.charging;
+  // On battery, a first visit starts gently: half the cores (the slider gives more).
+  if (!batteryChecked && battery && !battery.charging && !chosenThreads && runtime.status.threads > gentle) {
+    runtime.setThreads(gentle);
+    els.threads.value = String(gentle);
+  }
+  batteryChecked = true;
   applyPause();
 };
 const noBatteryApi = () => {
@@ -196,11 +251,18 @@ if (typeof getBattery !== 'function') {
 // ---- this tab's rate and chart: one sample a second ----
 
 const chart = new LineChart(byId<HTMLCanvasElement>('chart'), { capacity: 120, unit: '/s' });
+/** A gap between one-second ticks this long means the tab slept. */
+const SLEPT_MS = 10_000;
 const samples: { t: number; done: number }[] = [];
 let lastDone = 0;
 let lastT = performance.now();
 setInterval(() => {
   const t = performance.now();
+  // Timers stop while a device sleeps or a hidden tab is frozen: say so, once back.
+  if (t - lastT > SLEPT_MS) {
+    els.sleepHint.textContent = `This tab was put to sleep for about ${Math.round((t - lastT) / 1000)} s (the screen went off, or the browser froze a tab in the background). Keep the screen on and this tab in front to keep helping.`;
+    els.sleepHint.hidden = false;
+  }
   const done = runtime.status.tasksDone;
   chart.push(((done - lastDone) * 1000) / (t - lastT));
   lastDone = done;

@@ -35,6 +35,8 @@ export class LocalChannel implements Transport {
       case 'cancel':
         this.engine.cancel(msg.ids);
         break;
+      case 'job':
+        break; // one client alone: nothing to share fairly, no dashboard
       case 'share': {
         const error = this.engine.share(msg.values);
         setImmediate(() => this.onData({ t: 'shared', seq: ++this.seq, req: msg.req, ...(error === undefined ? {} : { error }) }));

@@ -23,7 +23,7 @@ const SCHEMA = `
   CREATE TABLE results (client_id TEXT NOT NULL, task_id INTEGER NOT NULL, ok INTEGER NOT NULL, value BLOB, error TEXT,
     PRIMARY KEY (client_id, task_id)) WITHOUT ROWID;
   CREATE TABLE shared (client_id TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (client_id, name));
-  CREATE TABLE jobs (client_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+  CREATE TABLE jobs (key TEXT PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
@@ -127,7 +127,7 @@ export class SqliteStore implements Store {
       resultAcked: db.prepare('DELETE FROM results WHERE client_id = ? AND task_id = ?'),
       shared: db.prepare('INSERT OR REPLACE INTO shared VALUES (?, ?, ?)'),
       job: db.prepare('INSERT OR REPLACE INTO jobs VALUES (?, ?)'),
-      jobEnded: db.prepare('DELETE FROM jobs WHERE client_id = ?'),
+      jobEnded: db.prepare('DELETE FROM jobs WHERE key = ?'),
       counter: db.prepare('INSERT OR REPLACE INTO counters VALUES (?, ?)'),
     };
     this.writeBatch = db.transaction((batch: Batch) => this.writeAll(batch));
@@ -151,7 +151,7 @@ export class SqliteStore implements Store {
       (r): StoredResult => (r.ok ? { clientId: r.client_id, taskId: r.task_id, ok: true, value: new Uint8Array(r.value!) } : { clientId: r.client_id, taskId: r.task_id, ok: false, error: r.error! }),
     );
     const shared = (db.prepare('SELECT * FROM shared').all() as { client_id: string; name: string; value: Buffer }[]).map((r) => ({ clientId: r.client_id, name: r.name, value: new Uint8Array(r.value) }));
-    const jobs = (db.prepare('SELECT * FROM jobs ORDER BY rowid').all() as { client_id: string; record: string }[]).map((r) => ({ clientId: r.client_id, record: r.record }));
+    const jobs = (db.prepare('SELECT * FROM jobs ORDER BY rowid').all() as { key: string; record: string }[]).map((r) => ({ key: r.key, record: r.record }));
     const counters = { completed: 0, failed: 0 };
     for (const r of db.prepare('SELECT * FROM counters').all() as { name: string; value: number }[]) {
       if (r.name === 'completed' || r.name === 'failed') counters[r.name] = r.value;
@@ -167,14 +167,16 @@ export class SqliteStore implements Store {
     const p = this.put;
     for (const s of b.sessions) p.session.run(s);
     for (const t of b.tasksAdded) {
-      const options = t.timeout !== undefined || t.attempts !== undefined || t.chunk ? JSON.stringify({ timeout: t.timeout, attempts: t.attempts, chunk: t.chunk }) : null;
-      p.task.run(t.clientId, t.taskId, t.bundle, t.fn, t.args, options);
+      const { clientId, taskId, bundle, fn, args, ...rest } = t;
+      // The task's options (timeout, attempts, chunk, job, needs) as JSON; most tasks have none.
+      const options = Object.values(rest).some((v) => v !== undefined) ? JSON.stringify(rest) : null;
+      p.task.run(clientId, taskId, bundle, fn, args, options);
     }
     for (const t of b.tasksEnded) p.taskEnded.run(t.clientId, t.taskId);
     for (const r of b.results) p.result.run(r.clientId, r.taskId, r.ok ? 1 : 0, r.value ?? null, r.error ?? null);
     for (const r of b.resultsAcked) p.resultAcked.run(r.clientId, r.taskId);
     for (const s of b.shared) p.shared.run(s.clientId, s.name, s.value);
-    for (const j of b.jobs) p.job.run(j.clientId, j.record);
+    for (const j of b.jobs) p.job.run(j.key, j.record);
     for (const id of b.jobsEnded) p.jobEnded.run(id);
     for (const id of b.sessionsEnded) {
       p.sessionEnded.run(id);

@@ -28,6 +28,8 @@ export interface StoredTask {
   timeout?: number;
   attempts?: number;
   chunk?: true;
+  /** The client's job it counts against (0, the session's, when absent). */
+  job?: number;
 }
 
 /** An outcome the client has not acknowledged yet. */
@@ -42,8 +44,8 @@ export interface StoredResult {
 }
 
 export interface StoredJob {
-  /** The client the job belongs to. */
-  clientId: string;
+  /** The job's key in the hub's job book (its client and the client's number for it). */
+  key: string;
   /** JSON of the dashboard's job record. */
   record: string;
 }

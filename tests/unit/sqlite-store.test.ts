@@ -31,7 +31,7 @@ test('a new store loads empty; what a batch writes the next open loads; ended an
     ],
     results: [{ clientId: 'c1', taskId: 9, ok: false, error: '{"kind":"invalid"}' }],
     shared: [{ clientId: 'c1', name: 'factor', value: new Uint8Array([7]) }],
-    jobs: [{ clientId: 'c1', record: '{"id":1}' }],
+    jobs: [{ key: 'c1\n0', record: '{"id":1}' }],
     counters: { completed: 5, failed: 1 },
   });
   first.write({
@@ -52,7 +52,7 @@ test('a new store loads empty; what a batch writes the next open loads; ended an
   ]);
   assert.deepEqual(loaded.results, [{ clientId: 'c1', taskId: 1, ok: true, value: new Uint8Array([42]) }]);
   assert.deepEqual(loaded.shared, [{ clientId: 'c1', name: 'factor', value: new Uint8Array([7]) }]);
-  assert.deepEqual(loaded.jobs, [{ clientId: 'c1', record: '{"id":1}' }]);
+  assert.deepEqual(loaded.jobs, [{ key: 'c1\n0', record: '{"id":1}' }]);
   assert.deepEqual(loaded.counters, { completed: 5, failed: 1 });
 
   // A session that ends takes its tasks, results and constants with it; its job record stays.
