@@ -38,7 +38,9 @@ export function trivial(): Promise<ScenarioResult> {
   return withBoth(async ({ grid, kernels }, pool) => {
     await grid.map(kernels.identity, warm);
     await piscinaMap(pool, 'identity', warm);
+    await grid.map(kernels.identity, warm, { chunkSize: 1 });
     const ladleMs: number[] = [];
+    const singleMs: number[] = [];
     const piscinaMs: number[] = [];
     for (let r = 0; r < REPS; r++) {
       const l = await timed(() => grid.map(kernels.identity, items));
@@ -47,12 +49,20 @@ export function trivial(): Promise<ScenarioResult> {
       const p = await timed(() => piscinaMap<number, number>(pool, 'identity', items));
       expectEqual('piscina identity map', p.out, items);
       piscinaMs.push(p.ms);
+      // One task per call, as with no chunking at all: the per-task path.
+      const s = await timed(() => grid.map(kernels.identity, items, { chunkSize: 1 }));
+      expectEqual('ladle identity map, chunkSize 1', s.out, items);
+      singleMs.push(s.ms);
     }
     const ladle = n / (Math.min(...ladleMs) / 1000);
+    const single = n / (Math.min(...singleMs) / 1000);
     const piscina = n / (Math.min(...piscinaMs) / 1000);
     return {
-      rows: [rate('trivial map, 50k identity', 'tasks/s', ladle, piscina, { target: '>= 1.0x', met: ladle >= piscina })],
-      detail: { items: n, ladleMs, piscinaMs },
+      rows: [
+        rate('trivial map, 50k identity', 'tasks/s', ladle, piscina, { target: '>= 1.0x', met: ladle >= piscina }),
+        rate('trivial map, one task per call (chunkSize 1)', 'tasks/s', single, piscina),
+      ],
+      detail: { items: n, ladleMs, singleMs, piscinaMs },
     };
   });
 }
