@@ -245,6 +245,8 @@ export class Runtime {
       slot.tasks.delete(outcome.id);
       slot.started.delete(outcome.id);
       this.durations.add(fnKey(task), msg.took[i], msg.awaited[i]);
+      // The SDK sizes its automatic chunks by how long its tasks ran.
+      if (outcome.id > 0) outcome.ms = msg.took[i];
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);

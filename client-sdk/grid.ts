@@ -21,6 +21,7 @@ import type { MapAsCompleted } from './map-as-completed.ts';
 import { FuturesApi, type MapOptions } from './futures-api.ts';
 import { asCompleted, wait } from './waiting.ts';
 import { knownLength, progressTracker } from './progress.ts';
+import { CallTimes, ranMs } from './auto-chunk.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;
@@ -151,9 +152,18 @@ export class Grid {
   readonly #uploads = new Map<string, Promise<void>>();
   /** Source maps of the bundles this grid made, for remote stack traces. */
   readonly #sourceMaps = new SourceMaps();
+  /** How long each task function's calls take, for automatic chunking. */
+  readonly #callTimes = new CallTimes();
   readonly #api = new FuturesApi(
     (handle, args, chunk) => this.#submit(handle, args, chunk === true),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
+    (handle) => {
+      const target = targetOf(handle);
+      // A timeout is per task: chunked, it would cover several calls.
+      if (target.options.timeout !== undefined) return undefined;
+      const key = typeof target.bundle === 'string' ? `${target.bundle}:${target.fn}` : target;
+      return this.#callTimes.for(key, (stack) => this.#sourceMaps.mapStack(stack));
+    },
   );
   #nextReq = 1;
   readonly #sharedReplies = new Map<number, { resolve(): void; reject(e: Error): void }>();
@@ -385,6 +395,7 @@ export class Grid {
     const future = this.#futures.get(outcome.id);
     if (!future) return; // cancelled, or a duplicate
     this.#futures.delete(outcome.id);
+    if (outcome.ms !== undefined) ranMs.set(future, outcome.ms);
     if (outcome.ok) {
       try {
         future.setResult(unpack(outcome.value));

@@ -95,9 +95,11 @@ export type FailureKind = 'lost' | 'timeout' | 'cancelled' | FailureKindRefused;
 export type FailureKindRefused = 'invalid' | 'tooLarge' | 'tooMany';
 const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'invalid', 'tooLarge', 'tooMany'];
 
+/** `ms`: how long the task ran in its Web Worker, as the page timed it
+ * (what the SDK sizes automatic chunks by; absent where nothing ran it). */
 export type TaskOutcome =
-  | { id: number; ok: true; value: Uint8Array }
-  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind };
+  | { id: number; ok: true; value: Uint8Array; ms?: number }
+  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number };
 
 // ---- SDK client -> coordinator ----
 // A client session outlives its socket for a grace period. Both sides number
@@ -350,6 +352,9 @@ function errorInfo(x: unknown): RemoteErrorInfo {
   return o as unknown as RemoteErrorInfo;
 }
 
+/** A task's reported run time is at most a year, in ms. */
+const MAX_RUN_MS = 365 * 24 * 3600 * 1000;
+
 function outcome(x: unknown): TaskOutcome {
   const o = obj(x, 'result');
   int(o.id, 'result.id');
@@ -360,6 +365,7 @@ function outcome(x: unknown): TaskOutcome {
       throw new ProtocolError(`result.kind must be one of ${FAILURE_KINDS.join(', ')}`);
     }
   } else throw new ProtocolError('result.ok must be a boolean');
+  if (o.ms !== undefined && !(typeof o.ms === 'number' && o.ms >= 0 && o.ms <= MAX_RUN_MS)) throw new ProtocolError(`result.ms must be a number of milliseconds from 0 to ${MAX_RUN_MS}`);
   return o as unknown as TaskOutcome;
 }
 
