@@ -124,6 +124,11 @@ export class Executor {
     this.pump();
   }
 
+  /** Nothing is queued or running in this turn: no more news will come before the next message or settled promise. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.busy === undefined;
+  }
+
   /** Tasks that wait on subtasks, for the page's slot accounting. */
   get blocked(): number {
     let n = 0;

@@ -775,7 +775,10 @@ export class Runtime {
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    nextTurn(() => {
+    // With nothing left to run here, no other news can join this report in
+    // the next turn: it leaves now (once this turn's promises have run).
+    const idle = this.pool.running === 0 && this.queue.length === 0;
+    (idle ? queueMicrotask : nextTurn)(() => {
       this.flushQueued = false;
       this.pool.sendInboxes();
       const out = this.out;
