@@ -8,6 +8,7 @@ import { Future } from '../../client-sdk/future.ts';
 import { CallTimes, TARGET_MS, ranMs, sizeFor, type AutoChunk } from '../../client-sdk/auto-chunk.ts';
 import { FuturesApi } from '../../client-sdk/futures-api.ts';
 import { RemoteError } from '../../client-sdk/errors.ts';
+import { ProtocolError, parsePageMessage, parseToClient } from '../../protocol/messages.ts';
 import type { ChunkOutcome } from '../../client-sdk/chunking.ts';
 import { tick } from '../helpers/futures.ts';
 
@@ -210,4 +211,17 @@ test('a chunk never holds more than a quarter of inFlight, so full chunks keep l
   for await (const y of g.api.map('f', [range(1000), { inFlight: 40 }])) out.push(y as number);
   assert.deepEqual(out, range(1000));
   assert.ok(g.tasks.every((t) => t.calls <= 10), `chunk sizes ${[...new Set(g.tasks.map((t) => t.calls))].join(', ')}`);
+});
+
+test("a result's run time (ms) is checked where results are parsed: a page cannot send nonsense through", () => {
+  const results = (ms: unknown) => ({ t: 'results', seq: 1, started: [], results: [{ id: 1, ok: true, value: new Uint8Array([1]), ms }] });
+  const report = (ms: unknown) => ({ t: 'report', started: [], results: [{ id: 1, ok: false, error: { name: 'Error', message: 'x' }, ms }], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0 });
+  for (const ok of [undefined, 0, 0.1, 12_345.678]) {
+    assert.doesNotThrow(() => parseToClient(results(ok)));
+    assert.doesNotThrow(() => parsePageMessage(report(ok)));
+  }
+  for (const bad of [-1, Number.NaN, Infinity, '3', null, 1e12]) {
+    assert.throws(() => parseToClient(results(bad)), (e: unknown) => e instanceof ProtocolError && /result\.ms must be a number of milliseconds/.test(e.message));
+    assert.throws(() => parsePageMessage(report(bad)), ProtocolError);
+  }
 });
