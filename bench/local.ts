@@ -210,7 +210,7 @@ export async function rtt(): Promise<ScenarioResult> {
     rate('round trip p99', 'ms', percentile(ladle, 99), percentile(piscina, 99)),
     rate('round trip p50, simulated page (no browser)', 'ms', percentile(simulated, 50), percentile(piscina, 50)),
     // The floor: one page <-> Node WebSocket echo, which every round trip through a page contains.
-    rate('round trip p50 vs a bare page <-> Node WebSocket echo', 'ms', p50, percentile(floor, 50)),
+    rate('round trip p50 vs a bare page <-> Node WebSocket echo', 'ms', p50, percentile(floor, 50), { target: '<= 2.0x', met: p50 <= 2 * percentile(floor, 50) }),
   ];
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return {
