@@ -7,3 +7,4 @@ export interface MonteCarloJob {
 export declare function identity(x: number): number;
 export declare function monteCarlo(job: MonteCarloJob): number;
 export declare function timeMonteCarlo(job: MonteCarloJob): { inside: number; ms: number };
+export declare function rastrigin(genome: number[]): number;

@@ -38,3 +38,14 @@ export function timeMonteCarlo(job) {
   const inside = monteCarlo(job);
   return { inside, ms: performance.now() - t0 };
 }
+
+/** Rastrigin's function of a genome (an array of numbers): a GA's cheap
+ * fitness, about a microsecond for 10 genes. */
+export function rastrigin(genome) {
+  let sum = 10 * genome.length;
+  for (let i = 0; i < genome.length; i++) {
+    const x = genome[i];
+    sum += x * x - 10 * Math.cos(2 * Math.PI * x);
+  }
+  return sum;
+}

@@ -18,10 +18,10 @@ export function hostExecutor(options: {
   importCode?: ImportCode;
 }): ExecutorHost {
   const { nextTurn, post } = options;
-  let reportQueued = false;
+  let turnQueued = false;
+  let microQueued = false;
   let lastBlocked = 0;
   const report = (): void => {
-    reportQueued = false;
     const out = executor.take();
     if (out.started.length + out.done.length + out.submit.length + out.cancel.length === 0 && executor.blocked === lastBlocked) return;
     lastBlocked = executor.blocked;
@@ -31,9 +31,24 @@ export function hostExecutor(options: {
     nextTurn,
     (urgent) => {
       if (urgent) return report();
-      if (reportQueued) return;
-      reportQueued = true;
-      nextTurn(report);
+      // Idle, nothing else can join this report before the promises settled
+      // in this turn have run: waiting for the next turn would only delay it
+      // (a round trip's worth, for a lone task).
+      if (executor.idle) {
+        if (microQueued) return;
+        microQueued = true;
+        queueMicrotask(() => {
+          microQueued = false;
+          report();
+        });
+        return;
+      }
+      if (turnQueued) return;
+      turnQueued = true;
+      nextTurn(() => {
+        turnQueued = false;
+        report();
+      });
     },
     options.importCode,
   );

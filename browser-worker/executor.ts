@@ -124,6 +124,11 @@ export class Executor {
     this.pump();
   }
 
+  /** Nothing is queued or running in this turn: no more news will come before the next message or settled promise. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.busy === undefined;
+  }
+
   /** Tasks that wait on subtasks, for the page's slot accounting. */
   get blocked(): number {
     let n = 0;
@@ -294,6 +299,8 @@ export class Executor {
   }
 
   private succeed(a: Active, value: unknown): void {
+    // A chunk's calls fail inside its value: their stacks name the bundle as a task's do.
+    if (a.spec.chunk) for (const o of value as ChunkOutcome[]) if (o[0] === 0 && o[1].stack !== undefined) o[1].stack = this.namedBundles(o[1].stack);
     const packed = a.spec.chunk ? packChunk(value as ChunkOutcome[]) : packValue(value, 'result');
     if (!(packed instanceof Uint8Array)) {
       this.finish(a, { ok: false, error: cloneErrorInfo(packed) });

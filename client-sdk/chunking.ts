@@ -64,11 +64,22 @@ interface Chunk {
  * is full, or the inputs ended). */
 export class Chunker {
   #open: Chunk = { calls: [], live: 0 };
+  readonly #size: () => number;
 
   constructor(
     private readonly submitChunk: ChunkSubmit,
-    private readonly size: number,
-  ) {}
+    /** Calls per chunk; a function when it may change between calls (automatic chunking). */
+    size: number | (() => number),
+    /** Maps remote stacks of the calls' errors to source lines. */
+    private readonly mapStack?: (stack: string) => string,
+  ) {
+    this.#size = typeof size === 'number' ? () => size : size;
+  }
+
+  /** No call is waiting for its chunk to leave. */
+  get idle(): boolean {
+    return this.#open.calls.length === 0;
+  }
 
   add(args: unknown[]): Future<unknown> {
     const chunk = this.#open;
@@ -76,7 +87,7 @@ export class Chunker {
     call.future = new Future<unknown>(() => this.#cancel(call));
     chunk.calls.push(call);
     chunk.live++;
-    if (chunk.calls.length >= this.size) this.flush();
+    if (chunk.calls.length >= this.#size()) this.flush();
     return call.future;
   }
 
@@ -123,7 +134,7 @@ export class Chunker {
         outcomes.forEach(([ok, v], i) => {
           const future = chunk.calls[i].future;
           if (ok === 1) future.setResult(v);
-          else future.setException(new RemoteError(v));
+          else future.setException(new RemoteError(v, this.mapStack));
         });
       },
       // The whole task failed (timed out, lost, cancelled, its bundle missing): every call with it.

@@ -8,12 +8,14 @@ import { MapAsCompleted } from './map-as-completed.ts';
 import { mapReduce } from './map-reduce.ts';
 import type { ProgressOptions } from './progress.ts';
 import { Chunker, chunkSizeOf } from './chunking.ts';
+import type { AutoChunk } from './auto-chunk.ts';
 
 export interface MapOptions extends ProgressOptions {
   /** Calls submitted ahead of the consumer (default 4096). Bounds memory for huge inputs. */
   inFlight?: number;
-  /** Calls per task (default 1), as Python's Executor.map(chunksize=): for
-   * tiny functions, fewer and longer tasks. Each call still succeeds or
+  /** Calls per task, as Python's Executor.map(chunksize=): for tiny
+   * functions, fewer and longer tasks. Unset, the SDK picks it (see
+   * auto-chunk.ts; 1 for async inputs and handles with a timeout). Each call still succeeds or
    * fails on its own; a chunk's `timeout` covers all its calls. A chunk
    * leaves when full or when the inputs end, and `inFlight` is then at
    * least 2 x chunkSize, so that full chunks keep leaving while results are consumed. */
@@ -41,6 +43,9 @@ export type Submitter = (target: unknown, args: unknown[], chunk?: boolean, job?
  * `reduce` when it is a mapReduce (it submits reduce tasks too). */
 export type JobFor = (options: MapOptions, iterables: readonly unknown[], reduce: boolean) => number | undefined;
 
+/** Automatic chunking for a task (see auto-chunk.ts); undefined: one task per call. */
+export type AutoChunkFor = (target: unknown) => AutoChunk | undefined;
+
 /** How one map-like call submits: a future per call, and `flush` for a
  * chunk still open when the inputs end; and how many calls it keeps in flight. */
 interface CallSubmit {
@@ -62,16 +67,39 @@ export class FuturesApi {
     private readonly submitOne: Submitter,
     private readonly makeTracker?: TrackerFactory,
     private readonly jobFor?: JobFor,
+    private readonly autoChunk?: AutoChunkFor,
   ) {}
 
-  /** The submit of one map call: in chunks when asked, counting each
-   * call's completion toward its progress. */
-  private submitter(target: unknown, options: MapOptions, tracker: Tracker | undefined, job: number | undefined): CallSubmit {
+  /** The submit of one map call: in chunks when asked (or, asked nothing,
+   * as automatic chunking decides), counting each call's completion toward its progress. */
+  private submitter(target: unknown, options: MapOptions, tracker: Tracker | undefined, iterables: readonly unknown[], job: number | undefined): CallSubmit {
     const size = chunkSizeOf(options);
     const inFlight = size > 1 ? Math.max(inFlightOf(options), 2 * size) : inFlightOf(options);
     let submit = (args: unknown[]): Future<unknown> => this.submitOne(target, args, false, job);
     let flush: (() => void) | undefined;
-    if (size > 1) {
+    // An async input may yield slowly: a chunk waiting to fill would hold back calls that could run.
+    const auto = options.chunkSize === undefined && !iterables.some(isAsyncIterable) ? this.autoChunk?.(target) : undefined;
+    if (auto) {
+      // Chunks stay under a quarter of the window, so full ones keep leaving while it refills.
+      const cap = Math.max(1, Math.floor(inFlight / 4));
+      const sizeNow = () => Math.min(cap, auto.size());
+      const chunker = new Chunker(
+        (calls) => {
+          const task = this.submitOne(target, calls, true, job);
+          auto.watch(task, calls.length);
+          return task;
+        },
+        sizeNow,
+        auto.mapStack,
+      );
+      submit = (args) => {
+        if (!chunker.idle || sizeNow() > 1) return chunker.add(args);
+        const task = this.submitOne(target, args, false, job);
+        auto.watch(task, 1);
+        return task;
+      };
+      flush = () => chunker.flush();
+    } else if (size > 1) {
       const chunker = new Chunker((calls) => this.submitOne(target, calls, true, job), size);
       submit = (args) => chunker.add(args);
       flush = () => chunker.flush();
@@ -94,7 +122,7 @@ export class FuturesApi {
     chunkSizeOf(options);
     const job = this.jobFor?.(options, iterables, reduce);
     const tracker = this.makeTracker?.(options, iterables);
-    return { iterables, tracker, job, ...this.submitter(target, options, tracker, job) };
+    return { iterables, tracker, job, ...this.submitter(target, options, tracker, iterables, job) };
   }
 
   map(target: unknown, args: readonly unknown[]): MapResult<unknown> {
@@ -112,4 +140,8 @@ export class FuturesApi {
     const result = mapReduce(zipInputs(iterables), submit, (a, b) => this.submitOne(reduceTarget, [a, b], false, job), inFlight, flush);
     return result.finally(() => tracker?.finish());
   }
+}
+
+function isAsyncIterable(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && Symbol.asyncIterator in x;
 }

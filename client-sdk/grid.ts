@@ -21,7 +21,7 @@ import type { MapAsCompleted } from './map-as-completed.ts';
 import { FuturesApi, type MapOptions } from './futures-api.ts';
 import { asCompleted, wait } from './waiting.ts';
 import { knownLength, progressTracker } from './progress.ts';
-import { chunkSizeOf } from './chunking.ts';
+import { CallTimes, ranMs } from './auto-chunk.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;
@@ -165,10 +165,19 @@ export class Grid {
   readonly #uploads = new Map<string, Promise<void>>();
   /** Source maps of the bundles this grid made, for remote stack traces. */
   readonly #sourceMaps = new SourceMaps();
+  /** How long each task function's calls take, for automatic chunking. */
+  readonly #callTimes = new CallTimes();
   readonly #api = new FuturesApi(
     (handle, args, chunk, job) => this.#submit(handle, args, chunk === true, job),
     (options, iterables) => progressTracker(options, knownLength(iterables)),
     (options, iterables, reduce) => this.#jobFor(options, iterables, reduce),
+    (handle) => {
+      const target = targetOf(handle);
+      // A timeout is per task: chunked, it would cover several calls.
+      if (target.options.timeout !== undefined) return undefined;
+      const key = typeof target.bundle === 'string' ? `${target.bundle}:${target.fn}` : target;
+      return this.#callTimes.for(key, (stack) => this.#sourceMaps.mapStack(stack));
+    },
   );
   /** Job numbers by name (or by priority, for unnamed calls that set one); 0 is the session's. */
   readonly #jobs = new Map<string, number>();
@@ -248,7 +257,7 @@ export class Grid {
       future.setException(tooLarge !== undefined ? new LadleError(ErrorCode.TOO_LARGE, tooLarge) : new LadleError(ErrorCode.INVALID_OPTION, invalid!));
       return future;
     }
-    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true } : {}), ...(job ? { job } : {}) });
+    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true, calls: args.length } : {}), ...(job ? { job } : {}) });
     if (typeof target.bundle === 'string') {
       this.#enqueue(spec(target.bundle));
     } else {
@@ -322,7 +331,8 @@ export class Grid {
       this.#jobs.set(key, job);
     }
     const calls = options.total ?? knownLength(iterables);
-    const adds = calls === undefined ? undefined : Math.ceil(calls / chunkSizeOf(options)) + (reduce ? Math.max(0, calls - 1) : 0);
+    // A job counts calls, however they are chunked (chunks say how many they carry).
+    const adds = calls === undefined ? undefined : calls + (reduce ? Math.max(0, calls - 1) : 0);
     if (job !== 0 || adds !== undefined) this.channel.send(jobMessage(job, options.name, options.priority, adds));
     return job === 0 ? undefined : job;
   }
@@ -421,6 +431,7 @@ export class Grid {
     const future = this.#futures.get(outcome.id);
     if (!future) return; // cancelled, or a duplicate
     this.#futures.delete(outcome.id);
+    if (outcome.ms !== undefined) ranMs.set(future, outcome.ms);
     if (outcome.ok) {
       try {
         future.setResult(unpack(outcome.value));

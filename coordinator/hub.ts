@@ -419,10 +419,10 @@ export class Hub {
           const refusal = job ? this.refusal(spec, room) : { kind: 'invalid' as const, message: `task names job ${spec.job}, which this client has not declared` };
           if (refusal) {
             this.toClient(client, { id: spec.id, ok: false, kind: refusal.kind, error: { name: 'LadleError', message: refusal.message } });
-            if (job) this.jobs.submitted(job, undefined);
+            if (job) this.jobs.submitted(job, undefined, spec.calls);
             continue;
           }
-          this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)));
+          this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)), spec.calls);
           room--;
         }
         break;
@@ -504,7 +504,7 @@ export class Hub {
       if (!client || !job) continue;
       const id = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id;
       this.scheduler.enqueue(id, this.jobs.key(job));
-      this.jobs.adopt(job, id);
+      this.jobs.adopt(job, id, spec.calls);
     }
     for (const r of snapshot.results) {
       const client = this.clients.get(r.clientId);

@@ -49,7 +49,8 @@ export class JobBook {
   private nextId = 1;
   /** Oldest first. */
   private readonly jobs = new Map<string, Job>();
-  private readonly byTask = new Map<TaskId, Job>();
+  /** Each live task's job, and how many calls it counts for (a chunk several). */
+  private readonly byTask = new Map<TaskId, { job: Job; calls: number }>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -67,8 +68,8 @@ export class JobBook {
   }
 
   /** A restored task counts in its job again (it was submitted before the restart). */
-  adopt(job: Job, task: TaskId): void {
-    this.byTask.set(task, job);
+  adopt(job: Job, task: TaskId, calls = 1): void {
+    this.byTask.set(task, { job, calls });
   }
 
   /** A job of `client` by its number: job 0 always exists; others once declared. */
@@ -96,20 +97,21 @@ export class JobBook {
     return { client: job.client, job: String(job.no), priority: job.priority };
   }
 
-  /** A task was submitted to a job; `task` is its grid id once queued (undefined when refused: it counts as failed). */
-  submitted(job: Job, task: TaskId | undefined): void {
-    job.submitted++;
-    if (task === undefined) job.failed++;
-    else this.byTask.set(task, job);
+  /** A task of `calls` calls was submitted to a job; `task` is its grid id once queued (undefined when refused: it counts as failed). */
+  submitted(job: Job, task: TaskId | undefined, calls = 1): void {
+    job.submitted += calls;
+    if (task === undefined) job.failed += calls;
+    else this.byTask.set(task, { job, calls });
     this.changed(job);
   }
 
   /** A task ended. */
   settled(task: TaskId, how: Outcome): void {
-    const job = this.byTask.get(task);
-    if (!job) return;
+    const entry = this.byTask.get(task);
+    if (!entry) return;
     this.byTask.delete(task);
-    job[how === 'completed' ? 'done' : how]++;
+    const { job, calls } = entry;
+    job[how === 'completed' ? 'done' : how] += calls;
     this.changed(job);
   }
 

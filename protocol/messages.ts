@@ -66,6 +66,9 @@ export interface TaskSpec {
    * argument tuples, and the result packs one outcome per call (see
    * client-sdk/chunking.ts). */
   chunk?: true;
+  /** From a client, on a chunk: how many calls it carries, so that its job's
+   * progress counts calls however they are chunked. */
+  calls?: number;
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -104,9 +107,11 @@ export type FailureKind = 'lost' | 'timeout' | 'cancelled' | FailureKindRefused;
 export type FailureKindRefused = 'invalid' | 'tooLarge' | 'tooMany';
 const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'invalid', 'tooLarge', 'tooMany'];
 
+/** `ms`: how long the task ran in its Web Worker, as the page timed it
+ * (what the SDK sizes automatic chunks by; absent where nothing ran it). */
 export type TaskOutcome =
-  | { id: number; ok: true; value: Uint8Array }
-  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind };
+  | { id: number; ok: true; value: Uint8Array; ms?: number }
+  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number };
 
 // ---- SDK client -> coordinator ----
 // A client session outlives its socket for a grace period. Both sides number
@@ -326,6 +331,7 @@ function taskSpec(x: unknown, checkOptions = true): TaskSpec {
   if (o.scope !== undefined) str(o.scope, 'task.scope', 64);
   if (o.parent !== undefined) int(o.parent, 'task.parent');
   if (o.chunk !== undefined && o.chunk !== true) throw new ProtocolError('task.chunk must be true when present');
+  if (o.calls !== undefined) int(o.calls, 'task.calls', 1, 1_000_000);
   if (o.job !== undefined) int(o.job, 'task.job', 0, MAX_JOBS_ID);
   return o as unknown as TaskSpec;
 }
@@ -365,6 +371,9 @@ function errorInfo(x: unknown): RemoteErrorInfo {
   return o as unknown as RemoteErrorInfo;
 }
 
+/** A task's reported run time is at most a year, in ms. */
+const MAX_RUN_MS = 365 * 24 * 3600 * 1000;
+
 function outcome(x: unknown): TaskOutcome {
   const o = obj(x, 'result');
   int(o.id, 'result.id');
@@ -375,6 +384,7 @@ function outcome(x: unknown): TaskOutcome {
       throw new ProtocolError(`result.kind must be one of ${FAILURE_KINDS.join(', ')}`);
     }
   } else throw new ProtocolError('result.ok must be a boolean');
+  if (o.ms !== undefined && !(typeof o.ms === 'number' && o.ms >= 0 && o.ms <= MAX_RUN_MS)) throw new ProtocolError(`result.ms must be a number of milliseconds from 0 to ${MAX_RUN_MS}`);
   return o as unknown as TaskOutcome;
 }
 

@@ -122,14 +122,16 @@ export class LocalEngine {
       thread.subtasks.delete(local);
       this.withdraw(id);
     }
-    for (const outcome of msg.done) {
+    msg.done.forEach((outcome, i) => {
       const run = thread.runs.get(outcome.id);
-      if (!run) continue;
+      if (!run) return;
+      // As a page does: the SDK sizes its automatic chunks by this.
+      outcome.ms = msg.took[i];
       thread.runs.delete(outcome.id);
       clearTimeout(thread.timers.get(outcome.id));
       thread.timers.delete(outcome.id);
       this.settle(run, outcome);
-    }
+    });
     thread.blocked = msg.blocked;
     this.pump();
     this.scheduleFlush();

@@ -28,6 +28,8 @@ export interface StoredTask {
   timeout?: number;
   attempts?: number;
   chunk?: true;
+  /** How many calls a chunk carries (its job's progress counts calls). */
+  calls?: number;
   /** The client's job it counts against (0, the session's, when absent). */
   job?: number;
 }

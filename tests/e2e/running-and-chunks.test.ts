@@ -72,3 +72,41 @@ test('a map over 100 inputs with one throwing input rejects with error.index of 
     return true;
   });
 });
+
+test('map without chunkSize: once a function is timed quick, its calls travel several to a task, with the same results, indexes and progress', { timeout: 60_000 }, async () => {
+  const tasksRun = () => {
+    const s = g.coordinator.hub.stats();
+    return s.completed + s.failed;
+  };
+  const xs = Array.from({ length: 300 }, (_, i) => i);
+  const none = xs.map(() => -1);
+  const words = xs.map((x) => `w${x}`);
+  const joined = words.map((w) => `${w}!`);
+  // The first map of a function (concat is new to this grid) goes one task
+  // per call: nothing is known of it yet.
+  let before = tasksRun();
+  assert.deepEqual(await g.grid.map(tasks.concat, words, xs.map(() => '!')), joined);
+  assert.equal(tasksRun() - before, 300);
+
+  before = tasksRun();
+  let last = 0;
+  assert.deepEqual(await g.grid.map(tasks.concat, words, xs.map(() => '!'), { onProgress: (p) => (last = p.done) }), joined);
+  const chunks = tasksRun() - before;
+  assert.ok(chunks <= 30, `300 quick calls took ${chunks} tasks`);
+  assert.equal(last, 300, 'progress counts calls');
+
+  await g.grid.map(tasks.squareUnless, xs, none); // timed now, if no test before did
+  before = tasksRun();
+  await assert.rejects(Promise.resolve(g.grid.map(tasks.squareUnless, xs, xs.map(() => 137))), (e: unknown) => {
+    assert.ok(e instanceof RemoteError);
+    assert.equal((e as { index?: number }).index, 137);
+    assert.match(e.message, /^map input 137 failed: RangeError: input 137 is refused$/);
+    assert.match(e.remoteStack ?? '', /scoop\.ts/, 'the stack names the source, as for a task of one call');
+    return true;
+  });
+  assert.ok(tasksRun() - before <= 30, 'the failing call travelled in a chunk');
+  // Handles with a timeout keep one task per call: a chunk's timeout would cover all its calls.
+  before = tasksRun();
+  await g.grid.map(tasks.squareUnless.with({ timeout: 10_000 }), xs.slice(0, 50), none);
+  assert.equal(tasksRun() - before, 50);
+});

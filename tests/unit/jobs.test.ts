@@ -109,3 +109,15 @@ test('a durable coordinator records each changed job and restores them; jobs of 
   restored.declare(alice, 'default', { job: 2, name: 'next' });
   assert.ok(restored.list().find((r) => r.name === 'next')!.id > pi.id, 'new jobs get fresh ids');
 });
+
+test('a job counts calls: a chunk counts for the calls it carries, done or refused', () => {
+  const book = new JobBook(() => 0);
+  book.declare(alice, 'default', { job: 1, name: 'chunked', adds: 25 });
+  const job = book.get(alice, 1, 'default')!;
+  book.submitted(job, 1 as TaskId, 10);
+  book.submitted(job, 2 as TaskId, 10);
+  book.submitted(job, undefined, 5);
+  book.settled(1 as TaskId, 'completed');
+  const row = book.list().find((r) => r.name === 'chunked')!;
+  assert.deepEqual([row.expected, row.submitted, row.done, row.failed], [25, 25, 10, 5]);
+});
