@@ -1,3 +1,4 @@
+/// <reference path="./wasm-import.ts" preserve="true" />
 // `ladle-grid/task`: the API a task module imports, with the SDK's semantics.
 // Bundled into each task module as this thin facade; the Web Worker runtime
 // installs the implementation under a well-known symbol, so bundles stay
