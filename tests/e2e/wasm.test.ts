@@ -4,6 +4,11 @@
 // once per Web Worker; local mode runs the same module in Node.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, RemoteError } from '../../client-sdk/index.ts';
 import { buildKernels } from '../../demo/kernels/build.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
@@ -73,5 +78,32 @@ test('local mode runs the same .wasm import in Node worker threads', async () =>
     assert.deepEqual(await local.submit(wasm.tileWasm, TILE), await local.submit(wasm.tileJavaScript, TILE));
   } finally {
     await local.close();
+  }
+});
+
+test('npm run demo:mandelbrot renders the set with the Wasm kernel and writes the image', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-mandelbrot-'));
+  try {
+    const out = join(dir, 'm.pgm');
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'demo/mandelbrot.ts', '--width', '192', '--height', '128', '--tile', '64', '--iter', '100', '--out', out], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      env: { ...process.env, LADLE_URL: g.coordinator.url, LADLE_TOKEN: g.coordinator.token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await new Promise((resolve) => proc.once('exit', resolve));
+    assert.equal(code, 0, text);
+    assert.match(text, /as 6 tiles with the WebAssembly kernel/);
+    assert.match(text, /6 tiles in [\d.]+ s/);
+    const image = await readFile(out);
+    assert.equal(image.subarray(0, 15).toString(), 'P5\n192 128\n255\n');
+    assert.equal(image.length, 15 + 192 * 128);
+    // The point -0.5 + 0i (inside the set) is black; the corner far outside is light.
+    assert.equal(image[15 + 64 * 192 + Math.round((2 * 192) / 3.5)], 0);
+    assert.ok(image[15] > 200);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
