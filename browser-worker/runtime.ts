@@ -251,6 +251,12 @@ export class Runtime {
       this.settle(outcome);
     });
     slot.blocked = msg.blocked;
+    if (msg.gpuLost !== undefined) {
+      // Tasks using the lost device cannot go on: a fresh worker asks for a new one.
+      console.warn(`ladle: ${msg.gpuLost}; replacing the Web Worker, its running tasks run again`);
+      this.stopWorker(slot);
+      return;
+    }
     this.pool.settled(slot);
     this.pump();
     this.scheduleFlush();

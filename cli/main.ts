@@ -14,7 +14,7 @@ const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
                     [--join-token J] [--admin-token A] [--allowed-origins O]
                     [--data DIR] [--ice-servers S] [--no-offload] [--max-task-bytes N]
-  ladle workers --url http://HOST:PORT [--count 1] [--threads N]
+  ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
   ladle start [--local-workers 1] [coordinator options]
 
   coordinator   serve the grid: volunteers join by opening its URL
@@ -58,7 +58,7 @@ install); SDK programs submit work with its token. On start it prints every
 join URL, a QR code of the first, the dashboard URL and the token.
 
 ${COORDINATOR_OPTIONS}`,
-  workers: `usage: ladle workers --url http://HOST:PORT [--count 1] [--threads N]
+  workers: `usage: ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
 
 Opens headless Chromium pages that join a grid as volunteers, and reports each
 page that joined. Ctrl-C closes them (their unfinished tasks go elsewhere).
@@ -67,6 +67,8 @@ options:
   --url URL         the coordinator's address (as it printed; keep ?join=... for a private grid)
   --count N         how many pages (default 1)
   --threads N       Web Workers per page (default: one per core)
+  --webgpu          enable WebGPU in the pages (--enable-unsafe-webgpu; without a GPU,
+                    Chromium's software adapter, SwiftShader: correct but slow)
   -h, --help        show this help
 
 Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.
@@ -244,7 +246,7 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'workers') {
     const { values } = parseArgs({
       args: rest,
-      options: { url: { type: 'string' }, count: { type: 'string', default: '1' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { url: { type: 'string' }, count: { type: 'string', default: '1' }, threads: { type: 'string' }, webgpu: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return console.log(HELP.workers);
     if (!values.url) fail('workers needs --url, the coordinator address, e.g. --url http://127.0.0.1:8080');
@@ -252,6 +254,7 @@ async function main(argv: string[]): Promise<void> {
       url: values.url,
       count: int(values.count, 'count', 1),
       threads: values.threads === undefined ? undefined : int(values.threads, 'threads', 1),
+      webgpu: values.webgpu,
       log: (line) => console.log(line),
     });
     const n = workers.pages.length;

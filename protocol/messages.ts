@@ -637,6 +637,8 @@ export type FromWebWorker = {
   cancel: number[];
   /** Tasks of this worker waiting on subtasks. */
   blocked: number;
+  /** Its GPU device was lost: the page replaces it, and its running tasks run again. */
+  gpuLost?: string;
 };
 
 // ---- page main thread <-> its clock Web Worker ----
