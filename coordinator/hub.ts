@@ -35,6 +35,7 @@ import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
 import type { JobStats, PeerStats, Stats } from './stats.ts';
+import { needsMet, type Capabilities } from '../protocol/needs.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -81,6 +82,9 @@ export interface HubOptions {
  * starts of tasks taken from it while the report was on its way. */
 const REPORT_SLACK = 1024;
 
+/** Needs (as in Scheduler.waitingForNeeds) each client has been told no page meets. */
+type WarnedNeeds = WeakMap<ClientSession, Set<string>>;
+
 interface PageConn {
   id: PageId;
   ws: WebSocket;
@@ -107,6 +111,8 @@ interface PageConn {
   peerSecret: string;
   /** Scopes (clients) it has been sent tasks of: it hears when they leave. */
   ran: Set<ScopeId>;
+  /** What it reported of its device when it joined. */
+  capabilities?: Capabilities;
 }
 
 interface Job extends Omit<JobStats, 'seconds'> {
@@ -132,6 +138,7 @@ class FloodError extends ProtocolError {}
 
 export class Hub {
   readonly scheduler: Scheduler<PageId, TaskId>;
+  private readonly warnedNeeds: WarnedNeeds = new WeakMap();
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
   /** Clients by the scope id pages know their trees by. */
@@ -174,7 +181,11 @@ export class Hub {
     this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
     this.sharedQuotaBytes = options.sharedQuotaBytes ?? 256 * 1024 * 1024;
     this.store = new TaskStore(options.maxAttempts ?? 3);
-    this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
+    this.scheduler = new Scheduler<PageId, TaskId>({
+      spawned: (id) => this.store.get(id)?.spawned === true,
+      spawnedBackupMs: options.spawnedBackupMs,
+      needsOf: (id) => this.store.get(id)?.spec.needs,
+    });
     this.peerConfig = options.peer;
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
@@ -190,6 +201,7 @@ export class Hub {
       threads: this.scheduler.threadCount,
       clients: this.clients.size,
       queued: this.scheduler.queuedCount,
+      waitingForNeeds: this.scheduler.waitingForNeeds(),
       running: this.scheduler.assignedCount,
       completed: this.store.completed,
       failed: this.store.failed,
@@ -207,6 +219,7 @@ export class Hub {
           paused: p.paused,
           peer: p.peerOpen,
           peerTasks: this.offloads.heldBy(p.id),
+          capabilities: p.capabilities,
         };
       }),
       jobs: [...this.jobs.values()].map(({ since, until, ...job }) => ({ ...job, seconds: Math.round(((until ?? now) - since) / 1000) })),
@@ -278,7 +291,7 @@ export class Hub {
             return;
           }
           this.onTrusted(ws);
-          this.addPage(ws, hello.threads, hello.userAgent);
+          this.addPage(ws, hello.threads, hello.userAgent, hello.capabilities);
         }
       } catch (e) {
         this.reject(ws, e);
@@ -379,6 +392,21 @@ export class Hub {
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits: this.limits }, peerAck);
   }
 
+  /** Tells a client, once per needs, that none of the joined pages can run
+   * some of its tasks (they wait for one that can). */
+  private warnWaiting(client: ClientSession): void {
+    const waiting = this.scheduler.waitingForNeeds();
+    let warned = this.warnedNeeds.get(client);
+    const fresh: Record<string, number> = {};
+    for (const [needs, n] of Object.entries(waiting)) {
+      if (warned?.has(needs)) continue;
+      if (!warned) this.warnedNeeds.set(client, (warned = new Set()));
+      warned.add(needs);
+      fresh[needs] = n;
+    }
+    if (Object.keys(fresh).length > 0) client.replies.push({ t: 'waiting', needs: fresh });
+  }
+
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
     if (msg.t === 'ack') {
       client.acked(msg.seq);
@@ -406,6 +434,7 @@ export class Hub {
           this.enqueue(clientOwner(client.id), client.scope, spec);
           room--;
         }
+        if (msg.tasks.some((t) => t.needs?.length)) this.warnWaiting(client);
         break;
       }
       case 'cancel':
@@ -482,7 +511,7 @@ export class Hub {
 
   // ---- volunteer pages ----
 
-  private addPage(ws: WebSocket, threads: number, userAgent: string): void {
+  private addPage(ws: WebSocket, threads: number, userAgent: string, capabilities?: Capabilities): void {
     const now = Date.now();
     const page: PageConn = {
       id: randomUUID() as PageId,
@@ -501,9 +530,11 @@ export class Hub {
       releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
       peerSecret: randomBytes(24).toString('base64url'),
       ran: new Set(),
+      capabilities,
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
+    this.scheduler.setNeedsMet(page.id, needsMet(capabilities));
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
     ws.on('close', () => this.removePage(page));
     const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
@@ -761,7 +792,9 @@ export class Hub {
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
     for (const [pageId, { from, max }] of hints) {
       // The giver first: it answers only steals it has heard of from here.
-      this.pages.get(from)!.ws.send(encodeFrame({ t: 'lend', to: pageId, max } satisfies ToPage));
+      // With what the thief has: the giver lends it only subtasks whose needs it meets.
+      const has = [...needsMet(this.pages.get(pageId)!.capabilities)];
+      this.pages.get(from)!.ws.send(encodeFrame({ t: 'lend', to: pageId, max, has } satisfies ToPage));
       this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'steal', from, max } satisfies ToPage));
     }
     for (const [pageId, max] of releases) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'release', max } satisfies ToPage));

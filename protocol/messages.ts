@@ -4,6 +4,7 @@
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
 import { MAX_GRACE_MS, taskOptionsError, type Limits } from './limits.ts';
+import { capabilitiesError, needsError, type Capabilities, type Need } from './needs.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket path for both SDK clients and volunteer pages. */
@@ -57,6 +58,9 @@ export interface TaskSpec {
    * argument tuples, and the result packs one outcome per call (see
    * client-sdk/chunking.ts). */
   chunk?: true;
+  /** What the page running it must have (`handle.with({ needs })`); a
+   * subtask inherits its parent's. */
+  needs?: Need[];
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -125,7 +129,10 @@ export type ClientMessage = ClientData | Ack;
 // ---- coordinator -> SDK client ----
 export type ToClientData =
   | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
-  | { t: 'shared'; seq: number; req: number; error?: string };
+  | { t: 'shared'; seq: number; req: number; error?: string }
+  /** Tasks of this client's that no joined page can run, by needs
+   * ('webgpu': 40); sent once per needs while none can. */
+  | { t: 'waiting'; seq: number; needs: Record<string, number> };
 export type ToClient =
   /** `ack`: the last client frame the coordinator processed (on resume);
    * `limits`: what the coordinator accepts, so the SDK never sends more
@@ -143,6 +150,8 @@ export type PageHello = {
   version: number;
   /** A private grid's join token, from the join URL's `join` parameter. */
   joinToken?: string;
+  /** What the page measured of its device (none: it meets no need). */
+  capabilities?: Capabilities;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
@@ -229,7 +238,7 @@ export type ToPage =
   | { t: 'steal'; from: string; max: number }
   /** The other half of a `steal`: page `to` was told to take up to `max` of
    * this page's ready subtasks. A page answers only steals so announced. */
-  | { t: 'lend'; to: string; max: number }
+  | { t: 'lend'; to: string; max: number; has?: Need[] }
   /** Hand up to `max` ready subtasks to the grid through the coordinator
    * (`report.submit`): the fallback when no WebRTC link serves. */
   | { t: 'release'; max: number }
@@ -392,6 +401,10 @@ export function parseHello(x: unknown): Hello {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
     if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
+    if (o.capabilities !== undefined) {
+      const error = capabilitiesError(o.capabilities);
+      if (error) throw new ProtocolError(`hello.capabilities${error.startsWith('.') ? '' : ' '}${error}`);
+    }
   } else {
     throw new ProtocolError('hello.role must be "client" or "worker"');
   }
@@ -501,6 +514,15 @@ export function parseToClient(x: unknown): ToClient {
       int(o.req, 'shared.req');
       if (o.error !== undefined) str(o.error, 'shared.error');
       break;
+    case 'waiting': {
+      int(o.seq, 'waiting.seq');
+      const needs = obj(o.needs, 'waiting.needs');
+      for (const [key, n] of Object.entries(needs)) {
+        str(key, 'waiting.needs key', 64);
+        int(n, `waiting.needs.${key.slice(0, 64)}`);
+      }
+      break;
+    }
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
   }
@@ -533,6 +555,7 @@ export function parseToPage(x: unknown): ToPage {
     case 'lend':
       str(o.to, 'lend.to', 64);
       int(o.max, 'lend.max', 1, 1_000_000);
+      if (o.has !== undefined && needsError(o.has) !== undefined) throw new ProtocolError(`lend.has: ${needsError(o.has)}`);
       break;
     case 'release':
       int(o.max, 'release.max', 1, 1_000_000);

@@ -4,6 +4,7 @@
 import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-worker/runtime.ts';
 import type { PeerStatus } from '../browser-worker/peer-offload.ts';
 import { LineChart, formatBytes, formatNumber } from './chart.ts';
+import { describeCapabilities } from '../browser-worker/capabilities.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----
 
@@ -65,6 +66,7 @@ const els = {
   peer: byId('peer'),
   peerState: byId('peer-state'),
   peerCounts: byId('peer-counts'),
+  device: byId('device'),
 };
 
 const runtime = new Runtime({ threads, paused: false, onStatus: render });
@@ -96,6 +98,7 @@ function render(status: RuntimeStatus): void {
   els.pauseReason.hidden = why.length === 0;
   els.pauseReason.textContent = why.length ? `Paused because ${why.join(' and ')} (see the settings below).` : '';
   renderPeer(status.peer);
+  if (status.capabilities) els.device.textContent = `This device: ${describeCapabilities(status.capabilities)}`;
 }
 
 const plural = (n: number, one: string, many: string) => `${formatNumber(n)} ${n === 1 ? one : many}`;
