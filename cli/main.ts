@@ -1,6 +1,7 @@
 // The `ladle` command: coordinator, workers, and start (both at once).
 import { parseArgs } from 'node:util';
 import { networkInterfaces } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
@@ -47,6 +48,10 @@ const COORDINATOR_OPTIONS = `options:
                     the most a client's shared constants may add up to, in
                     bytes or with KiB/MiB (default 32MiB, at most 192MiB);
                     larger ones fail their own call with ERR_TOO_LARGE
+  --tls-cert FILE --tls-key FILE
+                    serve https and wss on the same port with this PEM
+                    certificate and key: pages on other machines are then
+                    secure contexts, where WebGPU works
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -94,6 +99,8 @@ const coordinatorFlags = {
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
   'max-task-bytes': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -120,13 +127,14 @@ function byteSize(value: string, flag: string): number {
 function joinUrls(c: Coordinator): string[] {
   const query = c.joinToken ? `/?join=${encodeURIComponent(c.joinToken)}` : '';
   if (c.host !== '0.0.0.0' && c.host !== '::') return [c.url + query];
+  const scheme = new URL(c.url).protocol.slice(0, -1);
   const urls: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}:${c.port}${query}`);
+      if (a.family === 'IPv4' && !a.internal) urls.push(`${scheme}://${a.address}:${c.port}${query}`);
     }
   }
-  urls.push(`http://127.0.0.1:${c.port}${query}`);
+  urls.push(`${scheme}://127.0.0.1:${c.port}${query}`);
   return urls;
 }
 
@@ -154,6 +162,8 @@ interface CoordinatorFlags {
   'ice-servers'?: string;
   'no-offload'?: boolean;
   'max-task-bytes'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 function iceServers(value: string | undefined): IceServer[] | undefined {
@@ -181,8 +191,21 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   if (values['admin-token'] === '') fail('--admin-token must not be empty');
   const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
   if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together: the certificate (PEM) and its private key (PEM)');
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (values['tls-cert'] !== undefined && values['tls-key'] !== undefined) {
+    const read = (flag: string, file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        return fail(`--${flag} ${file}: ${(e as Error).message}`);
+      }
+    };
+    tls = { cert: read('tls-cert', values['tls-cert']), key: read('tls-key', values['tls-key']) };
+  }
   try {
     const c = await startCoordinator({
+      tls,
       host: values.host,
       port,
       token: values.token,
@@ -202,6 +225,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') fail(`port ${port} on ${values.host} is already in use; pick another with --port (e.g. --port ${port + 1})`);
     if (err.code === 'EACCES') fail(`not allowed to listen on port ${port}; use a port above 1023`);
+    if (tls && /PEM|key|certificate|asn1/i.test(err.message)) fail(`the TLS certificate or key could not be used: ${err.message}`);
     throw e;
   }
 }
@@ -270,7 +294,7 @@ async function main(argv: string[]): Promise<void> {
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
       workers = await launchWorkers({ url: joinUrls(c).at(-1)!, count: localCount, log: (line) => console.log(line) });
-      console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`http://127.0.0.1:${c.port}`)}`);
+      console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`${new URL(c.url).protocol}//127.0.0.1:${c.port}`)}`);
     }
     onExit(
       async () => {
