@@ -11,11 +11,12 @@ import { scale } from './scale.ts';
 import { memory } from './memory.ts';
 import { nested } from './nested.ts';
 import { isolation } from './isolation.ts';
+import { wasmScenario } from './wasm.ts';
 import { efficiencySvg } from './svg.ts';
 import { watchForeignLoad } from './load.ts';
 import { formatTable, type Row, type ScenarioResult } from './table.ts';
 
-const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = { trivial, cpu, rtt, scale, memory, efficiency, nested, isolation };
+const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = { trivial, cpu, rtt, scale, memory, efficiency, nested, isolation, wasm: wasmScenario };
 
 const asked = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = asked.filter((a) => !(a in SCENARIOS));
