@@ -1,11 +1,14 @@
 // Placement by need: the NeedQueue alone, and the Scheduler sending tasks
-// with needs only to pages that meet them (fill, steal, backup, requeue).
+// with needs only to pages that meet them (fill, steal, backup, requeue);
+// capabilities and needs on the wire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NeedQueue } from '../../coordinator/need-queue.ts';
 import { Scheduler } from '../../coordinator/scheduler.ts';
 import { needsError, needsKey, needsMet, type Need } from '../../protocol/needs.ts';
 import { taskOptionsError } from '../../protocol/limits.ts';
+import { PROTOCOL_VERSION, ProtocolError, decodeFrame, encodeFrame, parseHello, parseToClient, parseToPage, type Hello } from '../../protocol/messages.ts';
+import { describeCapabilities } from '../../browser-worker/capabilities.ts';
 
 const GPU: ReadonlySet<Need> = new Set(['webgpu']);
 const SIMD: ReadonlySet<Need> = new Set(['wasm-simd']);
@@ -91,15 +94,6 @@ test('tasks no page can run wait, are counted by need, and run when such a page 
 
 test('an idle page without the need neither steals nor backs up a GPU task', () => {
   let t = 0;
-  const s = gpuScheduler(() => t);
-  s.addPage('gpu', 1);
-  s.setNeedsMet('gpu', GPU);
-  // A page that has shown it finishes tasks may hold many.
-  for (let i = 0; i < 20; i++) {
-    s.enqueue(i + 1);
-    s.dispatch();
-    s.finish(i + 1, 'gpu');
-  }
   const s2 = new Scheduler<string, number>({ prefetch: () => 4, now: () => t, needsOf: (x) => (x > 100 ? ['webgpu'] : undefined) });
   s2.addPage('gpu', 1);
   s2.setNeedsMet('gpu', GPU);
@@ -116,4 +110,36 @@ test('an idle page without the need neither steals nor backs up a GPU task', () 
   const d2 = s2.dispatch();
   assert.ok((d2.send.get('gpu2') ?? []).length > 0, 'a second GPU page steals or backs up');
   assert.equal(d2.send.get('cpu'), undefined);
+});
+
+test('a page reports its capabilities in its hello; malformed ones are protocol errors', () => {
+  const caps = { cores: 8, memoryGiB: 8, secureContext: false, wasmSimd: true, wasmThreads: false, speed: 250.5, noGpu: 'insecure-context' };
+  const hello = { t: 'hello', role: 'worker', threads: 2, userAgent: 'UA', version: PROTOCOL_VERSION };
+  assert.deepEqual(decodeFrame(encodeFrame({ ...hello, capabilities: caps } as Hello), parseHello), { ...hello, capabilities: caps });
+  for (const [bad, reason] of [
+    [{ ...caps, cores: -1 }, /cores/],
+    [{ ...caps, wasmSimd: 'yes' }, /wasmSimd/],
+    [{ ...caps, noGpu: 'broken' }, /noGpu/],
+    [{ ...caps, gpu: { vendor: 'x'.repeat(500), architecture: 'a', maxBufferMiB: 1, maxStorageBindingMiB: 1, maxWorkgroupInvocations: 1 } }, /vendor/],
+    [{ ...caps, gpu: { vendor: 'v', architecture: 'a', maxBufferMiB: Infinity, maxStorageBindingMiB: 1, maxWorkgroupInvocations: 1 } }, /maxBufferMiB/],
+    ['fast', /capabilities must be an object/],
+  ] as const) {
+    assert.throws(() => parseHello({ ...hello, capabilities: bad }), (e: unknown) => e instanceof ProtocolError && reason.test(e.message));
+  }
+  // A lend names what the thief has; only known needs.
+  assert.throws(() => parseToPage({ t: 'lend', to: 'p', max: 1, has: ['cuda'] }), /lend.has: needs: unknown need/);
+  assert.deepEqual(parseToPage({ t: 'lend', to: 'p', max: 1, has: ['webgpu'] }), { t: 'lend', to: 'p', max: 1, has: ['webgpu'] });
+  // The coordinator's word to a client about tasks no page can run.
+  assert.deepEqual(parseToClient({ t: 'waiting', seq: 3, needs: { webgpu: 40 } }), { t: 'waiting', seq: 3, needs: { webgpu: 40 } });
+  assert.throws(() => parseToClient({ t: 'waiting', seq: 3, needs: { webgpu: -1 } }), ProtocolError);
+});
+
+test('the join page says plainly why a device has no GPU', () => {
+  const base = { cores: 8, secureContext: true, wasmSimd: true, wasmThreads: false, speed: 100 };
+  assert.equal(describeCapabilities({ ...base, noGpu: 'insecure-context', secureContext: false }), '8 threads, GPU: unavailable, because this page is not a secure context (open it over https, or as localhost), Wasm SIMD');
+  assert.equal(
+    describeCapabilities({ ...base, cores: 1, memoryGiB: 4, wasmSimd: false, gpu: { vendor: 'google', architecture: 'swiftshader', maxBufferMiB: 256, maxStorageBindingMiB: 128, maxWorkgroupInvocations: 256 } }),
+    '1 thread, 4 GiB, GPU: google swiftshader',
+  );
+  assert.equal(describeCapabilities({ ...base, noGpu: 'no-adapter' }), '8 threads, GPU: none found, Wasm SIMD');
 });
