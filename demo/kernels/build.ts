@@ -4,7 +4,6 @@
 // is TypeScript's syntax with Wasm's types: the kernel reads like the rest of
 // the repository and needs no C, Rust or Go toolchain. Rebuilt only when a
 // source is newer than its .wasm.
-import asc from 'assemblyscript/asc';
 import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +22,8 @@ export async function buildKernels(): Promise<void> {
   await mkdir(here('./build'), { recursive: true });
   for (const [name, k] of Object.entries(KERNELS)) {
     if ((await mtime(k.wasm)) >= (await mtime(k.source))) continue;
+    // Loaded only to build: the compiler is large, and most runs find the kernels built.
+    const { default: asc } = await import('assemblyscript/asc');
     // Stub runtime: the kernel allocates nothing, so no garbage collector is linked in.
     const { error, stderr } = await asc.main([k.source, '--outFile', k.wasm, '-O3', '--runtime', 'stub', '--noAssert']);
     if (error) throw new Error(`asc could not build the ${name} kernel: ${error.message}\n${stderr.toString()}`);
