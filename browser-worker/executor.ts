@@ -171,6 +171,8 @@ export class Executor {
     if (options.timeout !== undefined) spec.timeout = options.timeout;
     if (options.attempts !== undefined) spec.attempts = options.attempts;
     if (options.chunk) spec.chunk = true;
+    // A subtask needs what its parent needs (a GPU task's subtasks stay on GPU pages).
+    if (owner.spec.needs) spec.needs = owner.spec.needs;
     this.out.submit.push(spec);
     if (spec.args.byteLength >= TRANSFER_MIN_BYTES) this.out.transfer.push(spec.args.buffer);
     this.onOutput();

@@ -6,6 +6,7 @@
 //
 // Every offload and every return is reported to the coordinator, the
 // record of truth: when a page leaves, it tells both sides (`peerGone`).
+import type { Need } from '../protocol/needs.ts';
 import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpec } from '../protocol/messages.ts';
 // Loaded when first needed (below): a page without WebRTC never runs
 // peerjs's browser shims, which would otherwise bring back a removed
@@ -43,8 +44,8 @@ export interface OffloadHost {
   /** The coordinator's WebSocket URL: the PeerServer shares its origin. */
   readonly url: string;
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
-   * subtasks, now held by `link`. */
-  lend(link: PeerLink, max: number): TaskSpec[];
+   * subtasks, now held by `link`, among those whose needs are all in `has`. */
+  lend(link: PeerLink, max: number, has: readonly Need[]): TaskSpec[];
   /** The task here a lent subtask descends from: the peer's own subtasks
    * of it may go to the grid under it. */
   under(id: number): TaskRef;
@@ -89,7 +90,7 @@ export class PeerOffload {
   private readonly links = new Map<PeerLink, LinkState>();
   /** Steals the coordinator announced: the thief's worker id -> how many
    * subtasks, and until when the word holds. */
-  private readonly grants = new Map<string, { max: number; until: number }>();
+  private readonly grants = new Map<string, { max: number; until: number; has: readonly Need[] }>();
   /** Bumped on every open and close, so a late peerjs import for an old
    * connection to the coordinator does nothing. */
   private generation = 0;
@@ -176,8 +177,8 @@ export class PeerOffload {
 
   /** The coordinator sent page `to` to steal up to `max` of this page's
    * ready subtasks: answer its steal, now if it has already asked. */
-  grant(to: string, max: number): void {
-    this.grants.set(to, { max, until: performance.now() + GRANT_MS });
+  grant(to: string, max: number, has: readonly Need[] = []): void {
+    this.grants.set(to, { max, until: performance.now() + GRANT_MS, has });
     for (const [link, state] of this.links) {
       if (link.peer !== to || !state.asked) continue;
       this.host.clock.clearTimeout(state.asked.timer);
@@ -294,7 +295,7 @@ export class PeerOffload {
     this.grants.delete(link.peer);
     const max = grant && grant.until >= performance.now() ? Math.min(asked, grant.max) : 0;
     if (max > 0) {
-      this.lend(link, state, max);
+      this.lend(link, state, max, grant!.has);
       return;
     }
     this.status.refused++;
@@ -305,8 +306,8 @@ export class PeerOffload {
 
   /** Answers a peer's steal with ready subtasks and the constants their
    * scopes need that this link has not carried yet. */
-  private lend(link: PeerLink, state: LinkState, max: number): void {
-    const specs = this.host.lend(link, max);
+  private lend(link: PeerLink, state: LinkState, max: number, has: readonly Need[]): void {
+    const specs = this.host.lend(link, max, has);
     const shared: Record<string, Record<string, Uint8Array>> = {};
     for (const spec of specs) {
       state.given.add(spec.id);

@@ -27,6 +27,8 @@ import { errorInfo } from './error-info.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
+import { measureCapabilities } from './capabilities.ts';
+import type { Capabilities, Need } from '../protocol/needs.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -44,6 +46,8 @@ export interface RuntimeStatus {
   queued: number;
   workerId?: string;
   peer: PeerStatus;
+  /** What this device can do, once measured (before the page first joins). */
+  capabilities?: Capabilities;
 }
 
 export interface RuntimeOptions {
@@ -156,7 +160,16 @@ export class Runtime {
 
   start(): void {
     this.pool.start(this.threads);
-    this.link.connect();
+    // The page joins with its capabilities: the coordinator places tasks with needs by them.
+    void measureCapabilities().then(
+      (caps) => {
+        this.status.capabilities = caps;
+        this.emit(true);
+      },
+      (e: Error) => console.error(`ladle: could not measure this device (${e.message}); joining without capabilities`),
+    ).finally(() => {
+      if (!this.stopped) this.link.connect();
+    });
   }
 
   /** Sets how many Web Workers run tasks, and tells the coordinator (see
@@ -255,6 +268,12 @@ export class Runtime {
       this.settle(outcome);
     });
     slot.blocked = msg.blocked;
+    if (msg.gpuLost !== undefined) {
+      // Tasks using the lost device cannot go on: a fresh worker asks for a new one.
+      console.warn(`ladle: ${msg.gpuLost}; replacing the Web Worker, its running tasks run again`);
+      this.stopWorker(slot);
+      return;
+    }
     this.pool.settled(slot);
     this.pump();
     this.scheduleFlush();
@@ -298,7 +317,7 @@ export class Runtime {
     if (parentTask) this.spawners.add(fnKey(parentTask));
     const sub: Subtask = {
       id,
-      spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope },
+      spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope, ...(spec.needs ? { needs: spec.needs } : {}) },
       slot,
       local: spec.id,
       at: 'ready',
@@ -436,7 +455,7 @@ export class Runtime {
       opened: () => {
         // A private grid's join URL carries its join token.
         const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
-        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken });
+        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken, capabilities: this.status.capabilities });
         if (this.paused) this.sendCapacity();
       },
       frame: (msg) => this.onFrame(msg),
@@ -518,7 +537,7 @@ export class Runtime {
         this.peers.steal(msg.from, msg.max);
         break;
       case 'lend':
-        this.peers.grant(msg.to, msg.max);
+        this.peers.grant(msg.to, msg.max, msg.has);
         break;
       case 'release':
         for (const sub of this.handOver(msg.max)) {
@@ -569,8 +588,8 @@ export class Runtime {
       get url() {
         return runtime.link.url;
       },
-      lend: (link, max) => {
-        const subs = this.handOver(max);
+      lend: (link, max, has) => {
+        const subs = this.handOver(max, has);
         const now = performance.now();
         for (const sub of subs) {
           sub.at = link;
@@ -619,12 +638,21 @@ export class Runtime {
    * which are the biggest pieces of a tree. Small ones leave several to a
    * thread, about HAND_OVER_MS of work (at most half of those ready): a
    * round trip each would cost the thief more idle time than it saves. */
-  private handOver(max: number): Subtask[] {
+  private handOver(max: number, has?: readonly Need[]): Subtask[] {
     const oldest = this.ready[0];
     if (!oldest) return [];
     const ms = this.durations.get(fnKey(oldest.spec), PESSIMISTIC_MS);
     const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
-    return this.ready.splice(0, Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2))));
+    const count = Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2)));
+    if (!has) return this.ready.splice(0, count);
+    // A peer gets only subtasks it meets every need of (a page without a GPU never takes a GPU subtask).
+    const given: Subtask[] = [];
+    this.ready = this.ready.filter((sub) => {
+      if (given.length >= count || !(sub.spec.needs ?? []).every((n) => has.includes(n))) return true;
+      given.push(sub);
+      return false;
+    });
+    return given;
   }
 
   /** A subtask whose peer left while holding it runs again, here or

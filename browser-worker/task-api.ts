@@ -1,3 +1,4 @@
+/// <reference path="./wasm-import.ts" preserve="true" />
 // `ladle-grid/task`: the API a task module imports, with the SDK's semantics.
 // Bundled into each task module as this thin facade; the Web Worker runtime
 // installs the implementation under a well-known symbol, so bundles stay
@@ -26,6 +27,7 @@ export interface TaskHost {
     options?: { timeout?: number; returnWhen?: ReturnWhen },
   ): Promise<{ done: Set<Future<unknown>>; notDone: Set<Future<unknown>> }>;
   sharedGet(name: string): unknown;
+  gpu(): Promise<unknown>;
 }
 
 export const TASK_HOST = Symbol.for('ladle.task.host');
@@ -81,3 +83,37 @@ export const shared = {
     return host().sharedGet(name);
   },
 };
+
+/** This Web Worker's GPUDevice: the global `GPUDevice` type when the program
+ * has WebGPU's types (`npm install -D @webgpu/types`, then `"types":
+ * ["@webgpu/types"]` in tsconfig), else an opaque object. */
+export type GpuDevice = typeof globalThis extends { GPUDevice: { prototype: infer D } } ? D : object;
+
+/** Why `gpu()` has no device for this task. */
+export type NoGpuReason = 'insecure-context' | 'no-webgpu' | 'no-adapter';
+
+/** `gpu()` rejects with this when the page has no usable GPU. A task that
+ * must have one is submitted with `handle.with({ needs: ['webgpu'] })`. */
+export class NoGpuError extends Error {
+  override name = 'NoGpuError';
+  constructor(
+    readonly reason: NoGpuReason,
+    message: string,
+  ) {
+    super(message);
+  }
+  // The runtime's NoGpuError and the copy bundled into a task module are two
+  // classes: `instanceof` goes by name so that either matches.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === 'NoGpuError';
+  }
+}
+
+/** The GPUDevice of this Web Worker, requested once and shared by its tasks.
+ * Rejects with NoGpuError (see `reason`) when the page has no WebGPU: not a
+ * secure context, no WebGPU in this browser, or no adapter. If the device is
+ * lost while a task uses it, the task is stopped and run again (on another
+ * Web Worker, which requests a new device). */
+export function gpu(): Promise<GpuDevice> {
+  return host().gpu() as Promise<GpuDevice>;
+}

@@ -7,7 +7,8 @@ import type { Future } from '../client-sdk/future.ts';
 import type { Executor } from './executor.ts';
 import { TASK_HOST, type TaskHost } from './task-api.ts';
 
-export function installTaskHost(executor: Executor): void {
+/** `gpu` gives this thread's device (see gpu.ts). */
+export function installTaskHost(executor: Executor, gpu: () => Promise<unknown>): void {
   const submit = (fn: unknown, args: unknown[]): Future<unknown> => executor.submit(fn, args);
   // A worker has no stderr: `progress` prints nothing here, `onProgress` works.
   const api = new FuturesApi(
@@ -22,6 +23,7 @@ export function installTaskHost(executor: Executor): void {
     asCompleted,
     wait,
     sharedGet: (name) => executor.sharedGet(name),
+    gpu,
   };
   (globalThis as { [TASK_HOST]?: TaskHost })[TASK_HOST] = host;
 }

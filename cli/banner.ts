@@ -33,7 +33,7 @@ export async function terminalQr(text: string, ansi = false): Promise<string> {
 
 export async function coordinatorBanner(info: BannerInfo): Promise<string> {
   const [first] = info.urls;
-  const local = `http://127.0.0.1:${info.port}`;
+  const local = `${first?.startsWith('https:') ? 'https' : 'http'}://127.0.0.1:${info.port}`;
   const lines = ['Ladle coordinator is up.', 'Join by opening, in any browser:', ...info.urls.map((u) => `  ${u}`)];
   if (first && !isLoopback(first)) {
     lines.push(`Or scan this code to open ${first}:`, await terminalQr(first, info.ansi));

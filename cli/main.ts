@@ -1,5 +1,6 @@
 // The `ladle` command: coordinator, workers, and start (both at once).
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { startCoordinator, type Coordinator } from '../coordinator/coordinator.ts';
 import { parseTokens, readTokensFile } from '../coordinator/auth.ts';
 import { parseIceServers, type IceServer } from '../coordinator/peer-server.ts';
@@ -15,8 +16,8 @@ const USAGE = `usage:
   ladle coordinator [--host 0.0.0.0] [--port 8080] [--token T] [--tokens FILE]
                     [--join-token J] [--admin-token A] [--allowed-origins O]
                     [--data DIR | --no-data] [--drain-timeout S] [--ice-servers S]
-                    [--no-offload] [--max-task-bytes N]
-  ladle workers --url http://HOST:PORT [--count 1] [--threads N]
+                    [--no-offload] [--max-task-bytes N] [--tls-cert F --tls-key F]
+  ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
   ladle start [--local-workers 1] [coordinator options]
 
   coordinator   serve the grid: volunteers join by opening its URL
@@ -57,6 +58,10 @@ const COORDINATOR_OPTIONS = `options:
                     the most a client's shared constants may add up to, in
                     bytes or with KiB/MiB (default 32MiB, at most 192MiB);
                     larger ones fail their own call with ERR_TOO_LARGE
+  --tls-cert FILE --tls-key FILE
+                    serve https and wss on the same port with this PEM
+                    certificate and key: pages on other machines are then
+                    secure contexts, where WebGPU works
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -68,7 +73,7 @@ install); SDK programs submit work with its token. On start it prints every
 join URL, a QR code of the first, the dashboard URL and the token.
 
 ${COORDINATOR_OPTIONS}`,
-  workers: `usage: ladle workers --url http://HOST:PORT [--count 1] [--threads N]
+  workers: `usage: ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
 
 Opens headless Chromium pages that join a grid as volunteers, and reports each
 page that joined. Ctrl-C closes them (their unfinished tasks go elsewhere).
@@ -77,6 +82,8 @@ options:
   --url URL         the coordinator's address (as it printed; keep ?join=... for a private grid)
   --count N         how many pages (default 1)
   --threads N       Web Workers per page (default: one per core)
+  --webgpu          enable WebGPU in the pages (--enable-unsafe-webgpu; without a GPU,
+                    Chromium's software adapter, SwiftShader: correct but slow)
   -h, --help        show this help
 
 Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.
@@ -104,6 +111,8 @@ const coordinatorFlags = {
   'ice-servers': { type: 'string' },
   'no-offload': { type: 'boolean' },
   'max-task-bytes': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -153,6 +162,8 @@ interface CoordinatorFlags {
   'ice-servers'?: string;
   'no-offload'?: boolean;
   'max-task-bytes'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 function iceServers(value: string | undefined): IceServer[] | undefined {
@@ -182,8 +193,21 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   if (values.data === '') fail('--data needs a folder, e.g. --data .ladle');
   const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
   if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together: the certificate (PEM) and its private key (PEM)');
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (values['tls-cert'] !== undefined && values['tls-key'] !== undefined) {
+    const read = (flag: string, file: string) => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        return fail(`--${flag} ${file}: ${(e as Error).message}`);
+      }
+    };
+    tls = { cert: read('tls-cert', values['tls-cert']), key: read('tls-key', values['tls-key']) };
+  }
   try {
     const c = await startCoordinator({
+      tls,
       host: values.host,
       port,
       token: values.token,
@@ -206,6 +230,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') fail(`port ${port} on ${values.host} is already in use; pick another with --port (e.g. --port ${port + 1})`);
     if (err.code === 'EACCES') fail(`not allowed to listen on port ${port}; use a port above 1023`);
+    if (tls && /PEM|key|certificate|asn1/i.test(err.message)) fail(`the TLS certificate or key could not be used: ${err.message}`);
     throw e;
   }
 }
@@ -254,7 +279,7 @@ async function main(argv: string[]): Promise<void> {
   } else if (command === 'workers') {
     const { values } = parseArgs({
       args: rest,
-      options: { url: { type: 'string' }, count: { type: 'string', default: '1' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { url: { type: 'string' }, count: { type: 'string', default: '1' }, threads: { type: 'string' }, webgpu: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) return console.log(HELP.workers);
     if (!values.url) fail('workers needs --url, the coordinator address, e.g. --url http://127.0.0.1:8080');
@@ -262,6 +287,7 @@ async function main(argv: string[]): Promise<void> {
       url: values.url,
       count: int(values.count, 'count', 1),
       threads: values.threads === undefined ? undefined : int(values.threads, 'threads', 1),
+      webgpu: values.webgpu,
       log: (line) => console.log(line),
     });
     const n = workers.pages.length;
@@ -278,7 +304,7 @@ async function main(argv: string[]): Promise<void> {
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
       workers = await launchWorkers({ url: joinUrls(c).at(-1)!, count: localCount, log: (line) => console.log(line) });
-      console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`http://127.0.0.1:${c.port}`)}`);
+      console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`${new URL(c.url).protocol}//127.0.0.1:${c.port}`)}`);
     }
     onExit(
       async () => {

@@ -12,6 +12,9 @@ export interface WorkersOptions {
   threads?: number;
   /** Extra Chromium flags (e.g. a V8 heap limit). */
   browserArgs?: string[];
+  /** Enable WebGPU (`--enable-unsafe-webgpu`): a real GPU where Chromium may
+   * use one, else its software adapter (SwiftShader). */
+  webgpu?: boolean;
   log?: (line: string) => void;
 }
 
@@ -23,6 +26,10 @@ export interface LocalWorkers {
   relaunched: number;
   close(): Promise<void>;
 }
+
+/** Headless Chromium has WebGPU only behind this flag (on a page of a secure
+ * context: https, or http://127.0.0.1 and localhost). */
+export const WEBGPU_ARGS = ['--enable-unsafe-webgpu'];
 
 export function joinUrl(base: string, threads?: number): string {
   // Keeps the query: a private grid's URL carries its join token.
@@ -67,7 +74,7 @@ async function joinedLine(page: Page, n: number, url: string, verb = 'joined'): 
 export async function launchWorkers(options: WorkersOptions): Promise<LocalWorkers> {
   const log = options.log ?? (() => undefined);
   const url = joinUrl(options.url, options.threads);
-  const browser = await launchChromium(options.browserArgs);
+  const browser = await launchChromium([...(options.webgpu ? WEBGPU_ARGS : []), ...(options.browserArgs ?? [])]);
   let closing = false;
   const workers: LocalWorkers = {
     browser,

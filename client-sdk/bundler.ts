@@ -3,6 +3,7 @@
 // resolves to the task-side API that the Web Worker runtime provides.
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +30,34 @@ const ladleTaskPlugin: Plugin = {
   },
 };
 
+/** `import kernel from './kernel.wasm'` gives a `WebAssembly.Module`. The
+ * bytes travel inside the bundle (so they share its hash, upload and
+ * IndexedDB cache), and the module is compiled when the bundle is imported:
+ * once per Web Worker (or local worker thread), for every task it runs. */
+const wasmPlugin: Plugin = {
+  name: 'ladle-wasm',
+  setup(b) {
+    // The task module's import: a stub that compiles the bytes...
+    b.onResolve({ filter: /\.wasm$/ }, async (args) => {
+      if (args.pluginData === wasmPlugin) return undefined; // our own lookup, below
+      if (args.namespace === 'ladle-wasm') return { path: args.path, namespace: 'ladle-wasm-bytes' };
+      // esbuild finds the file (a relative path, or one inside an npm package).
+      const found = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: wasmPlugin });
+      if (found.errors.length > 0) return { errors: found.errors };
+      return { path: found.path, namespace: 'ladle-wasm' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'ladle-wasm' }, (args) => ({
+      contents: `import bytes from ${JSON.stringify(args.path)};\nexport default await WebAssembly.compile(bytes);\n`,
+      loader: 'js',
+    }));
+    // ...which imports them through esbuild's binary loader (base64 in the bundle).
+    b.onLoad({ filter: /.*/, namespace: 'ladle-wasm-bytes' }, async (args) => ({
+      contents: await readFile(args.path),
+      loader: 'binary',
+    }));
+  },
+};
+
 async function bundle(input: { entry: string } | { source: string; resolveDir: string }): Promise<Bundle> {
   const result = await build({
     ...('entry' in input
@@ -44,7 +73,7 @@ async function bundle(input: { entry: string } | { source: string; resolveDir: s
     sourcemap: 'external',
     sourcesContent: false,
     logLevel: 'silent',
-    plugins: [ladleTaskPlugin],
+    plugins: [ladleTaskPlugin, wasmPlugin],
   });
   const code = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
   const exports = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.js'))?.[1].exports ?? [];

@@ -12,6 +12,7 @@ import { remoteTransport, type ClientFrame, type Transport } from './transport.t
 import { LocalChannel } from './local/local-channel.ts';
 import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
 import { SourceMaps } from './stack-map.ts';
+import type { Need } from '../protocol/needs.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits } from '../protocol/limits.ts';
 import { batchesBySize } from './frame-batches.ts';
 import { Future } from './future.ts';
@@ -38,6 +39,9 @@ export interface TaskOptions {
   timeout?: number;
   /** How many pages may be lost while running it before it fails with TaskLostError (default 3). */
   attempts?: number;
+  /** Run it only on pages that have all of these ('webgpu', 'wasm-simd',
+   * 'wasm-threads'); it waits while no joined page has them. */
+  needs?: Need[];
 }
 
 interface HandleTarget {
@@ -421,6 +425,12 @@ export class Grid {
       this.#sharedReplies.delete(msg.req);
       if (msg.error) waiter?.reject(new Error(msg.error));
       else waiter?.resolve();
+      return;
+    }
+    if (msg.t === 'waiting') {
+      for (const [needs, n] of Object.entries(msg.needs)) {
+        console.warn(`ladle: ${n} task${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} ${needs.split('+').join(' and ')}; no joined page has it (they wait until one joins)`);
+      }
       return;
     }
     for (const id of msg.started) this.#futures.get(id)?.setRunning();

@@ -4,6 +4,7 @@ export type { ConnectOptions, MapArgs, ModuleHandles, TaskFn, TaskHandle, TaskOp
 export type { MapOptions } from './futures-api.ts';
 export type { ProgressInfo, ProgressOptions } from './progress.ts';
 export type { ReturnWhen } from './waiting.ts';
+export type { Need, Capabilities } from '../protocol/needs.ts';
 export { Future } from './future.ts';
 export type { FutureState, DoneCallback, WaitOptions } from './future.ts';
 export { MapResult } from './map-result.ts';

@@ -2,6 +2,7 @@
 // bundles, /api), the WebSocket endpoint for SDK clients and pages, and the
 // PeerServer pages signal WebRTC links through.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -19,6 +20,8 @@ import { openSqliteStore } from './store/sqlite-store.ts';
 import { originChecker } from './origin-check.ts';
 
 export interface CoordinatorOptions {
+  /** Serve https and wss on the same port with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   host?: string;
   port?: number;
   /** Submit token; a random one is made when neither this nor `tokens` is given. */
@@ -169,7 +172,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   if (store) hub.restore(store.load());
   let listening: Listening | undefined;
   const app = createHttpApp({ hub, bundles, assets, gate, joinUrls: (withJoinToken) => (listening ? joinUrls(listening, withJoinToken) : []) });
-  const server: Server = createServer(app);
+  // https: pages on other machines are secure contexts (WebGPU, crypto.subtle).
+  const server: Server = options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app) as unknown as Server) : createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
 
   // Every socket starts held to HELLO_MAX_BYTES; the hub lifts it after a valid hello.
@@ -200,7 +204,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   listening = { host, port, url: `http://${urlHost}:${port}`, joinToken: options.joinToken };
 
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     host,
     port,
     token,

@@ -40,12 +40,15 @@ function refuse(res: Response, check: Exclude<TokenCheck, { ok: true }>): void {
 }
 
 /** The sandbox of task code: pages, their Web Workers and the task bundles
- * those import (blob: URLs of bundles fetched from here) may load code from
- * and connect to this origin only, so a task cannot reach other hosts or the
- * volunteer's network by fetch, WebSocket or import. */
+ * those import (blob: URLs of bundles fetched from here; Web Workers inherit
+ * this policy from the page that starts them) may load code from and connect
+ * to this origin only, so a task cannot reach other hosts or the volunteer's
+ * network by fetch, WebSocket or import. 'wasm-unsafe-eval' lets tasks
+ * compile WebAssembly and nothing more: `eval` and `new Function` stay
+ * refused ('unsafe-eval' would allow them). */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self' blob:",
+  "script-src 'self' blob: 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
   "connect-src 'self'",
   "img-src 'self' data:",

@@ -39,6 +39,7 @@ import { OffloadRecord } from './offload-record.ts';
 import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
 import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 import type { PeerStats, Stats } from './stats.ts';
+import { needsMet, type Capabilities } from '../protocol/needs.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -97,6 +98,9 @@ export interface HubOptions {
  * starts of tasks taken from it while the report was on its way. */
 const REPORT_SLACK = 1024;
 
+/** Needs (as in Scheduler.waitingForNeeds) each client has been told no page meets. */
+type WarnedNeeds = WeakMap<ClientSession, Set<string>>;
+
 interface PageConn {
   id: PageId;
   ws: WebSocket;
@@ -123,6 +127,8 @@ interface PageConn {
   peerSecret: string;
   /** Scopes (clients) it has been sent tasks of: it hears when they leave. */
   ran: Set<ScopeId>;
+  /** What it reported of its device when it joined. */
+  capabilities?: Capabilities;
 }
 
 /** How often a drain looks whether the running tasks have finished. */
@@ -140,6 +146,7 @@ class FloodError extends ProtocolError {}
 
 export class Hub {
   readonly scheduler: Scheduler<PageId, TaskId>;
+  private readonly warnedNeeds: WarnedNeeds = new WeakMap();
   readonly store: TaskStore;
   private readonly clients = new Map<string, ClientSession>();
   /** Clients by the scope id pages know their trees by. */
@@ -185,7 +192,11 @@ export class Hub {
     this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
     this.sharedQuotaBytes = options.sharedQuotaBytes ?? 256 * 1024 * 1024;
     this.store = new TaskStore(options.maxAttempts ?? 3);
-    this.scheduler = new Scheduler<PageId, TaskId>({ spawned: (id) => this.store.get(id)?.spawned === true, spawnedBackupMs: options.spawnedBackupMs });
+    this.scheduler = new Scheduler<PageId, TaskId>({
+      spawned: (id) => this.store.get(id)?.spawned === true,
+      spawnedBackupMs: options.spawnedBackupMs,
+      needsOf: (id) => this.store.get(id)?.spec.needs,
+    });
     this.peerConfig = options.peer;
     this.journal = options.journal;
     this.jobs = new JobBook(Date.now, this.journal);
@@ -205,6 +216,7 @@ export class Hub {
       threads: this.scheduler.threadCount,
       clients: this.clients.size,
       queued: this.scheduler.queuedCount,
+      waitingForNeeds: this.scheduler.waitingForNeeds(),
       running: this.scheduler.assignedCount,
       prefetched: this.scheduler.prefetchedCount,
       completed: this.store.completed,
@@ -223,6 +235,7 @@ export class Hub {
           paused: p.paused,
           peer: p.peerOpen,
           peerTasks: this.offloads.heldBy(p.id),
+          capabilities: p.capabilities,
         };
       }),
       jobs: this.jobs.list(),
@@ -285,7 +298,7 @@ export class Hub {
             return;
           }
           this.onTrusted(ws);
-          this.addPage(ws, hello.threads, hello.userAgent);
+          this.addPage(ws, hello.threads, hello.userAgent, hello.capabilities);
         }
       } catch (e) {
         this.reject(ws, e);
@@ -397,6 +410,21 @@ export class Hub {
     if (client.results.length > 0) this.markClient(client);
   }
 
+  /** Tells a client, once per needs, that none of the joined pages can run
+   * some of its tasks (they wait for one that can). */
+  private warnWaiting(client: ClientSession): void {
+    const waiting = this.scheduler.waitingForNeeds();
+    let warned = this.warnedNeeds.get(client);
+    const fresh: Record<string, number> = {};
+    for (const [needs, n] of Object.entries(waiting)) {
+      if (warned?.has(needs)) continue;
+      if (!warned) this.warnedNeeds.set(client, (warned = new Set()));
+      warned.add(needs);
+      fresh[needs] = n;
+    }
+    if (Object.keys(fresh).length > 0) client.replies.push({ t: 'waiting', needs: fresh });
+  }
+
   private onClientMessage(client: ClientSession, msg: ClientMessage): void {
     client.lastSeen = Date.now();
     if (msg.t === 'ack') {
@@ -425,6 +453,7 @@ export class Hub {
           this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)), spec.calls);
           room--;
         }
+        if (msg.tasks.some((t) => t.needs?.length)) this.warnWaiting(client);
         break;
       }
       case 'job':
@@ -537,7 +566,7 @@ export class Hub {
 
   // ---- volunteer pages ----
 
-  private addPage(ws: WebSocket, threads: number, userAgent: string): void {
+  private addPage(ws: WebSocket, threads: number, userAgent: string, capabilities?: Capabilities): void {
     const now = Date.now();
     const page: PageConn = {
       id: randomUUID() as PageId,
@@ -556,9 +585,11 @@ export class Hub {
       releases: new RateLimit(this.pageReleaseRate, 2 * this.pageReleaseRate),
       peerSecret: randomBytes(24).toString('base64url'),
       ran: new Set(),
+      capabilities,
     };
     this.pages.set(page.id, page);
     this.scheduler.addPage(page.id, threads);
+    this.scheduler.setNeedsMet(page.id, needsMet(capabilities));
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
     ws.on('close', () => this.removePage(page));
     const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
@@ -834,7 +865,9 @@ export class Hub {
     for (const [pageId, ids] of revoke) for (const id of ids) this.tellCancel(pageId, id);
     for (const [pageId, { from, max }] of hints) {
       // The giver first: it answers only steals it has heard of from here.
-      this.pages.get(from)!.ws.send(encodeFrame({ t: 'lend', to: pageId, max } satisfies ToPage));
+      // With what the thief has: the giver lends it only subtasks whose needs it meets.
+      const has = [...needsMet(this.pages.get(pageId)!.capabilities)];
+      this.pages.get(from)!.ws.send(encodeFrame({ t: 'lend', to: pageId, max, has } satisfies ToPage));
       this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'steal', from, max } satisfies ToPage));
     }
     for (const [pageId, max] of releases) this.pages.get(pageId)!.ws.send(encodeFrame({ t: 'release', max } satisfies ToPage));

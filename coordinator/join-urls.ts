@@ -7,7 +7,7 @@ export interface Listening {
   /** What the coordinator is bound to. */
   host: string;
   port: number;
-  /** http://host:port as bound. */
+  /** http(s)://host:port as bound. */
   url: string;
   joinToken?: string;
 }
@@ -16,13 +16,14 @@ export interface Listening {
 export function joinUrls(c: Listening, withJoinToken = true): string[] {
   const query = c.joinToken && withJoinToken ? `/?join=${encodeURIComponent(c.joinToken)}` : '';
   if (c.host !== '0.0.0.0' && c.host !== '::') return [c.url + query];
+  const scheme = new URL(c.url).protocol.slice(0, -1);
   const urls: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}:${c.port}${query}`);
+      if (a.family === 'IPv4' && !a.internal) urls.push(`${scheme}://${a.address}:${c.port}${query}`);
     }
   }
-  urls.push(`http://127.0.0.1:${c.port}${query}`);
+  urls.push(`${scheme}://127.0.0.1:${c.port}${query}`);
   return urls;
 }
 

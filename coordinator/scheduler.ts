@@ -23,7 +23,14 @@
 // The queue is shared fairly between clients and their jobs (fair-queue.ts);
 // when a job is due slots that pages fill with unstarted tasks of jobs over
 // their share, those are taken back (revoked) and the slots handed on.
+//
+// Tasks with needs (`handle.with({ needs: ['webgpu'] })`) wait in a queue of
+// their own (need-queue.ts), offered first to the pages that meet them; they
+// are stolen and backed up only by such pages. Tasks without needs may run
+// on any page.
 import { FairQueue, type JobKey } from './fair-queue.ts';
+import type { Need } from '../protocol/needs.ts';
+import { NeedQueue } from './need-queue.ts';
 
 export interface PageSlots<P extends string = string, T extends number = number> {
   id: P;
@@ -85,6 +92,8 @@ export interface SchedulerOptions<P extends string = string, T extends number = 
   spawned?: (task: T) => boolean;
   /** Default 30 s. */
   spawnedBackupMs?: number;
+  /** What a task needs of its page (none: any page runs it). */
+  needsOf?: (task: T) => readonly Need[] | undefined;
 }
 
 /** What one dispatch decided: tasks to send, and copies to withdraw. */
@@ -101,6 +110,8 @@ export interface Dispatch<P extends string = string, T extends number = number> 
 function ratePrefetch(page: PageSlots): number {
   return Math.min(MAX_PREFETCH, Math.max(page.threads * 2, Math.ceil((page.rate * PREFETCH_MS) / 1000)));
 }
+
+const NONE: ReadonlySet<Need> = new Set();
 
 function pairKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
@@ -144,8 +155,15 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private readonly now: () => number;
   private readonly spawned: (task: T) => boolean;
   private readonly spawnedBackupMs: number;
+  // ---- placement by need (see NeedQueue) ----
+  private readonly needsOf: (task: T) => readonly Need[] | undefined;
+  /** Queued tasks with needs; they are not in `queued`. */
+  private readonly needQueue = new NeedQueue<T>();
+  /** The needs each page meets (pages not listed meet none). */
+  private readonly needsMet = new Map<P, ReadonlySet<Need>>();
 
   constructor(options: SchedulerOptions<P, T> = {}) {
+    this.needsOf = options.needsOf ?? (() => undefined);
     this.prefetch = options.prefetch ?? ratePrefetch;
     this.now = options.now ?? (() => performance.now());
     this.spawned = options.spawned ?? (() => false);
@@ -153,7 +171,18 @@ export class Scheduler<P extends string = string, T extends number = number> {
   }
 
   get queuedCount(): number {
-    return this.queue.size;
+    return this.queue.size + this.needQueue.size;
+  }
+
+  /** Queued tasks with needs that no joined page meets, by needs ('webgpu', 'webgpu+wasm-simd'). */
+  waitingForNeeds(): Record<string, number> {
+    if (this.needQueue.size === 0) return {};
+    return this.needQueue.waiting([...this.pages.keys()].map((id) => this.needsMet.get(id) ?? NONE));
+  }
+
+  /** The needs a page meets, from the capabilities it reported. */
+  setNeedsMet(id: P, met: ReadonlySet<Need>): void {
+    if (this.pages.has(id)) this.needsMet.set(id, met);
   }
   get assignedCount(): number {
     return this.holders.size;
@@ -246,6 +275,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
     const page = this.pages.get(id);
     if (!page) return [];
     this.pages.delete(id);
+    this.needsMet.delete(id);
     for (const key of this.unlinkable) if (key.startsWith(`${id}|`) || key.endsWith(`|${id}`)) this.unlinkable.delete(key);
     const orphans: T[] = [];
     for (const task of page.assigned) {
@@ -254,15 +284,18 @@ export class Scheduler<P extends string = string, T extends number = number> {
     return orphans;
   }
 
-  /** Queues a task in its job (the default job when none is given). */
+  /** Queues a task in its job (the default job when none is given); a task
+   * with needs waits in the need queue instead (fair share does not order those). */
   enqueue(task: T, job?: JobKey): void {
     if (this.queue.isQueued(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
+    if (this.queueByNeeds(task, false)) return;
     this.queue.enqueue(task, job);
   }
 
   /** Puts a task back at the front of its job's queue (its page was lost). */
   requeue(task: T, job?: JobKey): void {
     if (this.queue.isQueued(task) || this.holders.has(task)) throw new Error(`task ${task} is already scheduled`);
+    if (this.queueByNeeds(task, true)) return;
     this.queue.requeue(task, job);
   }
 
@@ -331,7 +364,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
 
   /** Removes a task wherever it is; returns the pages that held it. */
   cancel(task: T): P[] {
-    if (this.queue.remove(task)) return [];
+    if (this.queue.remove(task) || this.needQueue.delete(task)) return [];
     const list = this.holders.get(task) ?? [];
     this.holders.delete(task);
     this.startedAt.delete(task);
@@ -350,6 +383,10 @@ export class Scheduler<P extends string = string, T extends number = number> {
   dispatch(): Dispatch<P, T> {
     const out: Dispatch<P, T> = { send: new Map(), revoke: new Map(), hints: new Map(), releases: new Map() };
     if (this.pages.size === 0) return out;
+    if (this.needQueue.size > 0) {
+      this.fillNeeds(out, (p) => p.threads);
+      this.fillNeeds(out, (p) => p.threads + this.prefetch(p));
+    }
     if (this.queue.ready > 0) {
       this.fill(out, (p) => p.threads);
       this.fill(out, (p) => p.threads + this.prefetch(p));
@@ -440,7 +477,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
         let taken = 0;
         for (const task of victim.assigned) {
           if (taken === take) break;
-          if (victim.started.has(task) || (this.holders.get(task)?.length ?? 0) > 1) continue;
+          if (victim.started.has(task) || (this.holders.get(task)?.length ?? 0) > 1 || !this.meets(thief, task)) continue;
           this.dropHolder(task, victim);
           push(out.revoke, victim.id, task);
           this.assign(out, thief, task);
@@ -492,7 +529,7 @@ export class Scheduler<P extends string = string, T extends number = number> {
       for (const [task, since] of candidates) {
         if (room === 0) break;
         const list = this.holders.get(task);
-        if (!list || list.length > 1 || list[0] === page) continue;
+        if (!list || list.length > 1 || list[0] === page || !this.meets(page, task)) continue;
         if (!this.backupDue(task, list[0], since, now)) continue;
         this.assign(out, page, task);
         room--;
@@ -524,6 +561,39 @@ export class Scheduler<P extends string = string, T extends number = number> {
     page.rate = page.rate === 0 ? windowRate : 0.5 * page.rate + 0.5 * windowRate;
     page.windowStart = now;
     page.windowDone = 0;
+  }
+
+  // ---- placement by need ----
+
+  /** Queues a task with needs in the need queue; false for a task without. */
+  private queueByNeeds(task: T, first: boolean): boolean {
+    if (this.needQueue.has(task)) throw new Error(`task ${task} is already scheduled`);
+    const needs = this.needsOf(task);
+    if (!needs || needs.length === 0) return false;
+    this.needQueue.add(task, needs, first);
+    return true;
+  }
+
+  /** Whether a page has everything a task needs. */
+  private meets(page: PageSlots<P, T>, task: T): boolean {
+    const needs = this.needsOf(task);
+    if (!needs || needs.length === 0) return true;
+    const met = this.needsMet.get(page.id) ?? NONE;
+    return needs.every((n) => met.has(n));
+  }
+
+  /** Like fill, for tasks with needs: each page takes those it can run. */
+  private fillNeeds(out: Dispatch<P, T>, capacity: (p: PageSlots<P, T>) => number): void {
+    for (const page of this.pages.values()) {
+      const met = this.needsMet.get(page.id);
+      if (!met || met.size === 0 || page.threads === 0) continue;
+      while (this.room(page, capacity(page)) > 0) {
+        const task = this.needQueue.take(met);
+        if (task === undefined) break;
+        this.assign(out, page, task);
+      }
+      if (this.needQueue.size === 0) return;
+    }
   }
 
   private take(): T | undefined {

@@ -1,5 +1,6 @@
 // The shape of /api/stats, as the hub builds it: what the dashboard, the
 // live events stream, the CLI and the tests read.
+import type { Capabilities } from '../protocol/needs.ts';
 
 /** Peer offloading, for /api/stats and the dashboard. */
 export interface PeerStats {
@@ -63,6 +64,8 @@ export interface WorkerStats {
   peer: boolean;
   /** Subtasks it holds for other pages, taken over WebRTC. */
   peerTasks: number;
+  /** What the page reported of its device when it joined (its word only). */
+  capabilities?: Capabilities;
 }
 
 export interface Stats {
@@ -70,6 +73,8 @@ export interface Stats {
   threads: number;
   clients: number;
   queued: number;
+  /** Of those, tasks whose needs no joined page meets, by needs ('webgpu'): they run when such a page joins. */
+  waitingForNeeds: Record<string, number>;
   /** Tasks pages hold: started, or held ready to start (prefetched). */
   running: number;
   /** Of those, the ones not started yet. */

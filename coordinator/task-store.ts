@@ -53,6 +53,7 @@ export class TaskStore {
     const spec: TaskSpec = { id, bundle: submitted.bundle, fn: submitted.fn, args: submitted.args, scope };
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
     if (submitted.chunk) spec.chunk = true;
+    if (submitted.needs?.length) spec.needs = submitted.needs;
     const record: TaskRecord = {
       id,
       owner,

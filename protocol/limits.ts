@@ -3,6 +3,8 @@
 // force, and the SDK checks options and sizes against them before sending,
 // so a bad option or an oversized argument fails only its own call.
 
+import { needsError } from './needs.ts';
+
 const MiB = 1024 * 1024;
 
 /** The longest task timeout: what a page's setTimeout can wait (2**31-1 ms, about 24.8 days). */
@@ -65,8 +67,12 @@ export function coordinatorLimits(o: { maxPayload?: number; maxTaskBytes?: numbe
 }
 
 /** Why a task's options are refused, naming the option; undefined when they are fine. */
-export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown }, limits: Pick<Limits, 'timeout' | 'attempts'> = DEFAULT_LIMITS): string | undefined {
+export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown; needs?: unknown }, limits: Pick<Limits, 'timeout' | 'attempts'> = DEFAULT_LIMITS): string | undefined {
   const { timeout, attempts } = o;
+  if (o.needs !== undefined) {
+    const error = needsError(o.needs);
+    if (error) return error;
+  }
   if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) >= 1 && (timeout as number) <= limits.timeout)) {
     return `timeout is a whole number of milliseconds from 1 to ${limits.timeout}; got ${String(timeout)}`;
   }

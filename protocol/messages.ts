@@ -4,6 +4,7 @@
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
 import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits } from './limits.ts';
+import { capabilitiesError, needsError, type Capabilities, type Need } from './needs.ts';
 
 /** Job numbers a client may use (its own numbering). */
 const MAX_JOBS_ID = 2 ** 31 - 1;
@@ -69,6 +70,9 @@ export interface TaskSpec {
   /** From a client, on a chunk: how many calls it carries, so that its job's
    * progress counts calls however they are chunked. */
   calls?: number;
+  /** What the page running it must have (`handle.with({ needs })`); a
+   * subtask inherits its parent's. */
+  needs?: Need[];
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -144,7 +148,10 @@ export type ClientMessage = ClientData | Ack;
 // ---- coordinator -> SDK client ----
 export type ToClientData =
   | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
-  | { t: 'shared'; seq: number; req: number; error?: string };
+  | { t: 'shared'; seq: number; req: number; error?: string }
+  /** Tasks of this client's that no joined page can run, by needs
+   * ('webgpu': 40); sent once per needs while none can. */
+  | { t: 'waiting'; seq: number; needs: Record<string, number> };
 export type ToClient =
   /** `ack`: the last client frame the coordinator processed (on resume);
    * `limits`: what the coordinator accepts, so the SDK never sends more
@@ -162,6 +169,8 @@ export type PageHello = {
   version: number;
   /** A private grid's join token, from the join URL's `join` parameter. */
   joinToken?: string;
+  /** What the page measured of its device (none: it meets no need). */
+  capabilities?: Capabilities;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
@@ -248,7 +257,7 @@ export type ToPage =
   | { t: 'steal'; from: string; max: number }
   /** The other half of a `steal`: page `to` was told to take up to `max` of
    * this page's ready subtasks. A page answers only steals so announced. */
-  | { t: 'lend'; to: string; max: number }
+  | { t: 'lend'; to: string; max: number; has?: Need[] }
   /** Hand up to `max` ready subtasks to the grid through the coordinator
    * (`report.submit`): the fallback when no WebRTC link serves. */
   | { t: 'release'; max: number }
@@ -417,6 +426,10 @@ export function parseHello(x: unknown): Hello {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
     if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
+    if (o.capabilities !== undefined) {
+      const error = capabilitiesError(o.capabilities);
+      if (error) throw new ProtocolError(`hello.capabilities${error.startsWith('.') ? '' : ' '}${error}`);
+    }
   } else {
     throw new ProtocolError('hello.role must be "client" or "worker"');
   }
@@ -534,6 +547,15 @@ export function parseToClient(x: unknown): ToClient {
       int(o.req, 'shared.req');
       if (o.error !== undefined) str(o.error, 'shared.error');
       break;
+    case 'waiting': {
+      int(o.seq, 'waiting.seq');
+      const needs = obj(o.needs, 'waiting.needs');
+      for (const [key, n] of Object.entries(needs)) {
+        str(key, 'waiting.needs key', 64);
+        int(n, `waiting.needs.${key.slice(0, 64)}`);
+      }
+      break;
+    }
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
   }
@@ -566,6 +588,7 @@ export function parseToPage(x: unknown): ToPage {
     case 'lend':
       str(o.to, 'lend.to', 64);
       int(o.max, 'lend.max', 1, 1_000_000);
+      if (o.has !== undefined && needsError(o.has) !== undefined) throw new ProtocolError(`lend.has: ${needsError(o.has)}`);
       break;
     case 'release':
       int(o.max, 'release.max', 1, 1_000_000);
@@ -670,6 +693,8 @@ export type FromWebWorker = {
   cancel: number[];
   /** Tasks of this worker waiting on subtasks. */
   blocked: number;
+  /** Its GPU device was lost: the page replaces it, and its running tasks run again. */
+  gpuLost?: string;
 };
 
 // ---- page main thread <-> its clock Web Worker ----

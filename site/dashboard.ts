@@ -8,6 +8,7 @@
 import type { JobStats, PeerStats, PublicStats, Stats, WorkerStats } from '../coordinator/stats.ts';
 import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
+import type { Capabilities } from '../protocol/needs.ts';
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -172,6 +173,12 @@ function progressCell(job: JobStats): HTMLTableCellElement {
   return td;
 }
 
+/** A worker's device in a few words: "8 cores, 16 GiB, GPU google swiftshader, speed 250". */
+function deviceSummary(c: Capabilities): string {
+  const gpu = c.gpu ? `GPU ${[c.gpu.vendor, c.gpu.architecture].filter(Boolean).join(' ') || 'yes'}` : c.noGpu === 'insecure-context' ? 'no GPU (not https)' : 'no GPU';
+  return [`${c.cores} cores`, c.memoryGiB !== undefined && `${c.memoryGiB} GiB`, gpu, c.wasmSimd && 'SIMD', `speed ${c.speed}`].filter(Boolean).join(', ');
+}
+
 function renderWorkers(workers: WorkerStats[], t: number): void {
   const body = byId('workers').querySelector('tbody')!;
   for (const id of history.keys()) if (!workers.some((w) => w.id === id)) history.delete(id);
@@ -188,6 +195,7 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
       cell('Browser', browser),
       cell('OS', os),
       cell('Threads', String(w.threads), 'num'),
+      cell('Device', w.capabilities ? deviceSummary(w.capabilities) : '?'),
       cell('Tasks done', formatNumber(w.tasksDone), 'num'),
       cell('Tasks/s', formatNumber(rate), 'num'),
       badge('State', state),

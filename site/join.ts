@@ -4,6 +4,7 @@
 import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-worker/runtime.ts';
 import type { PeerStatus } from '../browser-worker/peer-offload.ts';
 import { LineChart, formatBytes, formatNumber } from './chart.ts';
+import { describeCapabilities } from '../browser-worker/capabilities.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----
 
@@ -75,6 +76,7 @@ const els = {
   awake: byId<HTMLInputElement>('keep-awake'),
   awakeNote: byId('keep-awake-note'),
   sleepHint: byId('sleep-hint'),
+  device: byId('device'),
 };
 
 const runtime = new Runtime({ threads, paused: false, onStatus: render });
@@ -106,6 +108,7 @@ function render(status: RuntimeStatus): void {
   els.pauseReason.hidden = why.length === 0;
   els.pauseReason.textContent = why.length ? `Paused because ${why.join(' and ')} (see the settings below).` : '';
   renderPeer(status.peer);
+  if (status.capabilities) els.device.textContent = `This device: ${describeCapabilities(status.capabilities)}`;
 }
 
 const plural = (n: number, one: string, many: string) => `${formatNumber(n)} ${n === 1 ? one : many}`;

@@ -4,6 +4,8 @@
 // while it runs: it loads everything once at start, then only writes, one
 // batch per turn of its event loop.
 
+import type { Need } from '../../protocol/needs.ts';
+
 /** A client's session, enough to let it resume after a restart. */
 export interface StoredSession {
   clientId: string;
@@ -32,6 +34,8 @@ export interface StoredTask {
   calls?: number;
   /** The client's job it counts against (0, the session's, when absent). */
   job?: number;
+  /** What the page running it must have. */
+  needs?: Need[];
 }
 
 /** An outcome the client has not acknowledged yet. */

@@ -18,6 +18,7 @@ export interface TestGridOptions {
   pages?: number;
   threads?: number;
   browserArgs?: string[];
+  webgpu?: boolean;
   coordinator?: Omit<CoordinatorOptions, 'host' | 'port' | 'dataDir'>;
 }
 
@@ -26,7 +27,7 @@ export async function startTestGrid(options: TestGridOptions = {}): Promise<Test
   const coordinator = await startCoordinator({ ...options.coordinator, host: '127.0.0.1', port: 0, dataDir });
   let workers: LocalWorkers | undefined;
   try {
-    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs });
+    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs, webgpu: options.webgpu });
     const grid = await connect({ url: coordinator.url, token: coordinator.token });
     return {
       coordinator,
