@@ -340,6 +340,8 @@ test('the thread slider sets the number of Web Workers, is remembered, and ?thre
 test('the dashboard lists the joined workers and shows a job progressing live', { timeout: 90_000 }, async () => {
   const pages = [await volunteer('/?threads=1'), await volunteer('/?threads=1')];
   const dash = await open(`/dashboard?token=${c.adminToken}`);
+  // The WebRTC figures are folded away: unfold them to read them.
+  await dash.locator('#peer-details > summary').click();
   const rows = dash.locator('#workers tbody tr');
   await until('2 worker rows', () => rows.count(), (n) => n === 2);
   for (const page of pages) {
@@ -397,6 +399,8 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
   const a = await volunteer('/?threads=2');
   const b = await volunteer('/?threads=2', { viewport: PHONE });
   const dash = await open(`/dashboard?token=${c.adminToken}`);
+  // The WebRTC figures are folded away: unfold them to read them.
+  await dash.locator('#peer-details > summary').click();
   await statsUntil((s) => s.workers === 2 && s.peer.pages === 2);
   const before = await stats();
 
