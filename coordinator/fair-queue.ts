@@ -202,6 +202,8 @@ export class FairQueue<T> {
 
   private pick(): Job<T> | undefined {
     if (this.queuedTotal === 0) return undefined;
+    // One job (one client, the usual case): no shares to weigh, per task.
+    if (this.jobs.size === 1 && this.held.size === 0) return this.jobs.values().next().value;
     const shares = this.shares();
     let best: Job<T> | undefined;
     let bestLoad = Infinity;

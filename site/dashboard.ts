@@ -134,7 +134,7 @@ function renderJobs(jobs: JobStats[]): void {
     const tr = el('tr');
     tr.dataset.job = String(job.id);
     const finished = job.done + job.failed + job.cancelled;
-    const state = !job.active ? 'ended' : finished < job.expected ? 'running' : 'done';
+    const state = !job.active ? 'ended' : job.expected === 0 ? 'idle' : finished < job.expected ? 'running' : 'done';
     tr.append(
       cell('Job', job.name || `#${job.id}`),
       cell('Token', job.token),

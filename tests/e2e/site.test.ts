@@ -183,7 +183,7 @@ test('after a job the join page shows the tasks this tab completed, and the grid
   // The coordinator hosts a PeerServer: the tab registers for WebRTC; alone in the grid it has no peer.
   await page.waitForFunction(() => document.getElementById('peer')?.dataset.state === 'open');
   assert.equal((await status(page)).peer.state, 'open');
-  assert.equal(await text(page, '#peer'), 'WebRTC: ready, no peer linked yet');
+  assert.equal(await text(page, '#peer'), 'Ready to share work directly with other tabs');
   const xs = Array.from({ length: 250 }, (_, i) => i);
   assert.deepEqual(await grid.map(tasks.square, xs), xs.map((x) => x * x));
   // The only page in the grid did all 250.
@@ -340,6 +340,8 @@ test('the thread slider sets the number of Web Workers, is remembered, and ?thre
 test('the dashboard lists the joined workers and shows a job progressing live', { timeout: 90_000 }, async () => {
   const pages = [await volunteer('/?threads=1'), await volunteer('/?threads=1')];
   const dash = await open(`/dashboard?token=${c.adminToken}`);
+  // The WebRTC figures are folded away: unfold them to read them.
+  await dash.locator('#peer-details > summary').click();
   const rows = dash.locator('#workers tbody tr');
   await until('2 worker rows', () => rows.count(), (n) => n === 2);
   for (const page of pages) {
@@ -397,6 +399,8 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
   const a = await volunteer('/?threads=2');
   const b = await volunteer('/?threads=2', { viewport: PHONE });
   const dash = await open(`/dashboard?token=${c.adminToken}`);
+  // The WebRTC figures are folded away: unfold them to read them.
+  await dash.locator('#peer-details > summary').click();
   await statsUntil((s) => s.workers === 2 && s.peer.pages === 2);
   const before = await stats();
 
@@ -427,7 +431,7 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
       const line = document.getElementById('peer')!.textContent ?? '';
       // (No named helper in here: tsx would wrap it in a function the page lacks.)
       const given = `handed ${peer.given.toLocaleString('en-US')} task`;
-      const taken = `took ${peer.taken.toLocaleString('en-US')} from peers`;
+      const taken = `took ${peer.taken.toLocaleString('en-US')} from other tabs`;
       return peer.given + peer.taken > 0 && line.includes(given) && line.includes(taken);
     });
     const { peer } = await status(page);
@@ -435,7 +439,7 @@ test('after a nested job the dashboard and both join pages show the WebRTC offlo
     assert.equal(await page.locator('#peer').getAttribute('data-state'), 'open');
     assert.match(
       await text(page, '#peer'),
-      new RegExp(`^WebRTC: connected to 1 peer · handed ${formatNumber(peer.given)} tasks? to peers · took ${formatNumber(peer.taken)} from peers · sent \\d[\\d.,]* (B|KB|MB)$`),
+      new RegExp(`^Sharing work directly with 1 other tab · handed ${formatNumber(peer.given)} tasks? to other tabs · took ${formatNumber(peer.taken)} from other tabs · sent \\d[\\d.,]* (B|KB|MB)$`),
     );
   }
   // What the tabs handed each other is what the dashboard counts (each of them since it joined).
