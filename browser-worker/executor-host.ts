@@ -4,6 +4,7 @@
 import type { FromWebWorker, ToWebWorker } from '../protocol/messages.ts';
 import { Executor, type ImportCode } from './executor.ts';
 import { installTaskHost } from './task-host.ts';
+import { installTaskTimers } from './task-timers.ts';
 
 export interface ExecutorHost {
   executor: Executor;
@@ -38,6 +39,7 @@ export function hostExecutor(options: {
     options.importCode,
   );
   installTaskHost(executor);
+  installTaskTimers(executor);
   // An empty report says the thread is up: whoever started it counts it as started from here.
   post({ t: 'report', started: [], done: [], took: [], awaited: [], submit: [], cancel: [], blocked: 0 }, []);
   return {
