@@ -9,7 +9,6 @@
 // spawns get the right parent, and `shared.get` reads the right constants.
 // A call from code that runs in no task's turn is refused, never guessed.
 import { packValue, unpack } from '../protocol/codec.ts';
-import { scanClone } from '../protocol/clone-check.ts';
 import { ERROR_LIMITS, type RemoteErrorInfo, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
 import { Future } from '../client-sdk/future.ts';
 import { CancelledError, DataCloneError, outcomeError } from '../client-sdk/errors.ts';
@@ -106,7 +105,7 @@ export class Executor {
 
   setShared(scope: string, values: Record<string, Uint8Array>): void {
     let names = this.shared.get(scope);
-    if (!names) this.shared.set(scope, (names = new Map()));
+    if (!names) this.shared.set(scope, (names = new Map<string, unknown>()));
     for (const [name, bytes] of Object.entries(values)) names.set(name, unpack(bytes));
   }
 
@@ -359,7 +358,7 @@ export class Executor {
     // Its timers that fired meanwhile still run, as timers of a finished task.
     for (const w of a.inbox) if (typeof w === 'function') queueMicrotask(() => this.runOrphan(w));
     if (!outcome.ok && outcome.error.stack !== undefined) outcome.error.stack = this.namedBundles(outcome.error.stack);
-    this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
+    this.out.done.push({ id: a.spec.id, ...outcome });
     this.out.took.push(performance.now() - a.startedAt);
     this.out.awaited.push(a.awaited === true);
     this.onOutput();

@@ -117,7 +117,7 @@ export class ClientSession {
   }
 
   private sendData(msg: Unsequenced<ToClientData>): void {
-    const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ToClientData);
+    const bytes = encodeFrame({ ...msg, seq: ++this.sent });
     this.retained.push({ seq: this.sent, bytes });
     this.ws?.send(bytes);
   }

@@ -1,4 +1,4 @@
-// `npm test`: typecheck and build side by side, then the unit tests and the
+// `npm test`: typecheck, lint and build side by side, then the unit tests and the
 // end-to-end tests side by side. Unit test files are light (no browser, no
 // sockets to speak of) and their cost is mostly each file's start-up, so they
 // run next to the e2e files instead of after them; e2e files stay one at a
@@ -7,10 +7,12 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
 const tsx = require.resolve('tsx/cli');
+const eslint = join(dirname(require.resolve('eslint/package.json')), 'bin/eslint.js');
 const extra = process.argv.slice(2);
 
 /** Runs a command; resolves with its exit code and, when `quiet`, its output. */
@@ -30,8 +32,8 @@ const files = (dir: string) =>
     .sort()
     .map((f) => `${dir}/${f}`);
 
-// 1. Typecheck and build: a failure of either stops here.
-const steps = await Promise.all([run([tsc, '--noEmit'], true), run([tsx, 'scripts/build.ts'], true)]);
+// 1. Typecheck, lint and build: a failure of any stops here.
+const steps = await Promise.all([run([tsc, '--noEmit'], true), run([eslint, '.'], true), run([tsx, 'scripts/build.ts'], true)]);
 for (const s of steps) process.stdout.write(s.output);
 if (steps.some((s) => s.code !== 0)) process.exit(1);
 

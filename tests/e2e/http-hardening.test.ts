@@ -8,7 +8,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { sha256Hex } from '../../coordinator/bundle-store.ts';

@@ -195,7 +195,7 @@ test('wait on 1,000 futures, half settled: timeouts 0 and 100 ms partition them;
   }
   let looked = false;
   void wait(futures, { timeout: 0 }).then(() => (looked = true));
-  for (let i = 0; i < 5; i++) await null;
+  for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(looked, true, 'timeout 0 answers within a few microtasks, with no timer');
   const all = wait(futures);
   await tick();
