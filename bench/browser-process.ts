@@ -28,7 +28,7 @@ const stop = () => (stopping ??= Promise.all(stopProfiles.map((s) => s())).then(
 async function echo(url: string, batches: number, size: number): Promise<number[]> {
   const page = await workers.browser.newPage();
   try {
-    return (await page.evaluate(`(async () => {
+    return await page.evaluate<number[]>(`(async () => {
       const ws = new WebSocket(${JSON.stringify(url)});
       ws.binaryType = 'arraybuffer';
       await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
@@ -42,7 +42,7 @@ async function echo(url: string, batches: number, size: number): Promise<number[
       }
       ws.close();
       return out;
-    })()`)) as number[];
+    })()`);
   } finally {
     await page.close();
   }

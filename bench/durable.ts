@@ -46,7 +46,7 @@ export async function durable(): Promise<ScenarioResult> {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await stored!.coordinator.storeBytes());
+        peak = Math.max(peak, await stored.coordinator.storeBytes());
         await new Promise((r) => setTimeout(r, 500));
       }
     })();

@@ -5,6 +5,7 @@ import type { FromWebWorker, ToWebWorker } from '../protocol/messages.ts';
 import { Executor, type ImportCode } from './executor.ts';
 import { installTaskHost } from './task-host.ts';
 import { gpuAccess } from './gpu.ts';
+import { installTaskTimers } from './task-timers.ts';
 
 export interface ExecutorHost {
   executor: Executor;
@@ -55,6 +56,7 @@ export function hostExecutor(options: {
   );
   // A lost GPU device: the page replaces this thread, and its running tasks run again.
   installTaskHost(executor, gpuAccess((message) => post({ t: 'report', started: [], done: [], took: [], awaited: [], submit: [], cancel: [], blocked: executor.blocked, gpuLost: message }, [])));
+  installTaskTimers(executor);
   // An empty report says the thread is up: whoever started it counts it as started from here.
   post({ t: 'report', started: [], done: [], took: [], awaited: [], submit: [], cancel: [], blocked: 0 }, []);
   return {

@@ -3,12 +3,12 @@
 // greenlets): a deep tree of tasks spawning tasks never deadlocks.
 //
 // At most one task is "busy" at a time: the one started or resumed last,
-// until it finishes or waits on subtasks. Subtask results for a task are held
-// until no other task is busy, so code that runs after an await belongs to a
-// known task: subtasks it spawns get the right parent, and `shared.get`
-// reads the right constants.
+// until it finishes or waits on subtasks. Subtask results for a task, and its
+// timers (see task-timers.ts), are held until no other task is busy, so code
+// that runs after an await or in a timer belongs to a known task: subtasks it
+// spawns get the right parent, and `shared.get` reads the right constants.
+// A call from code that runs in no task's turn is refused, never guessed.
 import { packValue, unpack } from '../protocol/codec.ts';
-import { scanClone } from '../protocol/clone-check.ts';
 import { ERROR_LIMITS, type RemoteErrorInfo, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
 import { Future } from '../client-sdk/future.ts';
 import { CancelledError, DataCloneError, outcomeError } from '../client-sdk/errors.ts';
@@ -26,8 +26,8 @@ interface Active {
   awaited?: boolean;
   /** Subtasks spawned and not yet settled, by this worker's subtask id. */
   children: Map<number, Future<unknown>>;
-  /** Subtask results waiting for this task's turn. */
-  inbox: TaskOutcome[];
+  /** Subtask results, and callbacks of its timers, waiting for this task's turn. */
+  inbox: (TaskOutcome | (() => void))[];
 }
 
 /** Below this size, copying a buffer through postMessage is cheaper than
@@ -62,9 +62,8 @@ export class Executor {
   private readonly active = new Map<number, Active>();
   private readonly subtasks = new Map<number, Active>();
   private busy: Active | undefined;
-  /** The task code ran for last: whose subtasks and constants are meant when
-   * code runs outside any turn we handed out (a timer in a task, say). */
-  private last: Active | undefined;
+  /** Set while a timer of a finished task runs: its calls belong to nobody. */
+  private orphanRunning = false;
   private nextSubtaskId = 1;
   private checkQueued = false;
   private pumping = false;
@@ -106,7 +105,7 @@ export class Executor {
 
   setShared(scope: string, values: Record<string, Uint8Array>): void {
     let names = this.shared.get(scope);
-    if (!names) this.shared.set(scope, (names = new Map()));
+    if (!names) this.shared.set(scope, (names = new Map<string, unknown>()));
     for (const [name, bytes] of Object.entries(values)) names.set(name, unpack(bytes));
   }
 
@@ -148,8 +147,7 @@ export class Executor {
   submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number; chunk?: boolean } = {}): Future<unknown> {
     const target = typeof fn === 'function' ? this.exportsOf.get(fn as AnyFn) : undefined;
     if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');
-    const owner = this.busy ?? this.last;
-    if (!owner || !this.active.has(owner.spec.id)) throw new Error('submit was called outside a running task');
+    const owner = this.turn('submit');
     const packed = packValue(args, 'args');
     if (!(packed instanceof Uint8Array)) {
       // Like the SDK's submit: the future fails, nothing is sent.
@@ -182,10 +180,42 @@ export class Executor {
   }
 
   sharedGet(name: string): unknown {
-    const scope = (this.busy ?? this.last)?.spec.scope;
+    const scope = this.turn('shared.get').spec.scope;
     const names = scope === undefined ? undefined : this.shared.get(scope);
     if (!names?.has(name)) throw new Error(`no shared constant named "${name}" (set it with grid.shared.set before submitting)`);
     return names.get(name);
+  }
+
+  /** Binds a timer callback to the task whose code sets the timer, so that it
+   * runs in that task's turn (at once if it is busy, else once no other task
+   * is). A timer set outside any task, or whose task has finished, runs as
+   * is, and its calls to the task API are refused. */
+  bindTimer(callback: () => void): () => void {
+    const owner = this.busy && this.active.has(this.busy.spec.id) && !this.orphanRunning ? this.busy : undefined;
+    if (!owner) return callback;
+    return () => {
+      if (!this.active.has(owner.spec.id)) return this.runOrphan(callback);
+      if (this.busy === owner) return callback();
+      owner.inbox.push(callback);
+      this.pump();
+    };
+  }
+
+  /** The task whose turn it is: the one its calls to the task API are for. */
+  private turn(call: string): Active {
+    const a = this.busy;
+    if (this.orphanRunning) throw new Error(`${call} was called from a timer of a task that has finished`);
+    if (!a || !this.active.has(a.spec.id)) throw new Error(`${call} was called outside a running task (from code no task is waiting on, or after its task finished)`);
+    return a;
+  }
+
+  private runOrphan(callback: () => void): void {
+    this.orphanRunning = true;
+    try {
+      callback();
+    } finally {
+      this.orphanRunning = false;
+    }
   }
 
   // ---- scheduling inside the worker ----
@@ -233,8 +263,19 @@ export class Executor {
   }
 
   private resume(a: Active): void {
-    this.busy = this.last = a;
+    this.busy = a;
     for (const outcome of a.inbox.splice(0)) {
+      if (typeof outcome === 'function') {
+        // A timer's callback: what it throws is left uncaught, as it would be in the timer.
+        try {
+          outcome();
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+        continue;
+      }
       const future = a.children.get(outcome.id);
       if (!future) continue;
       a.children.delete(outcome.id);
@@ -254,7 +295,7 @@ export class Executor {
   private start(spec: TaskSpec): void {
     const a: Active = { spec, startedAt: performance.now(), children: new Map(), inbox: [] };
     this.active.set(spec.id, a);
-    this.busy = this.last = a;
+    this.busy = a;
     this.out.started.push(spec.id);
     // A task with a timeout may never yield (an endless loop): the page
     // starts its clock from this report, so it must leave now.
@@ -271,7 +312,7 @@ export class Executor {
     }
     loading.then(
       (m) => {
-        this.busy = this.last = a;
+        this.busy = a;
         this.call(a, m);
       },
       (e) => this.finish(a, { ok: false, error: errorInfo(e) }),
@@ -323,8 +364,10 @@ export class Executor {
       future.setException(new CancelledError('the task that spawned this subtask has finished'));
     }
     a.children.clear();
+    // Its timers that fired meanwhile still run, as timers of a finished task.
+    for (const w of a.inbox) if (typeof w === 'function') queueMicrotask(() => this.runOrphan(w));
     if (!outcome.ok && outcome.error.stack !== undefined) outcome.error.stack = this.namedBundles(outcome.error.stack);
-    this.out.done.push({ id: a.spec.id, ...outcome } as TaskOutcome);
+    this.out.done.push({ id: a.spec.id, ...outcome });
     this.out.took.push(performance.now() - a.startedAt);
     this.out.awaited.push(a.awaited === true);
     this.onOutput();

@@ -53,7 +53,7 @@ class Link implements PeerLink {
     // Maximum message size both ends agreed on (known once the link is open).
     const size = chunkSize(this.conn.peerConnection?.sctp?.maxMessageSize);
     for (const chunk of toChunks(encodeFrame(msg), size)) {
-      this.conn.send(chunk);
+      void this.conn.send(chunk);
       this.net.bytesSent += chunk.byteLength;
     }
   }

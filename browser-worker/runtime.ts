@@ -572,7 +572,7 @@ export class Runtime {
 
   private addShared(scope: string, values: Record<string, Uint8Array>): void {
     let names = this.shared.get(scope);
-    if (!names) this.shared.set(scope, (names = new Map()));
+    if (!names) this.shared.set(scope, (names = new Map<string, Uint8Array>()));
     for (const [name, value] of Object.entries(values)) names.set(name, value);
   }
 

@@ -61,7 +61,7 @@ export function mapReduce<F extends TaskFn>(
   reduce: (a: ResultOf<F>, b: ResultOf<F>) => unknown,
   ...args: MapArgs<F>
 ): Promise<ResultOf<F>> {
-  return host().mapReduce(fn, reduce as TaskFn, args) as Promise<ResultOf<F>>;
+  return host().mapReduce(fn, reduce, args) as Promise<ResultOf<F>>;
 }
 
 /** Yields each future as it completes. They are typed without `then` so

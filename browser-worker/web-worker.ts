@@ -8,7 +8,7 @@ import { nextTurn } from './next-turn.ts';
 // A task that closed its worker would strand the page's other tasks in it,
 // so `close` throws instead, wherever a task looks for it. (A Web Worker
 // serves one client: a task can harm only its own client's tasks.)
-for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o)) {
+for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o) as object | null) {
   if (!Object.prototype.hasOwnProperty.call(o, 'close')) continue;
   Object.defineProperty(o, 'close', {
     value: () => {

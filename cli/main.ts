@@ -303,7 +303,7 @@ async function main(argv: string[]): Promise<void> {
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
-      workers = await launchWorkers({ url: joinUrls(c).at(-1)!, count: localCount, log: (line) => console.log(line) });
+      workers = await launchWorkers({ url: joinUrls(c).at(-1), count: localCount, log: (line) => console.log(line) });
       console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`${new URL(c.url).protocol}//127.0.0.1:${c.port}`)}`);
     }
     onExit(

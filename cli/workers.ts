@@ -15,6 +15,9 @@ export interface WorkersOptions {
   /** Enable WebGPU (`--enable-unsafe-webgpu`): a real GPU where Chromium may
    * use one, else its software adapter (SwiftShader). */
   webgpu?: boolean;
+  /** A browser to open the pages in instead of launching one; close() then
+   * closes only the pages (tests share one browser between grids). */
+  browser?: Browser;
   log?: (line: string) => void;
 }
 
@@ -74,15 +77,19 @@ async function joinedLine(page: Page, n: number, url: string, verb = 'joined'): 
 export async function launchWorkers(options: WorkersOptions): Promise<LocalWorkers> {
   const log = options.log ?? (() => undefined);
   const url = joinUrl(options.url, options.threads);
-  const browser = await launchChromium([...(options.webgpu ? WEBGPU_ARGS : []), ...(options.browserArgs ?? [])]);
+  const browser = options.browser ?? (await launchChromium([...(options.webgpu ? WEBGPU_ARGS : []), ...(options.browserArgs ?? [])]));
   let closing = false;
+  const closeAll = async () => {
+    if (!options.browser) await browser.close();
+    else await Promise.all(workers.pages.map((p) => p.context().close().catch(() => undefined)));
+  };
   const workers: LocalWorkers = {
     browser,
     pages: [],
     relaunched: 0,
     async close() {
       closing = true;
-      await browser.close();
+      await closeAll();
     },
   };
 
@@ -119,7 +126,8 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
       if (page) log(await joinedLine(page, i, options.url));
     }
   } catch (e) {
-    await browser.close();
+    closing = true;
+    await closeAll();
     throw e;
   }
   return workers;

@@ -163,7 +163,7 @@ export class Channel {
   }
 
   send(msg: Unsequenced<ClientData>): void {
-    const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ClientData);
+    const bytes = encodeFrame({ ...msg, seq: ++this.sent });
     this.retained.push({ seq: this.sent, bytes });
     if (this.connected) this.ws.send(bytes);
   }

@@ -355,7 +355,7 @@ export class Grid {
   async #share(values: Record<string, unknown>): Promise<void> {
     if (this.#closed) throw new ConnectionError('this grid is closed');
     const packed: Record<string, Uint8Array> = {};
-    for (const [name, value] of Object.entries(values)) {
+    for (const name of Object.keys(values)) {
       if (!/^[A-Za-z_$][\w$]{0,127}$/.test(name)) throw new TypeError(`shared constant names are identifiers; "${name}" is not`);
       if (this.#sharedValues.has(name)) throw new Error(`shared constants are set once; "${name}" is already set`);
     }

@@ -16,7 +16,7 @@ function isIterable(x: unknown): x is Iterable<unknown> {
 
 export function zipInputs(iterables: readonly unknown[]): ArgSource {
   if (iterables.length === 0) throw new TypeError('map needs at least one iterable of arguments');
-  const iterators = iterables.map((it, i) => {
+  const iterators = iterables.map((it, i): Iterator<unknown> | AsyncIterator<unknown> => {
     if (isAsync(it)) return it[Symbol.asyncIterator]();
     if (isIterable(it)) return it[Symbol.iterator]();
     throw new TypeError(`argument ${i + 1} of map is not iterable`);
@@ -43,15 +43,17 @@ export function zipInputs(iterables: readonly unknown[]): ArgSource {
   }
   return async () => {
     if (ended) return undefined;
-    const steps = await Promise.all(iterators.map((it) => it.next()));
+    // Sync and async iterators side by side: Promise.all takes plain results too.
+    const next: Promise<IteratorResult<unknown>>[] = iterators.map((it) => Promise.resolve(it.next()));
+    const steps = await Promise.all(next);
     if (steps.some((r) => r.done)) return end();
-    return steps.map((r) => r.value);
+    return steps.map((r) => r.value as unknown);
   };
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== 'object' || x === null) return false;
-  const proto = Object.getPrototypeOf(x);
+  const proto: unknown = Object.getPrototypeOf(x);
   return proto === Object.prototype || proto === null;
 }
 

@@ -167,7 +167,7 @@ export class ClientSession {
   }
 
   private sendData(msg: Unsequenced<ToClientData>, results?: TaskOutcome[]): void {
-    const bytes = encodeFrame({ ...msg, seq: ++this.sent } as ToClientData);
+    const bytes = encodeFrame({ ...msg, seq: ++this.sent });
     this.retained.push({ seq: this.sent, bytes, results: results?.map((r) => r.id) });
     this.retainedBytes += bytes.byteLength;
     this.ws?.send(bytes);

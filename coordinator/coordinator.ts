@@ -173,7 +173,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   let listening: Listening | undefined;
   const app = createHttpApp({ hub, bundles, assets, gate, joinUrls: (withJoinToken) => (listening ? joinUrls(listening, withJoinToken) : []) });
   // https: pages on other machines are secure contexts (WebGPU, crypto.subtle).
-  const server: Server = options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app) as unknown as Server) : createServer(app);
+  const server: Server = options.tls ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app)) : createServer(app);
   const peer = peerConfig && mountPeerServer(app, server, peerConfig, (id, secret) => hub.isPeerOf(id, secret), originAllowed);
 
   // Every socket starts held to HELLO_MAX_BYTES; the hub lifts it after a valid hello.

@@ -35,7 +35,7 @@ export class OffloadRecord {
   /** `scopes[i]`: the tree of `ids[i]`, when the giver runs the task it descends from. */
   offloaded(giver: string, holder: string, ids: number[], scopes: (ScopeId | undefined)[] = []): void {
     let subs = this.given.get(giver);
-    if (!subs) this.given.set(giver, (subs = new Map()));
+    if (!subs) this.given.set(giver, (subs = new Map<number, Lent>()));
     let added = 0;
     ids.forEach((id, i) => {
       const was = subs.get(id);
@@ -87,7 +87,7 @@ export class OffloadRecord {
 
   private count(holder: string, giver: string, n: number): void {
     let of = this.held.get(holder);
-    if (!of) this.held.set(holder, (of = new Map()));
+    if (!of) this.held.set(holder, (of = new Map<string, number>()));
     const left = (of.get(giver) ?? 0) + n;
     if (left > 0) of.set(giver, left);
     else of.delete(giver);

@@ -36,12 +36,20 @@ export const SITE_FILES = {
 
 const SCRIPT_TYPE = 'text/javascript; charset=utf-8';
 
+/** The build from sources, once per process: every coordinator a process
+ * starts (a test file starts dozens) serves the same sources. */
+let builtFromSources: ReturnType<typeof build<{ write: false }>> | undefined;
+
 export async function buildSiteAssets(): Promise<Map<string, Asset>> {
   const assets = new Map<string, Asset>();
   // In dist/, this module is bundled into dist/cli.js and the site is in dist/site/.
   const dir = new URL(fromSources ? '../site/' : './site/', import.meta.url);
   if (fromSources) {
-    const result = await build({ ...siteBuildOptions, write: false, outdir: 'out' });
+    if (!builtFromSources) {
+      builtFromSources = build({ ...siteBuildOptions, write: false, outdir: 'out' });
+      builtFromSources.catch(() => (builtFromSources = undefined)); // a failed build is tried again
+    }
+    const result = await builtFromSources;
     for (const file of result.outputFiles) {
       const name = file.path.slice(file.path.lastIndexOf('/') + 1);
       assets.set(`/${name}`, { body: Buffer.from(file.contents), type: SCRIPT_TYPE });

@@ -68,7 +68,7 @@ export class TaskStore {
     this.tasks.set(id, record);
     const key = ownerKey(owner);
     let own = this.byOwner.get(key);
-    if (!own) this.byOwner.set(key, (own = new Map()));
+    if (!own) this.byOwner.set(key, (own = new Map<number, TaskId>()));
     own.set(submitted.id, id);
     let inScope = this.byScope.get(scope);
     if (!inScope) this.byScope.set(scope, (inScope = new Set()));

@@ -60,7 +60,7 @@ function withNegativeZeros(v: unknown, copies: Map<object, unknown>): unknown {
     return copy;
   }
   if (proto === Object.prototype || proto === null) {
-    const copy: Record<string, unknown> = proto === null ? Object.create(null) : {};
+    const copy: Record<string, unknown> = proto === null ? (Object.create(null) as Record<string, unknown>) : {};
     copies.set(v, copy);
     for (const [key, value] of Object.entries(v)) copy[key] = withNegativeZeros(value, copies);
     return copy;

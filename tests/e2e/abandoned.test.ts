@@ -28,7 +28,7 @@ for (const signal of ['SIGKILL', 'SIGINT'] as const) {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
-      await once(child.stdout!, 'data');
+      await once(child.stdout, 'data');
       // Its tasks run on the page: both threads busy, the rest queued.
       await statsUntil(admin(), (s) => s.running >= 2 && s.queued > 0 && s.jobs.some((j) => j.name === 'abandoned' && j.active));
       await g.workers.pages[0].waitForFunction(() => (globalThis as unknown as Status).ladle.status.running > 0);

@@ -29,7 +29,7 @@ async function coordinator(dir: string, port = 0, durable = true): Promise<{ pro
 
 test('a coordinator killed mid-map and restarted on the same port: the same page, not reloaded, rejoins and runs a new map', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ladle-restart-'));
-  let first = await coordinator(dir);
+  const first = await coordinator(dir);
   const port = Number(new URL(first.url).port);
   const workers = await launchWorkers({ url: first.url, count: 1, threads: 2 });
   let second: { proc: LadleProcess; url: string } | undefined;

@@ -69,12 +69,11 @@ test('a task that throws rejects with RemoteError carrying the remote name, mess
   assert.equal(await g.grid.submit(tasks.square, 3), 9);
 });
 
-test('a wrong token is refused with a clear error within 5 s', async () => {
-  const started = Date.now();
-  await assert.rejects(connect({ url: g.coordinator.url, token: 'not-the-token' }), (e: unknown) => {
+test('a wrong token is refused with a clear error, not left to time out', async () => {
+  // A connect timeout longer than the test's own: only the refusal can end this.
+  await assert.rejects(connect({ url: g.coordinator.url, token: 'not-the-token', connectTimeout: 600_000 }), (e: unknown) => {
     return e instanceof ConnectionError && /refused the token/.test(e.message);
   });
-  assert.ok(Date.now() - started < 5000);
   await assert.rejects(connect({ url: g.coordinator.url, token: '' }), ConnectionError);
 });
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { connect, TaskLostError } from '../../client-sdk/index.ts';
 import { launchWorkers } from '../../cli/workers.ts';
 import { startTestGrid, fixture } from '../helpers/grid.ts';

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { CancelledError, RemoteError, TimeoutError, connect, type Future } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
 import { until } from '../helpers/futures.ts';
-import { statsUntil } from '../helpers/cli.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
 
 let g: TestGrid;

@@ -110,6 +110,7 @@ test('with two pages, every needs-webgpu task runs on the GPU page, its subtasks
   assert.deepEqual(await grid.map(tasks.probeSubtasks.with({ needs: ['webgpu'] }), [20, 20]), [20, 20]);
   const before = new Map((await stats()).perWorker.map((w) => [w.id, w.tasksDone]));
   const anywhere = await grid.map(tasks.probe, Array.from({ length: 40 }, (_, i) => i));
+  assert.deepEqual(anywhere.length, 40);
   const after = (await stats()).perWorker;
   assert.ok(after.every((w) => w.tasksDone > (before.get(w.id) ?? 0)), 'both pages ran plain tasks');
 });

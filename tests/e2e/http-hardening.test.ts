@@ -8,12 +8,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { sha256Hex } from '../../coordinator/bundle-store.ts';
 import { connect } from '../../client-sdk/index.ts';
-import { launchChromium } from '../../cli/chromium.ts';
 import { PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
 import { startTestGrid, fixture, type TestGrid, withCoordinator } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
@@ -76,9 +74,10 @@ test('private details need a token: the public stats, events and dashboard show 
   assert.equal((await put(c, 'export const x = 1;', c.adminToken)).status, 401);
 
   // The dashboard without the token: totals, and a hint instead of the lists.
-  const browser = await launchChromium();
+  // A visitor's browser: the honest page's, in a context of its own.
+  const visitor = await g.workers.browser.newContext();
   try {
-    const page = await browser.newPage();
+    const page = await visitor.newPage();
     await page.goto(`${c.url}/dashboard`);
     await page.waitForFunction(() => document.getElementById('t-workers')?.textContent === '1');
     assert.match((await page.locator('#no-workers').innerText()) ?? '', /operator only/);
@@ -87,7 +86,7 @@ test('private details need a token: the public stats, events and dashboard show 
     await page.goto(`${c.url}/dashboard?token=${c.adminToken}`);
     await page.waitForFunction(() => document.querySelectorAll('#workers tbody tr').length === 1);
   } finally {
-    await browser.close();
+    await visitor.close();
   }
 });
 
@@ -139,13 +138,14 @@ test('worker sockets are same-origin: a page of another site cannot join from a 
 
   // Another site (here another port: another origin) whose script opens the coordinator's socket.
   let evil: Server | undefined;
-  const browser = await launchChromium();
+  // A visitor's browser: the honest page's, in a context of its own.
+  const visitor = await g.workers.browser.newContext();
   try {
     evil = createServer((_req, res) => res.setHeader('content-type', 'text/html').end('<!doctype html><title>cat pictures</title>'));
     evil.listen(0, '127.0.0.1');
     await once(evil, 'listening');
     const evilUrl = `http://127.0.0.1:${(evil.address() as { port: number }).port}/`;
-    const page = await browser.newPage();
+    const page = await visitor.newPage();
     await page.goto(evilUrl);
     const outcome = await page.evaluate(
       (url) =>
@@ -159,7 +159,7 @@ test('worker sockets are same-origin: a page of another site cannot join from a 
     assert.equal(outcome, 'refused');
     assert.equal(((await (await fetch(`${c.url}/api/stats`)).json()) as { workers: number }).workers, 1, 'only the honest page is a worker');
   } finally {
-    await browser.close();
+    await visitor.close();
     evil?.close();
   }
 });

@@ -92,7 +92,7 @@ before(
     await mkdir(project);
     steps = await quickStart();
     await ok('npm', ['pack', '--pack-destination', root], repo);
-    tarball = join(root, 'ladle-grid-' + JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')).version + '.tgz');
+    tarball = join(root, 'ladle-grid-' + (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }).version + '.tgz');
 
     // The quick start's npm lines, the package name standing for the tarball.
     const npmLines = steps.shell.filter((l) => l.startsWith('npm '));

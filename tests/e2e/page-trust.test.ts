@@ -3,7 +3,6 @@
 // real coordinator, beside honest pages in real Chromium and a real SDK client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import type { Coordinator } from '../../coordinator/coordinator.ts';
@@ -90,7 +89,7 @@ async function rawClient(c: Coordinator): Promise<{ ws: WebSocket; clientId: str
   const [data] = (await once(ws, 'message')) as [Buffer];
   const welcome = decodeFrame(new Uint8Array(data), parseToClient);
   assert.equal(welcome.t, 'welcome');
-  return { ws, clientId: (welcome as Extract<typeof welcome, { t: 'welcome' }>).clientId };
+  return { ws, clientId: welcome.clientId };
 }
 
 const bundle = 'a'.repeat(64);

@@ -14,7 +14,6 @@ import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
 import type * as Offload from '../fixtures/offload.ts';
 import type * as Scoop from '../fixtures/scoop.ts';
-import type { Stats } from '../../coordinator/stats.ts';
 import type { PeerStatus } from '../../browser-worker/peer-offload.ts';
 
 const stats = fetchStats;

@@ -19,7 +19,7 @@ async function joinAsPage(c: Coordinator): Promise<{ ws: WebSocket; welcome: Ext
   const [data] = (await once(ws, 'message')) as [Buffer];
   const welcome = decodeFrame(new Uint8Array(data), parseToPage);
   assert.equal(welcome.t, 'welcome');
-  return { ws, welcome: welcome as Extract<ToPage, { t: 'welcome' }> };
+  return { ws, welcome };
 }
 
 /** Opens the PeerServer's signalling socket as peerjs does, with `token` (a
@@ -43,7 +43,7 @@ test('the welcome tells a page where the PeerServer is; only connected pages may
     const stranger = await signal(c, '/peerjs', 'not-a-page');
     assert.equal(stranger.status, 403, 'an id the coordinator did not issue is refused');
 
-    const registered = await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token);
+    const registered = await signal(c, '/peerjs', welcome.workerId, welcome.peer.token);
     assert.equal(registered.first?.type, 'OPEN', 'the page registers under its worker id');
     registered.ws!.close();
 
@@ -55,13 +55,13 @@ test('the welcome tells a page where the PeerServer is; only connected pages may
     assert.equal(elsewhere, 404, 'upgrades to other paths are refused');
 
     // A page that leaves loses its registration, and its id is refused from then on.
-    const again = await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token);
+    const again = await signal(c, '/peerjs', welcome.workerId, welcome.peer.token);
     assert.equal(again.first?.type, 'OPEN');
     const evicted = once(again.ws!, 'close');
     page.close();
     await evicted;
     await statsUntil(c, (s) => s.workers === 0);
-    assert.equal((await signal(c, '/peerjs', welcome.workerId, welcome.peer!.token)).status, 403);
+    assert.equal((await signal(c, '/peerjs', welcome.workerId, welcome.peer.token)).status, 403);
   });
 });
 

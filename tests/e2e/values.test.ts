@@ -83,7 +83,7 @@ test('a subtask spawned with a function in its arguments is refused inside the t
 });
 
 test('submitting an argument holding a function rejects with its path, and nothing runs', async () => {
-  const f = g.grid.submit(tasks.echo, { rows: [{ parse: () => 1 }] } as never);
+  const f = g.grid.submit(tasks.echo, { rows: [{ parse: () => 1 }] });
   const e = await f.exception();
   assert.ok(e instanceof DataCloneError, `got ${String(e)}`);
   assert.equal(e.code, 'ERR_DATA_CLONE');

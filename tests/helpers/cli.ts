@@ -31,8 +31,8 @@ export function runLadle(args: string[], options: RunOptions = {}): LadleProcess
     out += chunk.toString();
     for (const w of waiters.splice(0)) w();
   };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   return {
@@ -54,7 +54,7 @@ export function runLadle(args: string[], options: RunOptions = {}): LadleProcess
             waiters.push(check);
           }
         };
-        exited.then(() => waiters.push(check)).then(() => onData(Buffer.alloc(0)));
+        void exited.then(() => waiters.push(check)).then(() => onData(Buffer.alloc(0)));
         check();
       });
     },

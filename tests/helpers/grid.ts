@@ -1,10 +1,13 @@
 // A whole grid for a test: a real coordinator on 127.0.0.1:0, real headless
 // Chromium pages joined through `ladle workers`' code, and an SDK client.
+import { after } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
+import type { Browser } from 'playwright-core';
 import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { launchChromium } from '../../cli/chromium.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 
 export interface TestGrid {
@@ -22,12 +25,22 @@ export interface TestGridOptions {
   coordinator?: Omit<CoordinatorOptions, 'host' | 'port' | 'dataDir'>;
 }
 
+/** One Chromium per test file for the grids without browser flags: each grid
+ * opens its pages in contexts of their own and closes them; launching a
+ * browser per grid cost a second or more each. */
+let sharedBrowser: Promise<Browser> | undefined;
+after(async () => {
+  await (await sharedBrowser?.catch(() => undefined))?.close();
+});
+
 export async function startTestGrid(options: TestGridOptions = {}): Promise<TestGrid> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
   const coordinator = await startCoordinator({ ...options.coordinator, host: '127.0.0.1', port: 0, dataDir });
   let workers: LocalWorkers | undefined;
   try {
-    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs, webgpu: options.webgpu });
+    // A grid with its own browser flags (or WebGPU) launches its own browser; the others share one.
+    const browser = options.browserArgs || options.webgpu ? undefined : await (sharedBrowser ??= launchChromium());
+    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs, webgpu: options.webgpu, browser });
     const grid = await connect({ url: coordinator.url, token: coordinator.token });
     return {
       coordinator,

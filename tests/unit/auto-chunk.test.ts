@@ -67,7 +67,7 @@ function fakeGrid(fn: (x: number) => number, msPerCall: number, options: { auto?
         if (chunk) return task.future.setResult((args as unknown[][]).map(run));
         const [ok, v] = run(args);
         if (ok === 1) task.future.setResult(v);
-        else task.future.setException(new RemoteError(v as { name: string; message: string }));
+        else task.future.setException(new RemoteError(v));
       };
       if (hold) pending.push(settle);
       else setImmediate(settle);

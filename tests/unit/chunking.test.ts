@@ -159,7 +159,7 @@ function fakeGrid(fn: (x: number) => number) {
       } else {
         const [tag, v] = run(args);
         if (tag === 1) f.setResult(v);
-        else f.setException(new RemoteError(v as { name: string; message: string }));
+        else f.setException(new RemoteError(v));
       }
     });
     return f;
@@ -223,9 +223,9 @@ test("the Web Worker runs a chunk's calls one by one, each failing alone, awaiti
     return (x as number) * 10;
   }, [[1], [2], [3]]);
   assert.ok(Array.isArray(sync), 'synchronous calls give the outcomes at once');
-  assert.deepEqual((sync as ChunkOutcome[]).map((o) => o[0]), [1, 0, 1]);
-  assert.equal((sync as ChunkOutcome[])[2][1], 30);
-  assert.equal(((sync as ChunkOutcome[])[1][1] as { message: string }).message, 'no 2');
+  assert.deepEqual(sync.map((o) => o[0]), [1, 0, 1]);
+  assert.equal(sync[2][1], 30);
+  assert.equal((sync[1][1] as { message: string }).message, 'no 2');
 
   const order: string[] = [];
   const mixed = runChunk(async (x) => {

@@ -23,7 +23,7 @@ test('every SDK error is a LadleError and an Error with its stable code and name
   for (const [e, code, name] of cases) {
     assert.ok(e instanceof LadleError, name);
     assert.ok(e instanceof Error, name);
-    assert.equal((e as LadleError).code, code);
+    assert.equal(e.code, code);
     assert.equal(e.name, name);
   }
 });

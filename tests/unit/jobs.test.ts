@@ -93,7 +93,7 @@ test('a durable coordinator records each changed job and restores them; jobs of 
   const job = book.get(alice, 1, 'default')!;
   for (let i = 1; i <= 4; i++) book.submitted(job, i as TaskId);
   book.settled(1 as TaskId, 'completed');
-  assert.equal(JSON.parse(records.get(`${alice}\n1`)!).done, 1, 'the record follows the job');
+  assert.equal((JSON.parse(records.get(`${alice}\n1`)!) as { done: number }).done, 1, 'the record follows the job');
 
   now = 1000;
   const restored = new JobBook(() => now);

@@ -28,22 +28,26 @@ test('no tracker unless there is somewhere to report', { timeout: 10_000 }, () =
   assert.throws(() => progressTracker({ onProgress: 'yes' as unknown as () => void }), TypeError);
 });
 
-test('onProgress is throttled to one call per 100 ms, reports the end of a burst, and is called once at finish', { timeout: 10_000 }, async () => {
+test('onProgress is throttled to one call per 100 ms, reports the end of a burst, and is called once at finish', { timeout: 10_000 }, (t) => {
+  // The tracker's clock and its timer move only when the test says.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let now = 0;
+  const advance = (ms: number) => {
+    now += ms;
+    t.mock.timers.tick(ms);
+  };
   const calls: { p: ProgressInfo; at: number }[] = [];
-  let arrived: (() => void) | undefined;
-  const tracker = progressTracker({
-    onProgress: (p) => {
-      calls.push({ p, at: performance.now() });
-      arrived?.();
-    },
-  }, 1000)!;
+  const tracker = progressTracker({ onProgress: (p) => calls.push({ p, at: now }) }, 1000, undefined, () => now)!;
+  advance(1);
   for (let i = 0; i < 1000; i++) tracker.taskDone(i % 10 === 0);
   assert.equal(calls.length, 1, 'a burst in one turn calls once');
   assert.equal(calls[0].p.done, 1);
 
-  await new Promise<void>((r) => (arrived = r));
-  assert.equal(calls.length, 2);
-  assert.ok(calls[1].at - calls[0].at >= 90, `the trailing call waits out the interval (${calls[1].at - calls[0].at} ms)`);
+  advance(99);
+  assert.equal(calls.length, 1, 'no second call within the interval');
+  advance(1);
+  assert.equal(calls.length, 2, 'the trailing call comes once the interval is out');
+  assert.equal(calls[1].at - calls[0].at, 100);
   assert.equal(calls[1].p.done, 1000, 'the trailing call reports the end of the burst');
   assert.equal(calls[1].p.failed, 100);
 
@@ -94,7 +98,7 @@ test('progress: true redraws one line with \\r on a terminal and ends with a new
   assert.equal(writes.length, 2, 'redraws are throttled');
   assert.match(writes[1], /^\r\[#+-+\] 1\/10 +10%/);
   tracker.finish();
-  assert.match(writes.at(-2)!, /^\r\[#+-+\] 3\/10 +30% .*\/s  ETA \d+s/);
+  assert.match(writes.at(-2), /^\r\[#+-+\] 3\/10 +30% .*\/s  ETA \d+s/);
   assert.equal(writes.at(-1), '\n');
   assert.ok(writes.slice(0, -1).every((w) => w.startsWith('\r') && !w.includes('\n')), 'one line, redrawn in place');
 });
@@ -162,7 +166,7 @@ test('the total option gives a generator a total, percentage and ETA; a bad tota
   assert.equal(seen[0].etaMs, 1500);
   const overriding = progressTracker({ total: 8, onProgress: (p) => seen.push(p) }, 3, undefined, clock.now)!;
   overriding.finish();
-  assert.equal(seen.at(-1)!.total, 8, 'the option wins over a length it could read');
+  assert.equal(seen.at(-1).total, 8, 'the option wins over a length it could read');
   for (const bad of [-1, 1.5, '10', Number.NaN]) {
     assert.throws(() => progressTracker({ total: bad as number, onProgress: () => undefined }), /total must be a whole number/);
   }

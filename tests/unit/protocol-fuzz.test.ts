@@ -31,25 +31,43 @@ const field = fc.oneof(
 const messageLike = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, field, fc.array(tie('value'), { maxLength: 4 }), tie('object')),
   object: fc.dictionary(
-    fc.constantFrom('t', 'seq', 'tasks', 'ids', 'id', 'bundle', 'fn', 'args', 'ok', 'value', 'error', 'role', 'token', 'version', 'threads', 'userAgent', 'results', 'started', 'lost', 'submit', 'cancel', 'blocked', 'req', 'values', '__proto__', 'constructor'),
+    fc.constantFrom('t', 'seq', 'tasks', 'ids', 'id', 'bundle', 'fn', 'args', 'ok', 'value', 'error', 'role', 'token', 'version', 'threads', 'userAgent', 'results', 'started', 'lost', 'submit', 'cancel', 'blocked', 'req', 'values', '__proto__', 'constructor', 'prototype', 'polluted'),
     fc.oneof(fc.constantFrom('hello', 'submit', 'cancel', 'share', 'ack', 'report', 'pong', 'tasks', 'results', 'welcome', 'shared', 'ping', 'client', 'worker', 'steal', 'lend', 'release', 'peerGone', 'peer'), tie('value')),
     { maxKeys: 8 },
   ),
 }));
 
-function onlyProtocolErrors(run: () => unknown): void {
+/** What a parser returns, or undefined for a ProtocolError. */
+function onlyProtocolErrors(run: () => unknown): unknown {
   try {
-    run();
+    return run();
   } catch (e) {
     if (!(e instanceof ProtocolError)) throw e;
+    return undefined;
   }
+}
+
+const builtIns = [Object.prototype, Array.prototype, Function.prototype];
+const ownKeys = () => builtIns.map((p) => Reflect.ownKeys(p).map(String).sort().join());
+const ORDINARY = new Set<unknown>([Object.prototype, null, Array.prototype, Uint8Array.prototype]);
+
+/** Fails if a built-in prototype gained or lost a key, or if anything in
+ * `value` has a prototype a message may not choose (a `__proto__` key that
+ * was obeyed instead of kept as data). */
+function assertUnpolluted(before: string[], value: unknown, seen = new Set<unknown>()): void {
+  assert.deepEqual(ownKeys(), before, 'a built-in prototype changed');
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  assert.ok(ORDINARY.has(Object.getPrototypeOf(value)), 'a parsed value has a prototype the message chose');
+  for (const v of Object.values(value)) assertUnpolluted(before, v, seen);
 }
 
 test('random message-shaped values: parsed or ProtocolError', () => {
   fc.assert(
     fc.property(messageLike.object, (msg) => {
       const frame = pack(msg);
-      for (const parse of parsers) onlyProtocolErrors(() => decodeFrame(frame, parse));
+      const before = ownKeys();
+      for (const parse of parsers) assertUnpolluted(before, onlyProtocolErrors(() => decodeFrame(frame, parse)));
     }),
     { seed: SEED, numRuns: 3000 },
   );

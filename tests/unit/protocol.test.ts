@@ -105,7 +105,7 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     [{ t: 'steal', from: 'a', max: -1 }, parseToPage, /steal.max/],
     [{ t: 'welcome', workerId: 'w', peer: { path: '/p', key: 'k', iceServers: [{ urls: 5 }] } }, parseToPage, /urls/],
     [{ t: 'share', seq: 1, req: 1, values: { 'not a name': new Uint8Array() } }, parseClientMessage, /identifier/],
-    [{ t: 'share', seq: 1, req: 1, values: JSON.parse('{"__proto__": 1}') }, parseClientMessage, /identifier|bytes/],
+    [{ t: 'share', seq: 1, req: 1, values: JSON.parse('{"__proto__": 1}') as unknown }, parseClientMessage, /identifier|bytes/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: false }] }, parseClientMessage, /task.chunk must be true/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: 1 }] }, parseClientMessage, /task.chunk must be true/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, timeout: '5' }] }, parseClientMessage, /task.timeout/],

@@ -204,7 +204,12 @@ test('no pages means tasks wait; counts stay consistent', () => {
   for (;;) {
     const { send } = s.dispatch();
     if (send.size === 0) break;
-    for (const [page, ids] of send) for (const id of ids) (seen++, s.finish(id, page));
+    for (const [page, ids] of send) {
+      for (const id of ids) {
+        seen++;
+        s.finish(id, page);
+      }
+    }
   }
   assert.equal(seen, 3000);
   assert.equal(s.queuedCount + s.assignedCount, 0);

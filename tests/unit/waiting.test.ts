@@ -35,6 +35,39 @@ function trackTimers(t: { mock: { method: typeof import('node:test').mock.method
   return live;
 }
 
+/** A clock for the code under test: performance.now and setTimeout move only when the test advances them. */
+function fakeClock(t: { mock: { method: typeof import('node:test').mock.method } }): { advance(ms: number): void } {
+  let now = 0;
+  let nextId = 1;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  t.mock.method(performance, 'now', () => now);
+  t.mock.method(globalThis, 'setTimeout', ((fn: () => void, ms = 0) => {
+    timers.set(nextId, { at: now + ms, fn });
+    return nextId++;
+  }) as unknown as typeof setTimeout);
+  t.mock.method(globalThis, 'clearTimeout', ((id: number) => void timers.delete(id)) as unknown as typeof clearTimeout);
+  return {
+    advance(ms) {
+      now += ms;
+      for (const [id, timer] of [...timers].sort((a, b) => a[1].at - b[1].at)) {
+        if (timer.at > now) break;
+        timers.delete(id);
+        timer.fn();
+      }
+    },
+  };
+}
+
+/** Whether a promise has settled, without waiting for it. */
+function settledFlag(p: Promise<unknown>): () => boolean {
+  let settled = false;
+  p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return () => settled;
+}
+
 class CountingFuture<T> extends Future<T> {
   callbacks = 0;
   override addDoneCallback(fn: (f: Future<T>) => void): void {
@@ -83,26 +116,31 @@ test('asCompleted: done futures first, duplicates once, a cancelled future count
   assert.deepEqual(await it.next(), { done: true, value: undefined });
 });
 
-test('asCompleted rejects with TimeoutError naming how many are pending; the futures go on', { timeout: 10_000 }, async () => {
+test('asCompleted rejects with TimeoutError naming how many are pending; the futures go on', { timeout: 10_000 }, async (t) => {
+  const clock = fakeClock(t);
   const slow = new Future<number>();
   const other = new Future<number>();
   const quick = new Future<number>();
   quick.setResult(1);
   const it = asCompleted([slow, quick, other], { timeout: 30 })[Symbol.asyncIterator]();
   assert.equal((await it.next()).value, quick);
-  const started = performance.now();
-  await assert.rejects(it.next(), (e: unknown) => e instanceof TimeoutError && /2 of 3/.test(e.message));
-  assert.ok(performance.now() - started >= 20, 'waited for the timeout');
+  const next = it.next();
+  const settled = settledFlag(next);
+  clock.advance(29);
+  await tick();
+  assert.equal(settled(), false, 'it waits for the timeout');
+  clock.advance(1);
+  await assert.rejects(next, (e: unknown) => e instanceof TimeoutError && /2 of 3/.test(e.message));
   assert.equal(slow.done(), false, 'the timeout does not cancel the futures');
   assert.deepEqual(await it.next(), { done: true, value: undefined }, 'the iteration is over after a timeout');
 });
 
-test('asCompleted: the timeout counts from the call, not from the first next()', { timeout: 10_000 }, async () => {
+test('asCompleted: the timeout counts from the call, not from the first next()', { timeout: 10_000 }, async (t) => {
+  const clock = fakeClock(t);
   const iterable = asCompleted([new Future<number>()], { timeout: 30 });
-  await new Promise((r) => setTimeout(r, 40)); // let the deadline pass before iterating
-  const started = performance.now();
+  clock.advance(40); // the deadline passes before iterating
+  // The clock stands still from here: only the spent 30 ms can reject it.
   await assert.rejects(iterable[Symbol.asyncIterator]().next(), TimeoutError);
-  assert.ok(performance.now() - started < 20, 'rejected at once: the 30 ms were already spent');
 });
 
 test('asCompleted: a timer runs only while a next() waits; return() ends a waiting next() and leaves no timer', { timeout: 10_000 }, async (t) => {
@@ -136,22 +174,28 @@ test('asCompleted validates its timeout and ends at once on no futures', { timeo
   assert.deepEqual(await asCompleted([])[Symbol.asyncIterator]().next(), { done: true, value: undefined });
 });
 
-test('wait on 1,000 futures, half settled: timeouts 0 and 100 ms partition them; ALL_COMPLETED gets all', { timeout: 10_000 }, async () => {
+test('wait on 1,000 futures, half settled: timeouts 0 and 100 ms partition them; ALL_COMPLETED gets all', { timeout: 10_000 }, async (t) => {
+  const clock = fakeClock(t);
   const futures = Array.from({ length: 1000 }, () => new Future<number>());
   futures.forEach((f, i) => i % 2 === 0 && f.setResult(i));
   for (const timeout of [0, 100]) {
-    const started = performance.now();
-    const { done, notDone } = await wait(futures, { timeout });
-    const elapsed = performance.now() - started;
+    const waiting = wait(futures, { timeout });
+    if (timeout === 100) {
+      const settled = settledFlag(waiting);
+      clock.advance(99);
+      await tick();
+      assert.equal(settled(), false, 'timeout 100 waits');
+      clock.advance(1);
+    }
+    const { done, notDone } = await waiting;
     assert.equal(done.size + notDone.size, 1000);
     assert.equal(done.size, 500);
     for (const f of done) assert.equal(f.done(), true);
     for (const f of notDone) assert.equal(f.done(), false);
-    if (timeout === 100) assert.ok(elapsed >= 90, `timeout 100 waits (${elapsed} ms)`);
   }
   let looked = false;
   void wait(futures, { timeout: 0 }).then(() => (looked = true));
-  for (let i = 0; i < 5; i++) await null;
+  for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(looked, true, 'timeout 0 answers within a few microtasks, with no timer');
   const all = wait(futures);
   await tick();
