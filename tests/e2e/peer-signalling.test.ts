@@ -131,7 +131,8 @@ test('a steal hint has two halves: the idle page is sent to steal, and the busy 
     // Its one thread runs a task that has spawned 3 subtasks, ready to be taken.
     busy.ws.send(report({ ready: 3, local: 1 }));
     assert.deepEqual(await toIdle, { t: 'steal', from: busy.welcome.workerId, max: 1 });
-    assert.deepEqual(await toBusy, { t: 'lend', to: idle.welcome.workerId, max: 1 });
+    // `has`: what the thief can offer tasks with needs (this bare page reported nothing).
+    assert.deepEqual(await toBusy, { t: 'lend', to: idle.welcome.workerId, max: 1, has: [] });
     busy.ws.close();
     idle.ws.close();
   });
