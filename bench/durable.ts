@@ -13,7 +13,8 @@ const LONG = Number(process.env.BENCH_DURABLE_TASKS ?? 1_000_000);
 
 async function mapMs(g: BenchGrid, items: number[]): Promise<number> {
   const t0 = ms();
-  const out = await g.grid.map(g.kernels.identity, items);
+  // One task per call: what is measured is the journal's cost per task (chunks would hide it).
+  const out = await g.grid.map(g.kernels.identity, items, { chunkSize: 1 });
   if (out.length !== items.length || out.some((y, i) => y !== items[i])) throw new Error('durable bench: wrong results');
   return ms() - t0;
 }
@@ -52,7 +53,7 @@ export async function durable(): Promise<ScenarioResult> {
     })();
     const t0 = ms();
     let count = 0;
-    for await (const y of stored.grid.map(stored.kernels.identity, long())) {
+    for await (const y of stored.grid.map(stored.kernels.identity, long(), { chunkSize: 1 })) {
       if (y !== count) throw new Error(`durable bench: result ${count} is ${y}`);
       count++;
     }
@@ -65,7 +66,7 @@ export async function durable(): Promise<ScenarioResult> {
     const label = LONG >= 1e6 ? `${LONG / 1e6}M` : `${LONG / 1e3}k`;
     return {
       rows: [
-        rate('durable: trivial map 50k, --data (SQLite) vs in memory', 'tasks/s', durableRate, memoryRate, { target: '>= 0.9x', met: durableRate >= 0.9 * memoryRate }),
+        rate('durable: trivial map 50k, one task per call, --data (SQLite) vs in memory', 'tasks/s', durableRate, memoryRate, { target: '>= 0.9x', met: durableRate >= 0.9 * memoryRate }),
         rate(`durable: ladle.db after a ${label}-task map`, 'MiB', mb(after), undefined),
         rate(`durable: ladle.db at its largest during that map`, 'MiB', mb(peak), undefined),
       ],
