@@ -4,7 +4,7 @@
 //   LADLE_TOKEN=... npm run demo:mandelbrot [-- --width 1536 --height 1024 --tile 128 --iter 1000 --out mandelbrot.pgm --js]
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { connect, ConnectionError } from 'ladle-grid';
+import { demoGrid } from './demo-grid.ts';
 import { buildKernels } from './kernels/build.ts';
 import type * as MandelbrotTasks from './mandelbrot-tasks.ts';
 
@@ -41,21 +41,9 @@ const height = count('height', values.height, 65536);
 const tile = count('tile', values.tile, 512);
 const maxIter = count('iter', values.iter, 65535);
 
-const url = process.env.LADLE_URL || 'http://127.0.0.1:8080';
-const token = process.env.LADLE_TOKEN;
-if (!token) {
-  console.error('demo: LADLE_TOKEN is not set. Start a grid with `npm start` (it prints "Submit: LADLE_URL=... LADLE_TOKEN=..."), then:\n  LADLE_TOKEN=<token> npm run demo:mandelbrot');
-  process.exit(2);
-}
+const { grid, url } = await demoGrid('demo:mandelbrot');
 
 await buildKernels();
-let grid;
-try {
-  grid = await connect({ url, token });
-} catch (e) {
-  console.error(`demo: ${e instanceof ConnectionError ? e.message : String(e)}`);
-  process.exit(1);
-}
 
 try {
   const m = await grid.module<typeof MandelbrotTasks>(new URL('./mandelbrot-tasks.ts', import.meta.url));

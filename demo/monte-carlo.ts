@@ -2,7 +2,7 @@
 //   LADLE_TOKEN=... npm run demo [-- --tasks 1000 --samples 500000]
 // LADLE_URL defaults to http://127.0.0.1:8080 (what `npm start` serves).
 import { parseArgs } from 'node:util';
-import { connect, ConnectionError } from 'ladle-grid';
+import { demoGrid } from './demo-grid.ts';
 import type * as PiTasks from './pi-tasks.ts';
 
 const { values } = parseArgs({
@@ -31,19 +31,7 @@ function count(flag: string, value: string): number {
 const tasks = count('tasks', values.tasks);
 const samples = count('samples', values.samples);
 
-const url = process.env.LADLE_URL || 'http://127.0.0.1:8080';
-const token = process.env.LADLE_TOKEN;
-if (!token) {
-  console.error(
-    [
-      'demo: LADLE_TOKEN is not set.',
-      'Start a grid with `npm start` (it prints a line "Submit: LADLE_URL=... LADLE_TOKEN=..."),',
-      'then run the demo with that token, e.g.:',
-      '  LADLE_TOKEN=<token> npm run demo',
-    ].join('\n'),
-  );
-  process.exit(2);
-}
+const { grid, url, token } = await demoGrid('demo');
 
 interface WorkerRow {
   id: string;
@@ -53,14 +41,6 @@ const statsUrl = new URL('/api/stats', url.replace(/^ws/, 'http')).href;
 async function workersNow(): Promise<{ workers: number; perWorker: WorkerRow[] }> {
   // Each worker's row is for token holders: the demo's submit token shows it.
   return (await (await fetch(statsUrl, { headers: { authorization: `Bearer ${token}` } })).json()) as { workers: number; perWorker: WorkerRow[] };
-}
-
-let grid;
-try {
-  grid = await connect({ url, token });
-} catch (e) {
-  console.error(`demo: ${e instanceof ConnectionError ? e.message : String(e)}`);
-  process.exit(1);
 }
 
 try {
