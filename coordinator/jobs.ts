@@ -111,7 +111,11 @@ export class JobBook {
     if (!entry) return;
     this.byTask.delete(task);
     const { job, calls } = entry;
-    job[how === 'completed' ? 'done' : how] += calls;
+    // A job never counts more calls finished than submitted: after a restart, a
+    // task the store still held may already have been counted before the crash
+    // (its end was written with the job, its result not yet acknowledged).
+    const counted = Math.min(calls, job.submitted - finished(job));
+    if (counted > 0) job[how === 'completed' ? 'done' : how] += counted;
     this.changed(job);
   }
 

@@ -121,3 +121,21 @@ test('a job counts calls: a chunk counts for the calls it carries, done or refus
   const row = book.list().find((r) => r.name === 'chunked')!;
   assert.deepEqual([row.expected, row.submitted, row.done, row.failed], [25, 25, 10, 5]);
 });
+
+test('after a restart, a task counted before the crash and run again is not counted twice', () => {
+  const records = new Map<string, string>();
+  const book = new JobBook(() => 0, { job: (key, record) => records.set(key, record()), jobEnded: (key) => records.delete(key) });
+  const job = book.get(alice, 0, 'default')!;
+  book.submitted(job, 1 as TaskId);
+  book.submitted(job, 2 as TaskId);
+  book.settled(1 as TaskId, 'completed');
+  book.settled(2 as TaskId, 'completed');
+  // The crash: task 2's end is in the job's record, but its row was still in the store.
+  const restored = new JobBook(() => 0);
+  restored.restore([...records].map(([key, record]) => ({ key, record })), () => true);
+  const again = restored.get(alice, 0, 'default')!;
+  restored.adopt(again, 20 as TaskId);
+  restored.settled(20 as TaskId, 'completed');
+  const [row] = restored.list();
+  assert.deepEqual([row.submitted, row.done], [2, 2]);
+});
