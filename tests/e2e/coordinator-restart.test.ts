@@ -84,6 +84,9 @@ test('SIGTERM drains a coordinator in memory: the running task finishes, the que
     const running = grid.submit(tasks.sleepThen, 3000, 42);
     const queued = grid.submit(tasks.echo, 7);
     await workers.pages[0].waitForFunction(() => (globalThis as unknown as PageGlobals).ladle.status.running === 1);
+    // And the coordinator has heard that it started (the page says so within a
+    // few ms): a drain gives back what it holds as not started.
+    await statsUntil(url, (s) => s.running - s.prefetched >= 1);
     // The SDK's socket, to read the close frame the coordinator sends.
     const socket = (grid as unknown as { channel: { socket: WebSocket } }).channel.socket;
     const closed = once(socket, 'close') as Promise<[number, Buffer]>;
