@@ -529,8 +529,10 @@ export class Hub {
     for (const { clientId, name, value } of snapshot.shared) this.clients.get(clientId)?.share({ [name]: value });
     for (const { clientId, taskId, ...spec } of snapshot.tasks) {
       const client = this.clients.get(clientId);
-      const job = client && this.jobs.get(client.id, spec.job ?? 0, client.tokenName);
-      if (!client || !job) continue;
+      if (!client) continue;
+      // A job's record is written with its first task, so it is there; were it
+      // not, the task still runs, counted in the session's own job.
+      const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName) ?? this.jobs.get(client.id, 0, client.tokenName)!;
       const id = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id;
       this.scheduler.enqueue(id, this.jobs.key(job));
       this.jobs.adopt(job, id, spec.calls);
