@@ -139,3 +139,10 @@ test('after a restart, a task counted before the crash and run again is not coun
   const [row] = restored.list();
   assert.deepEqual([row.submitted, row.done], [2, 2]);
 });
+
+test("a chunk's call count from a client is a whole number from 1 to a million (it only moves that client's own job progress)", () => {
+  const parse = (msg: object) => decodeFrame(encodeFrame(msg as never), parseClientMessage);
+  const spec = (calls: unknown) => ({ t: 'submit', seq: 2, tasks: [{ id: 1, bundle: 'a'.repeat(64), fn: 'f', args: new Uint8Array([0x90]), chunk: true, calls }] });
+  assert.ok(parse(spec(10)));
+  for (const bad of [0, -1, 1.5, 1_000_001, '3']) assert.throws(() => parse(spec(bad)), /task\.calls/, String(bad));
+});
