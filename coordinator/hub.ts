@@ -915,14 +915,17 @@ export class Hub {
     this.verifiedJobs.set(record.id, job);
     const n = this.verifier.open(record.id, mode);
     for (let i = 0; i < n; i++) this.launchReplica(record, job);
-    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities && record.owner.kind === 'client') {
-      const client = this.clients.get(record.owner.id);
-      if (client && !this.warnedVerify.has(client)) {
-        this.warnedVerify.add(client);
-        client.replies.push({ t: 'waiting', needs: {}, verify: { pages: mode.n, joined: this.verifier.eligibleIdentities } });
-        this.markClient(client);
-      }
-    }
+    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities) this.warnVerify(record, mode.n);
+  }
+
+  /** Tells a task's client, once, that its verified tasks wait for `pages` distinct pages. */
+  private warnVerify(record: TaskRecord, pages: number): void {
+    if (record.owner.kind !== 'client') return;
+    const client = this.clients.get(record.owner.id);
+    if (!client || this.warnedVerify.has(client)) return;
+    this.warnedVerify.add(client);
+    client.replies.push({ t: 'waiting', needs: {}, verify: { pages, joined: this.verifier.eligibleIdentities } });
+    this.markClient(client);
   }
 
   private launchReplica(record: TaskRecord, job: JobKey): void {
@@ -958,11 +961,18 @@ export class Hub {
         const job = this.verifiedJobs.get(primary);
         if (!job) return;
         if (!this.verifier.canPlaceMore(primary, (sibling) => this.seatsHolding(sibling))) {
-          // Failing now beats waiting in silence for a page that may never join.
           const failed = this.verifier.giveUp(primary);
-          this.verifier.settle(primary, failed);
-          this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
-          return;
+          if (failed.distinct > 1) {
+            // Results disagree and no joined page can break the tie: failing
+            // now beats waiting in silence for a page that may never join.
+            this.verifier.settle(primary, failed);
+            this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
+            return;
+          }
+          // Nothing disagrees; it lacks pages to confirm it (a grid of one
+          // page, say): the copy waits for one to join, and the client hears why.
+          this.verifier.stall(primary);
+          this.warnVerify(record, this.verifier.requiredPages(primary));
         }
         this.verifier.launched(primary, verdict.count);
         for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job);

@@ -36,7 +36,8 @@ export interface VerifyStats {
   failed: number;
   /** Page identities quarantined. */
   quarantined: number;
-  /** Verified tasks asking for more distinct pages than are joined now. */
+  /** Verified tasks waiting for more distinct pages than are joined now:
+   * `verify: n` above the pages joined, or a result no other page can check yet. */
   waiting: number;
 }
 
@@ -78,6 +79,8 @@ export class Verifier {
   private readonly identities = new Map<string, number>();
   /** Open fixed groups by their n (for `waiting`). */
   private readonly openByN = new Map<number, number>();
+  /** Groups with a replica queued that no joined page could take when it was started. */
+  private readonly stalled = new Set<TaskId>();
   private readonly counts = { tasks: 0, runs: 0, agreements: 0, disagreements: 0, failed: 0 };
 
   constructor(
@@ -181,6 +184,17 @@ export class Verifier {
     return false;
   }
 
+  /** A replica was started that no joined page can take yet (see stats' waiting). */
+  stall(primary: TaskId): void {
+    this.stalled.add(primary);
+  }
+
+  /** How many distinct pages the group needs in all, as it stands. */
+  requiredPages(primary: TaskId): number {
+    const quorum = this.groups.get(primary)?.quorum;
+    return quorum ? Math.max(quorum.required, quorum.votes.length + 1) : 0;
+  }
+
   /** The group's failure as it stands (no page can run another replica). */
   giveUp(primary: TaskId): Extract<Verdict<TaskOutcome>, { kind: 'fail' }> {
     const quorum = this.groups.get(primary)?.quorum;
@@ -202,6 +216,7 @@ export class Verifier {
     const [primary, group] = found;
     // A quarantined page's result (it was running when it lost) does not count.
     if (this.trust.isQuarantined(seat.identity)) return { primary, verdict: group.quorum.ended(this.context()) };
+    this.stalled.delete(primary);
     this.counts.runs++;
     let voted = this.votedIn.get(seat.identity);
     if (!voted) this.votedIn.set(seat.identity, (voted = new Set()));
@@ -251,6 +266,7 @@ export class Verifier {
     const group = this.groups.get(primary);
     if (!group) return [];
     this.groups.delete(primary);
+    this.stalled.delete(primary);
     if (group.mode.kind === 'fixed') {
       const n = (this.openByN.get(group.mode.n) ?? 1) - 1;
       if (n > 0) this.openByN.set(group.mode.n, n);
@@ -280,7 +296,7 @@ export class Verifier {
   }
 
   stats(): VerifyStats {
-    let waiting = 0;
+    let waiting = this.stalled.size;
     for (const [n, count] of this.openByN) if (n > this.identities.size) waiting += count;
     return { ...this.counts, extra: Math.max(0, this.counts.runs - this.counts.tasks), quarantined: this.trust.quarantinedCount, waiting };
   }
