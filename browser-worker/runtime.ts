@@ -541,10 +541,7 @@ export class Runtime {
         this.peers.grant(msg.to, msg.max, msg.has);
         break;
       case 'release':
-        for (const sub of this.handOver(msg.max)) {
-          sub.at = 'grid';
-          this.out.submit.push({ ...sub.spec, under: sub.under });
-        }
+        for (const sub of this.handOver(msg.max)) this.toGrid(sub);
         this.scheduleFlush();
         break;
       case 'peerGone':
@@ -598,6 +595,10 @@ export class Runtime {
           this.lent.set(sub, now);
         }
         this.armCopies();
+        // Verified subtasks never go to a single peer: when they are what
+        // the thief could have had, they go to the grid (which verifies
+        // them, and feeds the idle thief) rather than leave it idle.
+        if (subs.length < max) this.releaseVerified(max - subs.length);
         return subs.map((sub) => sub.spec);
       },
       returned: (link, id, outcome) => {
@@ -657,6 +658,24 @@ export class Runtime {
       return false;
     });
     return given;
+  }
+
+  /** Hands a ready subtask to the grid queue (through the coordinator). */
+  private toGrid(sub: Subtask): void {
+    sub.at = 'grid';
+    this.out.submit.push({ ...sub.spec, under: sub.under });
+  }
+
+  /** Hands up to `max` ready verified subtasks to the grid, oldest first. */
+  private releaseVerified(max: number): void {
+    let released = 0;
+    this.ready = this.ready.filter((sub) => {
+      if (released >= max || sub.spec.verify === undefined) return true;
+      this.toGrid(sub);
+      released++;
+      return false;
+    });
+    if (released > 0) this.scheduleFlush();
   }
 
   /** A subtask whose peer left while holding it runs again, here or
