@@ -171,6 +171,10 @@ export type PageHello = {
   joinToken?: string;
   /** What the page measured of its device (none: it meets no need). */
   capabilities?: Capabilities;
+  /** The page's identity secret: 32 random bytes in base64url, kept in
+   * IndexedDB so that it survives reloads (browser-worker/identity.ts). The
+   * coordinator keys its trust record by a hash of it (its public id). */
+  identity?: string;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
@@ -239,11 +243,29 @@ export interface PeerConfig {
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
 }
 
+/** A page identity secret: 32 bytes in base64url, unpadded. */
+export const IDENTITY_SECRET = /^[A-Za-z0-9_-]{43}$/;
+/** A public id: the first 16 hex chars of sha256 of the secret. */
+const PUBLIC_ID = /^[0-9a-f]{16}$/;
+
+/** A page's record with result verification, as the coordinator keeps it:
+ * results of its that were checked against other pages', and how many agreed. */
+export interface Standing {
+  checked: number;
+  agreed: number;
+  trusted: boolean;
+  quarantined: boolean;
+}
+
 // ---- coordinator -> volunteer page ----
 export type ToPage =
   /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
-   * registers there under its worker id, presenting `peer.token`. */
-  | { t: 'welcome'; workerId: string; peer?: PeerConfig }
+   * registers there under its worker id, presenting `peer.token`.
+   * `identity`: the page's public id, for the volunteer to name (a page
+   * without a secure context cannot hash it itself with crypto.subtle). */
+  | { t: 'welcome'; workerId: string; peer?: PeerConfig; identity?: string }
+  /** The page's own record changed (sent only when results are verified). */
+  | ({ t: 'standing' } & Standing)
   | { t: 'tasks'; tasks: TaskSpec[] }
   | { t: 'cancel'; ids: number[] }
   /** Results of subtasks this page submitted, by the page's ids. */
@@ -426,6 +448,9 @@ export function parseHello(x: unknown): Hello {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
     if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
+    if (o.identity !== undefined && !(typeof o.identity === 'string' && IDENTITY_SECRET.test(o.identity))) {
+      throw new ProtocolError('hello.identity must be 43 base64url characters (32 random bytes)');
+    }
     if (o.capabilities !== undefined) {
       const error = capabilitiesError(o.capabilities);
       if (error) throw new ProtocolError(`hello.capabilities${error.startsWith('.') ? '' : ' '}${error}`);
@@ -580,6 +605,15 @@ export function parseToPage(x: unknown): ToPage {
           if (server.credential !== undefined) str(server.credential, 'iceServers[].credential', 1024);
         }
       }
+      if (o.identity !== undefined && !(typeof o.identity === 'string' && PUBLIC_ID.test(o.identity))) {
+        throw new ProtocolError('welcome.identity must be 16 lowercase hex characters');
+      }
+      break;
+    case 'standing':
+      int(o.checked, 'standing.checked');
+      int(o.agreed, 'standing.agreed');
+      if (typeof o.trusted !== 'boolean') throw new ProtocolError('standing.trusted must be a boolean');
+      if (typeof o.quarantined !== 'boolean') throw new ProtocolError('standing.quarantined must be a boolean');
       break;
     case 'steal':
       str(o.from, 'steal.from', 64);
