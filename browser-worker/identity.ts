@@ -9,11 +9,17 @@
 import { createStore, get, update, type UseStore } from 'idb-keyval';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { IDENTITY_SECRET } from '../protocol/messages.ts';
+import type { ToPage } from '../protocol/messages.ts';
 
 export const IDENTITY_KEY = 'ladle.identity';
 /** The IndexedDB database and object store that hold it. */
 export const IDENTITY_DB = { db: 'ladle-identity', store: 'identity' } as const;
+
+/** What the coordinator's hello parser accepts. */
+const SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+/** The page's record in result verification, as the coordinator last sent it. */
+export type Standing = Omit<Extract<ToPage, { t: 'standing' }>, 't'>;
 
 export interface PageIdentity {
   secret: string;
@@ -64,7 +70,7 @@ function withinWait<T>(p: Promise<T>): Promise<T> {
 }
 
 function isSecret(x: unknown): x is string {
-  return typeof x === 'string' && IDENTITY_SECRET.test(x);
+  return typeof x === 'string' && SECRET.test(x);
 }
 
 /** 32 random bytes in unpadded base64url (43 characters). */

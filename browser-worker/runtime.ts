@@ -17,7 +17,6 @@ import {
   type TaskOutcome,
   type TaskRef,
   type TaskSpec,
-  type Standing,
   type ToPage,
 } from '../protocol/messages.ts';
 import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from './peer-offload.ts';
@@ -29,7 +28,7 @@ import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
-import { loadIdentity, type PageIdentity } from './identity.ts';
+import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
 import type { Capabilities, Need } from '../protocol/needs.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';

@@ -1,10 +1,9 @@
-// A page's public id: what the coordinator keys its trust record by, and what
-// the dashboard and the join page show. It is derived from the secret the
-// page keeps (browser-worker/identity.ts), so naming it grants nothing: only
-// the page holding the secret can join under it.
+// A page's identity: the page keeps a random secret (browser-worker/identity.ts)
+// and sends it in its hello; everyone else, the dashboard included, sees only
+// this digest of it, so that no one can claim a page's record without the secret.
 import { createHash } from 'node:crypto';
 
-/** The first 16 hex chars (64 bits) of sha256 of the secret's text. */
+/** The public id of a page identity secret: 16 hex characters of its sha256. */
 export function publicId(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 16);
+  return createHash('sha256').update(secret).digest('hex').slice(0, 16);
 }

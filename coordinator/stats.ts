@@ -1,7 +1,6 @@
 // The shape of /api/stats, as the hub builds it: what the dashboard, the
 // live events stream, the CLI and the tests read.
 import type { Capabilities } from '../protocol/needs.ts';
-import type { Standing } from '../protocol/messages.ts';
 
 /** Peer offloading, for /api/stats and the dashboard. */
 export interface PeerStats {
@@ -67,28 +66,9 @@ export interface WorkerStats {
   peerTasks: number;
   /** What the page reported of its device when it joined (its word only). */
   capabilities?: Capabilities;
-  /** Its public id (16 hex chars): the same for a page across reloads. */
+  /** Its public identity (kept across reloads), and its record in result verification. */
   identity?: string;
-  /** Its record with result verification (absent where nothing is verified). */
-  trust?: Standing;
-}
-
-/** Result verification across the grid (issue 15). */
-export interface VerifyStats {
-  /** Verified tasks decided. */
-  tasks: number;
-  /** Replica results compared. */
-  runs: number;
-  /** runs - tasks: executions spent on checking. */
-  extra: number;
-  agreements: number;
-  disagreements: number;
-  /** Verified tasks whose quorum could not form. */
-  failed: number;
-  /** Pages quarantined. */
-  quarantined: number;
-  /** Verified tasks that cannot be placed now for want of distinct pages. */
-  waiting: number;
+  trust?: { checked: number; agreed: number; trusted: boolean; quarantined: boolean };
 }
 
 export interface Stats {
@@ -109,8 +89,8 @@ export interface Stats {
   jobs: JobStats[];
   uptimeSeconds: number;
   peer: PeerStats;
-  /** Absent on a coordinator that never verifies. */
-  verify?: VerifyStats;
+  /** Result verification (handle.with({ verify }) and --verify). */
+  verify?: { tasks: number; runs: number; extra: number; agreements: number; disagreements: number; failed: number; quarantined: number; waiting: number };
 }
 
 /** What anyone may see, without a token: totals the coordinator counted

@@ -171,9 +171,8 @@ export type PageHello = {
   joinToken?: string;
   /** What the page measured of its device (none: it meets no need). */
   capabilities?: Capabilities;
-  /** The page's identity secret: 32 random bytes in base64url, kept in
-   * IndexedDB so that it survives reloads (browser-worker/identity.ts). The
-   * coordinator keys its trust record by a hash of it (its public id). */
+  /** The secret its identity is derived from (32 random bytes, base64url),
+   * kept across reloads: verification's record of its results follows it. */
   identity?: string;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
@@ -243,29 +242,14 @@ export interface PeerConfig {
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
 }
 
-/** A page identity secret: 32 bytes in base64url, unpadded. */
-export const IDENTITY_SECRET = /^[A-Za-z0-9_-]{43}$/;
-/** A public id: the first 16 hex chars of sha256 of the secret. */
-const PUBLIC_ID = /^[0-9a-f]{16}$/;
-
-/** A page's record with result verification, as the coordinator keeps it:
- * results of its that were checked against other pages', and how many agreed. */
-export interface Standing {
-  checked: number;
-  agreed: number;
-  trusted: boolean;
-  quarantined: boolean;
-}
-
 // ---- coordinator -> volunteer page ----
 export type ToPage =
   /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
-   * registers there under its worker id, presenting `peer.token`.
-   * `identity`: the page's public id, for the volunteer to name (a page
-   * without a secure context cannot hash it itself with crypto.subtle). */
+   * registers there under its worker id, presenting `peer.token`. */
+  /** `identity`: the page's public id, as the coordinator derived it from its secret. */
   | { t: 'welcome'; workerId: string; peer?: PeerConfig; identity?: string }
-  /** The page's own record changed (sent only when results are verified). */
-  | ({ t: 'standing' } & Standing)
+  /** The page's record in result verification (coordinator/trust.ts), to show its volunteer. */
+  | { t: 'standing'; checked: number; agreed: number; trusted: boolean; quarantined: boolean }
   | { t: 'tasks'; tasks: TaskSpec[] }
   | { t: 'cancel'; ids: number[] }
   /** Results of subtasks this page submitted, by the page's ids. */
@@ -431,6 +415,8 @@ function tag(x: unknown): Obj & { t: unknown } {
   return o as Obj & { t: unknown };
 }
 
+const IDENTITY = /^[A-Za-z0-9_-]{43}$/;
+
 export function parseHello(x: unknown): Hello {
   const o = tag(x);
   if (o.t !== 'hello') throw new ProtocolError(`expected hello first, got ${String(o.t).slice(0, 32)}`);
@@ -448,7 +434,7 @@ export function parseHello(x: unknown): Hello {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
     if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
-    if (o.identity !== undefined && !(typeof o.identity === 'string' && IDENTITY_SECRET.test(o.identity))) {
+    if (o.identity !== undefined && !(typeof o.identity === 'string' && IDENTITY.test(o.identity))) {
       throw new ProtocolError('hello.identity must be 43 base64url characters (32 random bytes)');
     }
     if (o.capabilities !== undefined) {
@@ -592,6 +578,7 @@ export function parseToPage(x: unknown): ToPage {
   switch (o.t) {
     case 'welcome':
       str(o.workerId, 'welcome.workerId');
+      if (o.identity !== undefined) str(o.identity, 'welcome.identity', 64);
       if (o.peer !== undefined) {
         const peer = obj(o.peer, 'welcome.peer');
         str(peer.path, 'welcome.peer.path', 256);
@@ -605,15 +592,10 @@ export function parseToPage(x: unknown): ToPage {
           if (server.credential !== undefined) str(server.credential, 'iceServers[].credential', 1024);
         }
       }
-      if (o.identity !== undefined && !(typeof o.identity === 'string' && PUBLIC_ID.test(o.identity))) {
-        throw new ProtocolError('welcome.identity must be 16 lowercase hex characters');
-      }
       break;
     case 'standing':
-      int(o.checked, 'standing.checked');
-      int(o.agreed, 'standing.agreed');
-      if (typeof o.trusted !== 'boolean') throw new ProtocolError('standing.trusted must be a boolean');
-      if (typeof o.quarantined !== 'boolean') throw new ProtocolError('standing.quarantined must be a boolean');
+      for (const key of ['checked', 'agreed'] as const) int(o[key], `standing.${key}`);
+      for (const key of ['trusted', 'quarantined'] as const) if (typeof o[key] !== 'boolean') throw new ProtocolError(`standing.${key} must be a boolean`);
       break;
     case 'steal':
       str(o.from, 'steal.from', 64);

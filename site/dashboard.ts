@@ -5,7 +5,7 @@
 // Without a token the coordinator sends only the grid's totals; the
 // dashboard URL the coordinator prints carries `?token=` (its admin token),
 // which this page passes on to /api/events to see each worker and job.
-import type { JobStats, PeerStats, PublicStats, Stats, VerifyStats, WorkerStats } from '../coordinator/stats.ts';
+import type { JobStats, PeerStats, PublicStats, Stats, WorkerStats } from '../coordinator/stats.ts';
 import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
 import { standingState } from './standing.ts';
@@ -129,9 +129,9 @@ function renderPeer(p: PeerStats | PublicStats['peer']): void {
   byId('p-bytes').title = full ? `${formatNumber(full.bytesSent)} bytes` : '';
 }
 
-/** Shown only by a coordinator that verifies results (and to the operator). */
-function renderVerify(v: VerifyStats | undefined): void {
-  byId('verify-details').hidden = v === undefined;
+/** Shown to the operator once the coordinator has verified anything. */
+function renderVerify(v: Stats['verify'] | undefined): void {
+  byId('verify-details').hidden = !v || (v.runs === 0 && v.waiting === 0);
   if (!v) return;
   const share = v.tasks > 0 ? ` (${formatNumber((100 * v.extra) / v.tasks)}%)` : '';
   const figures: [string, string][] = [

@@ -1,6 +1,6 @@
 // A volunteer's record with result verification, in plain words for the
 // join page (the coordinator keeps the record; see protocol `standing`).
-import type { Standing } from '../protocol/messages.ts';
+import type { Standing } from '../browser-worker/identity.ts';
 import { formatNumber } from './chart.ts';
 
 export type StandingState = 'unchecked' | 'untrusted' | 'trusted' | 'quarantined';

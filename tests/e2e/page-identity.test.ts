@@ -14,8 +14,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { publicId } from '../../coordinator/page-identity.ts';
-import { CloseCode, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseHello, type PageHello, type Standing } from '../../protocol/messages.ts';
+import { CloseCode, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseHello, type PageHello } from '../../protocol/messages.ts';
 import type { RuntimeStatus } from '../../browser-worker/runtime.ts';
+import type { Standing } from '../../browser-worker/identity.ts';
 
 let dataDir: string;
 let c: Coordinator;
