@@ -205,14 +205,16 @@ function volunteerCell(identity: string | undefined): HTMLTableCellElement {
   return td;
 }
 
-/** Its record with result verification: a badge, and how many of its checked results agreed. */
+/** Its record with result verification: a badge, and how many of its
+ * checked results agreed. Nothing checked yet (or a coordinator that does
+ * not verify): a dash, not an alarming "untrusted". */
 function trustCell(w: WorkerStats): HTMLTableCellElement {
-  if (!w.trust) return cell('Trust', '–');
+  const state = w.trust ? standingState(w.trust) : 'unchecked';
+  if (!w.trust || state === 'unchecked') return cell('Trust', '–');
   const { checked, agreed } = w.trust;
-  const state = standingState(w.trust);
-  const td = badge('Trust', state === 'unchecked' ? 'untrusted' : state);
+  const td = badge('Trust', state);
   td.title = `${formatNumber(agreed)} of ${formatNumber(checked)} checked results agreed with other volunteers'`;
-  if (checked > 0) td.append(` ${formatNumber(agreed)}/${formatNumber(checked)}`);
+  td.append(` ${formatNumber(agreed)}/${formatNumber(checked)}`);
   return td;
 }
 
@@ -229,6 +231,7 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
     name.title = w.userAgent;
     tr.append(
       name,
+      volunteerCell(w.identity),
       cell('Browser', browser),
       cell('OS', os),
       cell('Threads', String(w.threads), 'num'),
@@ -236,11 +239,10 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
       cell('Tasks done', formatNumber(w.tasksDone), 'num'),
       cell('Tasks/s', formatNumber(rate), 'num'),
       badge('State', state),
+      trustCell(w),
       cell('WebRTC', w.peer ? 'yes' : 'no'),
       cell('Held for peers', formatNumber(w.peerTasks), 'num'),
       cell('Joined for', formatDuration(w.connectedSeconds), 'num'),
-      volunteerCell(w.identity),
-      trustCell(w),
     );
     return tr;
   });
