@@ -93,8 +93,12 @@ function storedIdentity(page: Page): Promise<unknown> {
   );
 }
 
-function identityStatus(page: Page): Promise<RuntimeStatus['identity']> {
-  return page.evaluate(() => (globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle.status.identity);
+function status(page: Page): Promise<RuntimeStatus> {
+  return page.evaluate(() => (globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle.status);
+}
+
+async function identityStatus(page: Page): Promise<RuntimeStatus['identity']> {
+  return (await status(page)).identity;
 }
 
 test('a page keeps its identity across reloads and later visits: every hello carries the same secret', async () => {
@@ -186,15 +190,27 @@ test('a hello with a malformed identity is refused with a clear close reason', a
   }
 });
 
-test('the join page shows the volunteer the record the coordinator sends', async () => {
+test('the join page shows the volunteer the record the coordinator sends, and keeps its identity across a reconnect', async () => {
   const context = await volunteer();
   const page = await context.newPage();
   // The real coordinator's socket, with `standing` frames added on its way
-  // to the page (a coordinator sends them only while it verifies results).
+  // to the page, and a way to cut it (the page then reconnects).
+  const hellos: PageHello[] = [];
   let toPage: ((standing: Standing) => void) | undefined;
+  let cut: (() => void) | undefined;
   await page.routeWebSocket(/\/ws$/, (ws) => {
-    ws.connectToServer();
+    const server = ws.connectToServer();
+    let first = true;
+    ws.onMessage((frame) => {
+      if (first) hellos.push(decodeFrame(new Uint8Array(frame as Buffer), parseHello) as PageHello);
+      first = false;
+      server.send(frame);
+    });
     toPage = (standing) => ws.send(Buffer.from(encodeFrame({ t: 'standing', ...standing })));
+    cut = () => {
+      void ws.close({ code: CloseCode.RESTARTING });
+      void server.close();
+    };
   });
   await page.goto(`${c.url}/?threads=1`);
   await connected(page);
@@ -216,4 +232,16 @@ test('the join page shows the volunteer the record the coordinator sends', async
     'quarantined',
   );
   assert.match((await page.locator('#volunteer-id').textContent()) ?? '', /^ · Volunteer id [0-9a-f]{8}$/);
+
+  // The connection drops: the page rejoins with the same identity.
+  const before = (await status(page)).workerId;
+  cut!();
+  // Rejoined: connected again, as a new worker of the coordinator's.
+  await page.waitForFunction((before) => {
+    const { status } = (globalThis as unknown as { ladle: { status: RuntimeStatus } }).ladle;
+    return status.state === 'connected' && status.workerId !== before;
+  }, before);
+  assert.equal(hellos.length, 2);
+  assert.match(hellos[0].identity ?? '', /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(hellos[1].identity, hellos[0].identity);
 });
