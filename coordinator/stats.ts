@@ -1,6 +1,8 @@
 // The shape of /api/stats, as the hub builds it: what the dashboard, the
 // live events stream, the CLI and the tests read.
 import type { Capabilities } from '../protocol/needs.ts';
+import type { Standing } from './trust.ts';
+import type { VerifyStats } from './verifier.ts';
 
 /** Peer offloading, for /api/stats and the dashboard. */
 export interface PeerStats {
@@ -67,8 +69,8 @@ export interface WorkerStats {
   /** What the page reported of its device when it joined (its word only). */
   capabilities?: Capabilities;
   /** Its public identity (kept across reloads), and its record in result verification. */
-  identity?: string;
-  trust?: { checked: number; agreed: number; trusted: boolean; quarantined: boolean };
+  identity: string;
+  trust: Standing;
 }
 
 export interface Stats {
@@ -90,7 +92,7 @@ export interface Stats {
   uptimeSeconds: number;
   peer: PeerStats;
   /** Result verification (handle.with({ verify }) and --verify). */
-  verify?: { tasks: number; runs: number; extra: number; agreements: number; disagreements: number; failed: number; quarantined: number; waiting: number };
+  verify: VerifyStats;
 }
 
 /** What anyone may see, without a token: totals the coordinator counted

@@ -3,7 +3,7 @@
 // The coordinator, the SDK and the browser runtime all import this module.
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
-import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits } from './limits.ts';
+import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits, type VerifyOption } from './limits.ts';
 import { capabilitiesError, needsError, type Capabilities, type Need } from './needs.ts';
 
 /** Job numbers a client may use (its own numbering). */
@@ -73,6 +73,11 @@ export interface TaskSpec {
   /** What the page running it must have (`handle.with({ needs })`); a
    * subtask inherits its parent's. */
   needs?: Need[];
+  /** From a client: how its results are verified (see limits.ts), over the
+   * coordinator's default. To a page: set on a verified task (never 'off'),
+   * so that the page does not lend its subtasks to a single peer; subtasks
+   * inherit it. */
+  verify?: VerifyOption;
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -104,18 +109,25 @@ export const ERROR_LIMITS = { name: 256, message: 65536, stack: 65536, code: 256
 
 /** Why a task failed when the task's own code did not throw: every page
  * running it was lost, it ran past its timeout, or it was cancelled. */
-export type FailureKind = 'lost' | 'timeout' | 'cancelled' | FailureKindRefused;
+export type FailureKind = 'lost' | 'timeout' | 'cancelled' | 'unverified' | FailureKindRefused;
 /** Why the coordinator refused a task without running it: an option out of
  * range, arguments or a result over the size limit, or too many unfinished
  * tasks for its client. */
 export type FailureKindRefused = 'invalid' | 'tooLarge' | 'tooMany';
-const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'invalid', 'tooLarge', 'tooMany'];
+const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'unverified', 'invalid', 'tooLarge', 'tooMany'];
 
 /** `ms`: how long the task ran in its Web Worker, as the page timed it
  * (what the SDK sizes automatic chunks by; absent where nothing ran it). */
 export type TaskOutcome =
   | { id: number; ok: true; value: Uint8Array; ms?: number }
-  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number };
+  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number; verify?: VerifyFailure };
+
+/** Why a verified task failed (kind 'unverified'): no quorum formed among
+ * `runs` results, which were `distinct` different ones. */
+export interface VerifyFailure {
+  distinct: number;
+  runs: number;
+}
 
 // ---- SDK client -> coordinator ----
 // A client session outlives its socket for a grace period. Both sides number
@@ -150,8 +162,9 @@ export type ToClientData =
   | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
   | { t: 'shared'; seq: number; req: number; error?: string }
   /** Tasks of this client's that no joined page can run, by needs
-   * ('webgpu': 40); sent once per needs while none can. */
-  | { t: 'waiting'; seq: number; needs: Record<string, number> };
+   * ('webgpu': 40); sent once per needs while none can. `verify`: verified
+   * tasks wait for `pages` distinct pages and `joined` are eligible; sent once. */
+  | { t: 'waiting'; seq: number; needs: Record<string, number>; verify?: { pages: number; joined: number } };
 export type ToClient =
   /** `ack`: the last client frame the coordinator processed (on resume);
    * `limits`: what the coordinator accepts, so the SDK never sends more
@@ -398,6 +411,11 @@ function outcome(x: unknown): TaskOutcome {
     if (o.kind !== undefined && !FAILURE_KINDS.includes(o.kind as FailureKind)) {
       throw new ProtocolError(`result.kind must be one of ${FAILURE_KINDS.join(', ')}`);
     }
+    if (o.verify !== undefined) {
+      const v = obj(o.verify, 'result.verify');
+      int(v.distinct, 'result.verify.distinct');
+      int(v.runs, 'result.verify.runs');
+    }
   } else throw new ProtocolError('result.ok must be a boolean');
   if (o.ms !== undefined && !(typeof o.ms === 'number' && o.ms >= 0 && o.ms <= MAX_RUN_MS)) throw new ProtocolError(`result.ms must be a number of milliseconds from 0 to ${MAX_RUN_MS}`);
   return o as unknown as TaskOutcome;
@@ -564,6 +582,11 @@ export function parseToClient(x: unknown): ToClient {
       for (const [key, n] of Object.entries(needs)) {
         str(key, 'waiting.needs key', 64);
         int(n, `waiting.needs.${key.slice(0, 64)}`);
+      }
+      if (o.verify !== undefined) {
+        const v = obj(o.verify, 'waiting.verify');
+        int(v.pages, 'waiting.verify.pages');
+        int(v.joined, 'waiting.verify.joined');
       }
       break;
     }
