@@ -17,6 +17,9 @@ import { publicId } from '../../coordinator/page-identity.ts';
 import { CloseCode, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseHello, type PageHello } from '../../protocol/messages.ts';
 import type { RuntimeStatus } from '../../browser-worker/runtime.ts';
 import type { Standing } from '../../browser-worker/identity.ts';
+import { connect } from '../../client-sdk/index.ts';
+import { fixture } from '../helpers/grid.ts';
+import type * as Tasks from '../fixtures/tasks.ts';
 
 let dataDir: string;
 let c: Coordinator;
@@ -52,7 +55,7 @@ async function volunteer(): Promise<BrowserContext> {
 }
 
 /** A join page whose hellos to the coordinator (the first frame on each of its sockets) are kept, decoded. */
-async function joinPage(context: BrowserContext): Promise<{ page: Page; hellos: PageHello[] }> {
+async function joinPage(context: BrowserContext, coordinator = c): Promise<{ page: Page; hellos: PageHello[] }> {
   const page = await context.newPage();
   const hellos: PageHello[] = [];
   page.on('websocket', (ws) => {
@@ -64,7 +67,7 @@ async function joinPage(context: BrowserContext): Promise<{ page: Page; hellos: 
       hellos.push(decodeFrame(new Uint8Array(payload as Buffer), parseHello) as PageHello);
     });
   });
-  await page.goto(`${c.url}/?threads=1`);
+  await page.goto(`${coordinator.url}/?threads=1`);
   await connected(page);
   return { page, hellos };
 }
@@ -112,9 +115,8 @@ test('a page keeps its identity across reloads and later visits: every hello car
   assert.equal(hellos[1].identity, secret, 'the reloaded page says the same identity');
   assert.equal(await storedIdentity(page), secret, 'kept in IndexedDB under ladle.identity');
   assert.deepEqual(await identityStatus(page), { id: publicId(secret!), kept: true });
-  // The volunteer can read the public id, the same one the operator's dashboard lists.
-  const line = page.locator('#volunteer-id');
-  assert.equal(await line.textContent(), `Volunteer id ${publicId(secret!).slice(0, 8)}`);
+  // The volunteer reads its record and its public id (the one the operator's dashboard lists).
+  await page.waitForFunction((text) => document.getElementById('record')?.textContent === text, `Your results: not yet checked · Volunteer id ${publicId(secret!).slice(0, 8)}`);
   assert.equal(await page.locator('#identity-note').isHidden(), true, 'no warning when storage works');
 
   // Another tab of the same browser, later: the same volunteer.
@@ -215,14 +217,14 @@ test('the join page shows the volunteer the record the coordinator sends, and ke
   await page.goto(`${c.url}/?threads=1`);
   await connected(page);
   const record = page.locator('#record');
-  const standing = page.locator('#standing');
   const shows = async (s: Standing, words: string, state: string) => {
     toPage!(s);
     await page.waitForFunction(([words]) => document.getElementById('standing')?.textContent === words, [words]);
     assert.equal(await record.getAttribute('data-state'), state);
     assert.equal(await record.isVisible(), true);
   };
-  assert.equal(await standing.textContent(), '', 'no record shown before the coordinator sends one');
+  // The coordinator's own word on joining: nothing checked yet.
+  await page.waitForFunction(() => document.getElementById('standing')?.textContent === 'Your results: not yet checked');
   await shows({ checked: 0, agreed: 0, trusted: false, quarantined: false }, 'Your results: not yet checked', 'unchecked');
   await shows({ checked: 3, agreed: 3, trusted: false, quarantined: false }, 'Your results: 3 checked, all agreed: not yet trusted', 'untrusted');
   await shows({ checked: 120, agreed: 120, trusted: true, quarantined: false }, 'Your results: 120 checked, all agreed: trusted', 'trusted');
@@ -244,4 +246,50 @@ test('the join page shows the volunteer the record the coordinator sends, and ke
   assert.equal(hellos.length, 2);
   assert.match(hellos[0].identity ?? '', /^[A-Za-z0-9_-]{43}$/);
   assert.equal(hellos[1].identity, hellos[0].identity);
+});
+
+test('with verification on, each volunteer sees its record on the join page, the operator on the dashboard, and it survives a reload', { timeout: 120_000 }, async () => {
+  const verifyDir = await mkdtemp(join(tmpdir(), 'ladle-identity-verify-'));
+  const v = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: verifyDir, verify: 2 });
+  const grid = await connect({ url: v.url, token: v.token });
+  const ours = contexts.length;
+  try {
+    const [a, b] = await Promise.all([volunteer().then((ctx) => joinPage(ctx, v)), volunteer().then((ctx) => joinPage(ctx, v))]);
+    const tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
+    const xs = [1, 2, 3, 4, 5, 6];
+    // Two pages and verify: 2: every task runs on both, and they agree.
+    assert.deepEqual(await Promise.all(xs.map((x) => grid.submit(tasks.square, x))), xs.map((x) => x * x));
+    const trusted = 'Your results: 6 checked, all agreed: trusted';
+    for (const { page } of [a, b]) {
+      await page.waitForFunction((words) => document.getElementById('standing')?.textContent === words, trusted);
+      assert.equal(await page.locator('#record').getAttribute('data-state'), 'trusted');
+    }
+
+    // The operator sees the same record under the same public id.
+    const dash = await (await volunteer()).newPage();
+    await dash.goto(`${v.url}/dashboard?token=${v.adminToken}`);
+    for (const { page, hellos } of [a, b]) {
+      const id = publicId(hellos[0].identity!);
+      const { workerId } = await status(page);
+      const row = dash.locator(`#workers tr[data-worker="${workerId}"]`);
+      await row.locator('td[data-label="Trust"]').filter({ hasText: 'trusted 6/6' }).waitFor();
+      assert.equal(await row.locator('td[data-label="Volunteer"]').innerText(), id.slice(0, 8));
+      assert.equal(await page.locator('#volunteer-id').textContent(), ` · Volunteer id ${id.slice(0, 8)}`);
+    }
+    await dash.locator('#verify-details').waitFor();
+    assert.equal(await dash.locator('#v-tasks').innerText(), '6');
+    assert.equal(await dash.locator('#v-extra').innerText(), '6 (100%)');
+
+    // A reload rejoins as the same volunteer: the coordinator still has its record.
+    await a.page.reload();
+    await connected(a.page);
+    assert.equal(a.hellos[1].identity, a.hellos[0].identity);
+    await a.page.waitForFunction((words) => document.getElementById('standing')?.textContent === words, trusted);
+  } finally {
+    // The pages go first: a coordinator closing under them is an error on the page.
+    for (const context of contexts.splice(ours)) await context.close();
+    await grid.close();
+    await v.close();
+    await rm(verifyDir, { recursive: true, force: true });
+  }
 });
