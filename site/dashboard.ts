@@ -133,10 +133,10 @@ function renderPeer(p: PeerStats | PublicStats['peer']): void {
 function renderVerify(v: Stats['verify'] | undefined): void {
   byId('verify-details').hidden = !v || (v.runs === 0 && v.waiting === 0);
   if (!v) return;
-  const share = v.tasks > 0 ? ` (${formatNumber((100 * v.extra) / v.tasks)}%)` : '';
   const figures: [string, string][] = [
     ['v-tasks', formatNumber(v.tasks)],
-    ['v-extra', `${formatNumber(v.extra)}${share}`],
+    ['v-extra', formatNumber(v.extra)],
+    ['v-share', v.tasks > 0 ? `${formatNumber((100 * v.extra) / v.tasks)}%` : '–'],
     ['v-agreements', formatNumber(v.agreements)],
     ['v-disagreements', formatNumber(v.disagreements)],
     ['v-failed', formatNumber(v.failed)],
@@ -232,6 +232,7 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
     tr.append(
       name,
       volunteerCell(w.identity),
+      trustCell(w),
       cell('Browser', browser),
       cell('OS', os),
       cell('Threads', String(w.threads), 'num'),
@@ -239,7 +240,6 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
       cell('Tasks done', formatNumber(w.tasksDone), 'num'),
       cell('Tasks/s', formatNumber(rate), 'num'),
       badge('State', state),
-      trustCell(w),
       cell('WebRTC', w.peer ? 'yes' : 'no'),
       cell('Held for peers', formatNumber(w.peerTasks), 'num'),
       cell('Joined for', formatDuration(w.connectedSeconds), 'num'),

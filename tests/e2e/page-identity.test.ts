@@ -6,7 +6,8 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -20,6 +21,8 @@ import type { Standing } from '../../browser-worker/identity.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { fixture } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
 let dataDir: string;
 let c: Coordinator;
@@ -278,7 +281,12 @@ test('with verification on, each volunteer sees its record on the join page, the
     }
     await dash.locator('#verify-details').waitFor();
     assert.equal(await dash.locator('#v-tasks').innerText(), '6');
-    assert.equal(await dash.locator('#v-extra').innerText(), '6 (100%)');
+    assert.equal(await dash.locator('#v-extra').innerText(), '6');
+    assert.equal(await dash.locator('#v-share').innerText(), '100%');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await dash.setViewportSize({ width: 1280, height: 800 });
+    await dash.screenshot({ path: join(ARTIFACTS, 'dashboard-trust-desktop.png'), fullPage: true });
+    await a.page.screenshot({ path: join(ARTIFACTS, 'join-trusted-desktop.png'), fullPage: true });
 
     // A reload rejoins as the same volunteer: the coordinator still has its record.
     await a.page.reload();
