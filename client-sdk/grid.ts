@@ -11,19 +11,19 @@ import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
 import { remoteTransport, type ClientFrame, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
-import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
+import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from '../futures/errors.ts';
 import { SourceMaps } from './stack-map.ts';
 import type { Need } from '../protocol/needs.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits, type VerifyOption } from '../protocol/limits.ts';
 import { batchesBySize } from './frame-batches.ts';
-import { Future } from './future.ts';
-import type { Inputs } from './inputs.ts';
-import type { MapResult } from './map-result.ts';
-import type { MapAsCompleted } from './map-as-completed.ts';
-import { FuturesApi, type MapOptions } from './futures-api.ts';
-import { asCompleted, wait } from './waiting.ts';
-import { knownLength, progressTracker } from './progress.ts';
-import { CallTimes, ranMs } from './auto-chunk.ts';
+import { Future } from '../futures/future.ts';
+import type { Inputs } from '../futures/inputs.ts';
+import type { MapResult } from '../futures/map-result.ts';
+import type { MapAsCompleted } from '../futures/map-as-completed.ts';
+import { FuturesApi, type MapOptions } from '../futures/futures-api.ts';
+import { asCompleted, wait } from '../futures/waiting.ts';
+import { knownLength, progressTracker } from '../futures/progress.ts';
+import { CallTimes, ranMs } from '../futures/auto-chunk.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;

@@ -65,7 +65,7 @@ export interface TaskSpec {
   job?: number;
   /** Several calls in one task (map's chunkSize): `args` packs an array of
    * argument tuples, and the result packs one outcome per call (see
-   * client-sdk/chunking.ts). */
+   * futures/chunking.ts). */
   chunk?: true;
   /** From a client, on a chunk: how many calls it carries, so that its job's
    * progress counts calls however they are chunked. */
