@@ -37,12 +37,12 @@ before(async () => {
   browser = await launchChromium();
 });
 
-afterEach(() => {
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
   assert.deepEqual(errors.splice(0), [], 'the pages logged no errors');
 });
 
 after(async () => {
-  for (const context of contexts) await context.close();
   await browser?.close();
   await c?.close();
   await rm(dataDir, { recursive: true, force: true });
