@@ -21,6 +21,7 @@ import type { Standing } from '../../browser-worker/identity.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { fixture } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
+import type * as Verify from '../fixtures/verify.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
@@ -37,12 +38,12 @@ before(async () => {
   browser = await launchChromium();
 });
 
-afterEach(() => {
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
   assert.deepEqual(errors.splice(0), [], 'the pages logged no errors');
 });
 
 after(async () => {
-  for (const context of contexts) await context.close();
   await browser?.close();
   await c?.close();
   await rm(dataDir, { recursive: true, force: true });
@@ -295,6 +296,43 @@ test('with verification on, each volunteer sees its record on the join page, the
     await a.page.waitForFunction((words) => document.getElementById('standing')?.textContent === words, trusted);
   } finally {
     // The pages go first: a coordinator closing under them is an error on the page.
+    for (const context of contexts.splice(ours)) await context.close();
+    await grid.close();
+    await v.close();
+    await rm(verifyDir, { recursive: true, force: true });
+  }
+});
+
+test('a volunteer whose result lost a quorum reads on its join page that it is quarantined, and the dashboard marks it', { timeout: 120_000 }, async () => {
+  const verifyDir = await mkdtemp(join(tmpdir(), 'ladle-identity-liar-'));
+  const v = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir: verifyDir, verify: 2 });
+  const grid = await connect({ url: v.url, token: v.token });
+  const ours = contexts.length;
+  try {
+    // A real page whose results are wrong: its Web Workers read this user agent (see the fixture).
+    const liarContext = await browser.newContext({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome LadleLiar' });
+    contexts.push(liarContext);
+    liarContext.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    const [a, b, liar] = await Promise.all([volunteer().then((ctx) => joinPage(ctx, v)), volunteer().then((ctx) => joinPage(ctx, v)), joinPage(liarContext, v)]);
+    const tasks = await grid.module<typeof Verify>(fixture('verify.ts'));
+    const quarantined = "Your results: quarantined: a result of yours disagreed with other volunteers'; this grid no longer gives you verified work";
+    const liarShows = () => liar.page.evaluate((words) => document.getElementById('standing')?.textContent === words, quarantined);
+    // Rounds of tasks until the liar has had one checked (each round's 6 tasks run twice on 3 one-thread pages: it gets some).
+    for (let round = 0; round < 5 && !(await liarShows()); round++) {
+      const xs = [1, 2, 3, 4, 5, 6].map((x) => x + 6 * round);
+      assert.deepEqual(await Promise.all(xs.map((x) => grid.submit(tasks.square, x))), xs.map((x) => x * x), 'no wrong result delivered');
+    }
+    await liar.page.waitForFunction((words) => document.getElementById('standing')?.textContent === words, quarantined);
+    assert.equal(await liar.page.locator('#record').getAttribute('data-state'), 'quarantined');
+    for (const { page } of [a, b]) assert.match((await page.locator('#standing').textContent()) ?? '', /^Your results: \d+ checked, all agreed/);
+
+    const dash = await (await volunteer()).newPage();
+    await dash.goto(`${v.url}/dashboard?token=${v.adminToken}`);
+    const { workerId } = await status(liar.page);
+    await dash.locator(`#workers tr[data-worker="${workerId}"] td[data-label="Trust"] .badge.quarantined`).waitFor();
+    await dash.locator('#verify-details').waitFor();
+    assert.equal(await dash.locator('#v-quarantined').innerText(), '1');
+  } finally {
     for (const context of contexts.splice(ours)) await context.close();
     await grid.close();
     await v.close();
