@@ -630,7 +630,9 @@ export class Hub {
     ws.on('close', () => this.removePage(page));
     const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
     ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer, identity: page.seat.identity } satisfies ToPage));
-    ws.send(encodeFrame({ t: 'standing', ...this.verifier.standing(page.seat.identity) } satisfies ToPage));
+    // A returning volunteer sees its record at once; a page nothing has checked hears of it once something is.
+    const standing = this.verifier.standing(page.seat.identity);
+    if (standing.checked > 0) ws.send(encodeFrame({ t: 'standing', ...standing } satisfies ToPage));
     this.schedule();
   }
 
