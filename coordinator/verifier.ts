@@ -28,6 +28,8 @@ export interface VerifyStats {
   runs: number;
   /** Runs beyond one per decided task: what verification cost. */
   extra: number;
+  /** `extra` as a share of `tasks` (0.05: 5% more executions than without verification). */
+  extraShare: number;
   /** Checks where the results agreed at once. */
   agreements: number;
   /** Checks where some result disagreed. */
@@ -352,7 +354,9 @@ export class Verifier {
   stats(): VerifyStats {
     let waiting = this.stalled.size;
     for (const [n, count] of this.openByN) if (n > this.identities.size) waiting += count;
-    return { ...this.counts, extra: Math.max(0, this.counts.runs - this.counts.tasks), quarantined: this.trust.quarantinedCount, waiting };
+    const extra = Math.max(0, this.counts.runs - this.counts.tasks);
+    const extraShare = this.counts.tasks === 0 ? 0 : Math.round((extra / this.counts.tasks) * 1000) / 1000;
+    return { ...this.counts, extra, extraShare, quarantined: this.trust.quarantinedCount, waiting };
   }
 
   // ---- internals ----

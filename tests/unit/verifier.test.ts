@@ -89,7 +89,7 @@ test('a loser is quarantined, its pages stop counting, and its votes elsewhere a
     again.map((r) => [r.primary, r.verdict.kind]),
     [[id(10), 'pending']],
   );
-  assert.deepEqual(v.stats(), { tasks: 1, runs: 4, extra: 3, agreements: 0, disagreements: 1, failed: 0, quarantined: 1, waiting: 0 });
+  assert.deepEqual(v.stats(), { tasks: 1, runs: 4, extra: 3, extraShare: 3, agreements: 0, disagreements: 1, failed: 0, quarantined: 1, waiting: 0 });
 });
 
 test('waiting counts verify: n groups whose majority needs more identities than are joined', () => {
