@@ -4,6 +4,7 @@
 // so that a short network blip costs nothing. Every way it can fail ends in
 // a ConnectionError with a reason a person can act on.
 import WebSocket from 'ws';
+import { ReliableLog } from '../protocol/reliable-log.ts';
 import {
   CLIENT_CLOSED,
   CloseCode,
@@ -18,7 +19,6 @@ import {
   type ToClientData,
 } from '../protocol/messages.ts';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
-import { ReliableLog } from '../protocol/reliable-log.ts';
 import { ConnectionError, ErrorCode } from './errors.ts';
 import { after } from './long-timer.ts';
 
