@@ -4,6 +4,7 @@
 // so that a short network blip costs nothing. Every way it can fail ends in
 // a ConnectionError with a reason a person can act on.
 import WebSocket from 'ws';
+import { ReliableLog } from '../protocol/reliable-log.ts';
 import {
   CLIENT_CLOSED,
   CloseCode,
@@ -142,10 +143,8 @@ export class Channel {
   /** What the coordinator accepts, from its welcome. */
   limits: Limits = DEFAULT_LIMITS;
   private secret = '';
-  private sent = 0;
-  private retained: { seq: number; bytes: Uint8Array }[] = [];
-  /** The last coordinator frame processed. */
-  private received = 0;
+  /** Its frames both ways, kept until the coordinator acknowledges them. */
+  private readonly log = new ReliableLog();
   private ackQueued = false;
   private closed = false;
   private reconnecting = false;
@@ -163,8 +162,7 @@ export class Channel {
   }
 
   send(msg: Unsequenced<ClientData>): void {
-    const bytes = encodeFrame({ ...msg, seq: ++this.sent });
-    this.retained.push({ seq: this.sent, bytes });
+    const bytes = this.log.push((seq) => encodeFrame({ ...msg, seq }));
     if (this.connected) this.ws.send(bytes);
   }
 
@@ -195,28 +193,21 @@ export class Channel {
     this.limits = welcome.limits ?? DEFAULT_LIMITS;
     this.reconnecting = false;
     // Resend what the coordinator had not processed when the old socket died.
-    this.acked(welcome.ack);
-    for (const frame of this.retained) ws.send(frame.bytes);
+    this.log.ack(welcome.ack);
+    for (const bytes of this.log.after(welcome.ack)) ws.send(bytes);
     ws.on('close', (code, reason) => this.onClose(ws, code, reason.toString()));
     ws.on('error', () => undefined); // 'close' follows
   }
 
   private onFrame(msg: ToClient): void {
     if (msg.t === 'ack') {
-      this.acked(msg.seq);
+      this.log.ack(msg.seq);
       return;
     }
     if (msg.t === 'welcome') return;
-    if (msg.seq <= this.received) return; // resent after a reconnect, already seen
-    this.received = msg.seq;
+    if (!this.log.accept(msg.seq)) return; // resent after a reconnect, already seen
     this.scheduleAck();
     this.options.onData(msg);
-  }
-
-  private acked(seq: number): void {
-    let i = 0;
-    while (i < this.retained.length && this.retained[i].seq <= seq) i++;
-    if (i > 0) this.retained = this.retained.slice(i);
   }
 
   private scheduleAck(): void {
@@ -224,7 +215,9 @@ export class Channel {
     this.ackQueued = true;
     setImmediate(() => {
       this.ackQueued = false;
-      if (this.connected) this.ws.send(encodeFrame({ t: 'ack', seq: this.received }));
+      // Not connected: the resume names what was received instead.
+      const ack = this.log.takeAck();
+      if (ack !== undefined && this.connected) this.ws.send(encodeFrame({ t: 'ack', seq: ack }));
     });
   }
 
@@ -251,7 +244,7 @@ export class Channel {
       delay = Math.min(delay * 2, 5000);
       if (this.closed) return;
       try {
-        await this.connect({ clientId: this.clientId, secret: this.secret, ack: this.received });
+        await this.connect({ clientId: this.clientId, secret: this.secret, ack: this.log.received });
         return;
       } catch (e) {
         last = e instanceof ConnectionError ? e : new ConnectionError((e as Error).message);

@@ -8,6 +8,7 @@ import type { ClientId, ScopeId } from './ids.ts';
 import { hashSecret } from './journal.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES } from '../protocol/limits.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
+import { ReliableLog } from '../protocol/reliable-log.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
@@ -38,14 +39,8 @@ export class ClientSession {
   results: TaskOutcome[] = [];
   started: number[] = [];
   replies: Unsequenced<ToClientData>[] = [];
-  /** The last client frame processed. */
-  received = 0;
-  private ackDue = false;
-  private sent = 0;
-  /** Frames the client has not acknowledged, with the ids of the results they carry. */
-  private retained: { seq: number; bytes: Uint8Array; results?: number[] }[] = [];
-  /** Bytes of the frames kept until the client acknowledges them. */
-  retainedBytes = 0;
+  /** Its frames both ways; the frames it keeps are tagged with the ids of the results they carry. */
+  private readonly log: ReliableLog<number[]>;
   /** When its socket was last heard from (a frame or a pong). */
   lastSeen = Date.now();
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -64,7 +59,7 @@ export class ClientSession {
     this.scope = restored?.scope ?? (randomUUID() as ScopeId);
     this.secret = restored ? '' : randomBytes(24).toString('base64url');
     this.secretHash = restored?.secretHash ?? hashSecret(this.secret);
-    this.received = restored?.received ?? 0;
+    this.log = new ReliableLog(restored?.received ?? 0);
     this.awaitingResume = restored !== undefined;
   }
 
@@ -83,29 +78,24 @@ export class ClientSession {
     }
   }
 
-  get retainedCount(): number {
-    return this.retained.length;
+  /** The last client frame processed. */
+  get received(): number {
+    return this.log.received;
+  }
+
+  /** Bytes of the frames kept until the client acknowledges them. */
+  get retainedBytes(): number {
+    return this.log.retainedBytes;
   }
 
   /** True for a new frame; false for one already processed (resent after a reconnect). */
   accept(seq: number): boolean {
-    if (seq <= this.received) return false;
-    this.received = seq;
-    this.ackDue = true;
-    return true;
+    return this.log.accept(seq);
   }
 
   /** Drops the frames the client has seen; returns the ids of the results they carried. */
   acked(seq: number): number[] {
-    let i = 0;
-    const results: number[] = [];
-    while (i < this.retained.length && this.retained[i].seq <= seq) {
-      for (const id of this.retained[i].results ?? []) results.push(id);
-      this.retainedBytes -= this.retained[i].bytes.byteLength;
-      i++;
-    }
-    if (i > 0) this.retained = this.retained.slice(i);
-    return results;
+    return this.log.ack(seq).flat();
   }
 
   /** Binds a (new) socket and resends what the client has not seen. */
@@ -114,13 +104,13 @@ export class ClientSession {
     this.graceTimer = undefined;
     if (this.awaitingResume) {
       // The client saw frames up to peerAck from the coordinator before the restart.
-      this.sent = Math.max(this.sent, peerAck);
+      this.log.continueAfter(peerAck);
       this.awaitingResume = false;
     }
     this.ws = ws;
     this.lastSeen = Date.now();
     ws.send(encodeFrame(welcome));
-    for (const frame of this.retained) if (frame.seq > peerAck) ws.send(frame.bytes);
+    for (const bytes of this.log.after(peerAck)) ws.send(bytes);
   }
 
   /** The socket is gone; `expire` runs unless the client is back within
@@ -160,16 +150,13 @@ export class ClientSession {
       this.results = [];
       this.started = [];
     }
-    if (this.ackDue && this.ws) {
-      this.ws.send(encodeFrame({ t: 'ack', seq: this.received }));
-      this.ackDue = false;
-    }
+    // Away, the ack stays due: it goes once the client is back.
+    const ack = this.ws ? this.log.takeAck() : undefined;
+    if (ack !== undefined) this.ws?.send(encodeFrame({ t: 'ack', seq: ack }));
   }
 
   private sendData(msg: Unsequenced<ToClientData>, results?: TaskOutcome[]): void {
-    const bytes = encodeFrame({ ...msg, seq: ++this.sent });
-    this.retained.push({ seq: this.sent, bytes, results: results?.map((r) => r.id) });
-    this.retainedBytes += bytes.byteLength;
+    const bytes = this.log.push((seq) => encodeFrame({ ...msg, seq }), results?.map((r) => r.id));
     this.ws?.send(bytes);
   }
 }

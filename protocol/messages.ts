@@ -138,7 +138,8 @@ export interface VerifyFailure {
 // their data frames (`seq`), acknowledge what they processed (`ack`), and
 // keep unacknowledged frames; a reconnect names the session and the last
 // frame received, and each side resends the rest. Nothing is lost or run
-// twice across a short disconnect.
+// twice across a short disconnect. Each end keeps this in a ReliableLog
+// (reliable-log.ts).
 export type ClientHello = {
   t: 'hello';
   role: 'client';
