@@ -937,10 +937,14 @@ export class Hub {
     this.markClient(client);
   }
 
-  private launchReplica(record: TaskRecord, job: JobKey): void {
+  /** `check`: a replica that checks or breaks a tie goes to the front of
+   * its job's queue: until it runs, a result waits, and a liar goes on
+   * getting work. */
+  private launchReplica(record: TaskRecord, job: JobKey, check = false): void {
     const replica = this.store.addReplica(record, record.spec);
     this.verifier.addReplica(record.id, replica.id);
-    this.scheduler.enqueue(replica.id, job);
+    if (check) this.scheduler.requeue(replica.id, job);
+    else this.scheduler.enqueue(replica.id, job);
   }
 
   /** Whether a page may run a task: any task but a replica, which verifier.ts places. */
@@ -985,7 +989,7 @@ export class Hub {
           this.warnVerify(record, this.verifier.requiredPages(primary));
         }
         this.verifier.launched(primary, verdict.count);
-        for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job);
+        for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job, true);
         return;
       }
       case 'accept': {

@@ -5,8 +5,8 @@
 // and its results are checked at random, less often as its record grows, down
 // to FLOOR. Agreeing results are the only way up, so clearing a browser's
 // storage (a new identity) gains a cheater nothing. A result that loses a
-// quorum quarantines its identity for the coordinator's life; a check that
-// ended without any quorum resets the streak of everyone in it.
+// quorum quarantines its identity for the coordinator's life. A check that
+// ends without any quorum moves no record (see Verifier.settle).
 //
 // Trust lives here only: pages are told their record (to show it), never asked.
 
@@ -77,14 +77,6 @@ export class TrustBook {
     r.checked++;
     r.agreed++;
     r.streak++;
-    this.dirty.add(identity);
-  }
-
-  /** Its checked result was in a check where no quorum formed: its streak starts over. */
-  inconclusive(identity: string): void {
-    const r = this.get(identity);
-    r.checked++;
-    r.streak = 0;
     this.dirty.add(identity);
   }
 

@@ -303,7 +303,9 @@ export class Verifier {
     if (verdict.kind === 'fail') {
       this.counts.failed++;
       if (verdict.votes.length > 1) this.counts.disagreements++;
-      if (this.groups.get(primary)?.equal === undefined) for (const v of verdict.votes) this.trust.inconclusive(v.identity);
+      // No record moves: with no quorum, nothing says which page was wrong
+      // (most often the task is not deterministic), and a reset would let any
+      // submitter push every page back to being checked always.
     } else if (verdict.checked) {
       if (verdict.losers.length > 0) this.counts.disagreements++;
       else this.counts.agreements++;
