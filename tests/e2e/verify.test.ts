@@ -144,7 +144,7 @@ test('a page honest for its first 100 tasks, then lying, is caught by spot check
 });
 
 test('a quorum that cannot form (a task returning Math.random()) fails with VerificationError', { timeout: 60_000 }, async () => {
-  await assert.rejects(grid.submit(tasks.random.with({ verify: 2 })), (e: unknown) => {
+  await assert.rejects(async () => grid.submit(tasks.random.with({ verify: 2 })), (e: unknown) => {
     assert.ok(e instanceof VerificationError, String(e));
     assert.equal(e.code, 'ERR_VERIFICATION');
     assert.ok(e.runs >= 2, `runs: ${e.runs}`);
@@ -156,7 +156,7 @@ test('a quorum that cannot form (a task returning Math.random()) fails with Veri
 });
 
 test('replicas that throw the same error agree: the task fails with its own error, not a VerificationError', { timeout: 60_000 }, async () => {
-  await assert.rejects(grid.submit(tasks.fail.with({ verify: 2 }), 'no good'), (e: unknown) => e instanceof RemoteError && e.remoteName === 'RangeError' && e.remoteMessage === 'no good');
+  await assert.rejects(async () => grid.submit(tasks.fail.with({ verify: 2 }), 'no good'), (e: unknown) => e instanceof RemoteError && e.remoteName === 'RangeError' && e.remoteMessage === 'no good');
 });
 
 test('bad verify values are clear errors, from the SDK, startCoordinator and the CLI', { timeout: 60_000 }, async () => {
