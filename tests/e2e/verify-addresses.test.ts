@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { describePage, launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 import { fetchStats } from '../helpers/cli.ts';
 import { createNamespaces, type Namespaces } from '../helpers/netns.ts';
@@ -85,7 +85,8 @@ test("verify: 2: two tabs on one address lying alike never form a quorum while o
       const wrong = xs.filter((x, i) => ys[i] !== x * x);
       assert.deepEqual(wrong, [], `round ${round}: wrong results arrived for these inputs`);
       const s = await fetchStats({ url: coordinator.url, adminToken: coordinator.adminToken });
-      const inA = s.perWorker.filter((w) => w.userAgent.includes('LadleLiar'));
+      const ids = await Promise.all(tabs.pages.map(async (p) => (await describePage(p)).workerId));
+      const inA = s.perWorker.filter((w) => ids.includes(w.id));
       assert.equal(inA.length, 2, `round ${round}: both tabs of namespace A are joined`);
       assert.ok(inA.some((w) => w.trust.quarantined), `round ${round}: the tabs of namespace A got work and lost a quorum: ${JSON.stringify(inA.map((w) => w.trust))}`);
       assert.ok(s.perWorker.filter((w) => w.userAgent.includes('LadleHonest')).every((w) => !w.trust.quarantined), 'no honest page is quarantined');

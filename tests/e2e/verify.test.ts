@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import { describePage, launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { connect, LadleError, RemoteError, VerificationError, type Grid } from '../../client-sdk/index.ts';
 import type { Stats, WorkerStats } from '../../coordinator/stats.ts';
@@ -54,14 +54,19 @@ after(async () => {
 const stats = (): Promise<Stats> => fetchStats({ url: coordinator.url, adminToken: coordinator.adminToken });
 const source = () => ({ url: coordinator.url, adminToken: coordinator.adminToken });
 
-/** A page of its own context in `browser`: a fresh identity, untrusted and not quarantined. */
-const openPage = (browser: Browser) => launchWorkers({ url: coordinator.url, browser, count: 1, threads: 1 });
+/** A page of its own context in `browser` (a fresh identity, untrusted and
+ * not quarantined), and the coordinator's id for it. */
+async function openPage(browser: Browser): Promise<{ page: LocalWorkers; id: string }> {
+  const page = await launchWorkers({ url: coordinator.url, browser, count: 1, threads: 1 });
+  return { page, id: (await describePage(page.pages[0])).workerId };
+}
 
-/** The joined page whose user agent is `agent` (there is one at a time). */
-function pageBy(s: Stats, agent: string): WorkerStats {
-  const found = s.perWorker.filter((w) => w.userAgent === agent);
-  assert.equal(found.length, 1, `one page with user agent ${agent}: ${JSON.stringify(s.perWorker.map((w) => w.userAgent))}`);
-  return found[0];
+/** The joined page `id`, which must have user agent `agent`. */
+function pageBy(s: Stats, id: string, agent: string): WorkerStats {
+  const found = s.perWorker.find((w) => w.id === id);
+  assert.ok(found, `page ${id} is joined: ${JSON.stringify(s.perWorker.map((w) => w.id))}`);
+  assert.equal(found.userAgent, agent);
+  return found;
 }
 
 const xs = Array.from({ length: 400 }, (_, i) => i);
@@ -70,26 +75,26 @@ const wrongOf = (ys: number[]) => xs.filter((x, i) => ys[i] !== x * x);
 test("a lying page's Web Workers see the user agent its browser was launched with", { timeout: 60_000 }, async () => {
   const liar = await openPage(liarBrowser);
   try {
-    const seen = await liar.pages[0].evaluate(() => new Promise<string>((resolve) => {
+    const seen = await liar.page.pages[0].evaluate(() => new Promise<string>((resolve) => {
       const w = new Worker(URL.createObjectURL(new Blob(['postMessage(navigator.userAgent)'], { type: 'text/javascript' })));
       w.onmessage = (e: MessageEvent<string>) => resolve(e.data);
     }));
     assert.equal(seen, LIAR);
   } finally {
-    await liar.close();
+    await liar.page.close();
   }
 });
 
 test('without verification, the lying page gets work and its wrong results arrive', { timeout: 120_000 }, async () => {
   const liar = await openPage(liarBrowser);
   try {
-    const before = pageBy(await stats(), LIAR).tasksDone;
+    const before = pageBy(await stats(), liar.id, LIAR).tasksDone;
     const wrong = wrongOf(await grid.map(tasks.square, xs, { chunkSize: 1 }));
-    const ran = pageBy(await stats(), LIAR).tasksDone - before;
+    const ran = pageBy(await stats(), liar.id, LIAR).tasksDone - before;
     assert.ok(ran > 0, 'the liar ran tasks');
     assert.equal(wrong.length, ran, 'every task the liar ran came back wrong, and only those');
   } finally {
-    await liar.close();
+    await liar.page.close();
   }
 });
 
@@ -101,7 +106,7 @@ for (const verify of [2, 'adaptive'] as const) {
       const wrong = wrongOf(await grid.map(tasks.square.with({ verify }), xs, { chunkSize: 1 }));
       assert.deepEqual(wrong, [], 'no wrong result arrived');
       const s = await stats();
-      const page = pageBy(s, LIAR);
+      const page = pageBy(s, liar.id, LIAR);
       assert.ok(page.trust.quarantined, `the liar is quarantined: ${JSON.stringify(page.trust)}`);
       for (const w of s.perWorker.filter((p) => p.userAgent === HONEST)) assert.ok(!w.trust.quarantined, `honest page ${w.identity} is not quarantined`);
       assert.equal(s.verify.tasks - s0.verify.tasks, 400, 'each task was decided once');
@@ -110,7 +115,7 @@ for (const verify of [2, 'adaptive'] as const) {
       assert.equal(s.verify.failed, s0.verify.failed, 'every quorum formed');
       assert.equal(s.verify.extra, s.verify.runs - s.verify.tasks);
     } finally {
-      await liar.close();
+      await liar.page.close();
     }
   });
 }
@@ -126,7 +131,7 @@ test('a page honest for its first 100 tasks, then lying, is caught by spot check
     for (;;) {
       const ys = await grid.map(tasks.square.with({ verify: 'adaptive' }), batch, { chunkSize: 1 });
       wrongDelivered += batch.filter((x, i) => ys[i] !== x * x).length;
-      const page = pageBy(await stats(), LIAR_AFTER_100);
+      const page = pageBy(await stats(), turncoat.id, LIAR_AFTER_100);
       if (page.trust.quarantined) break;
       if (page.trust.trusted) trustedBeforeCaught = true;
       // Past 100 tasks every result is wrong and a trusted page's is checked
@@ -137,7 +142,7 @@ test('a page honest for its first 100 tasks, then lying, is caught by spot check
     assert.ok(trustedBeforeCaught, 'it had earned trust while honest (so a spot check, not the untrusted rule, caught it)');
     // Reported, not asserted: what a trusted cheater gets through before a spot check.
     console.log(`# wrong results delivered before the turncoat was caught: ${wrongDelivered}`);
-    await turncoat.close();
+    await turncoat.page.close();
   } finally {
     await browser.close();
   }
@@ -184,7 +189,7 @@ test('verify: 4 with 3 pages waits with a word (stats and an SDK warning), then 
     const y = grid.submit(tasks.square.with({ verify: 4 }), 7);
     await statsUntil(source(), (s) => s.verify.waiting > 0, 60_000);
     await waitUntil(() => warnings.some((w) => /verif/i.test(w)), 'the SDK warns', 60_000);
-    fourth = await openPage(honestBrowser);
+    fourth = (await openPage(honestBrowser)).page;
     assert.equal(await y, 49);
     assert.equal((await stats()).verify.waiting, 0);
   } finally {
