@@ -171,6 +171,8 @@ export class Executor {
     if (options.chunk) spec.chunk = true;
     // A subtask needs what its parent needs (a GPU task's subtasks stay on GPU pages).
     if (owner.spec.needs) spec.needs = owner.spec.needs;
+    // And is verified as its parent is (its page never lends it to a single peer).
+    if (owner.spec.verify !== undefined) spec.verify = owner.spec.verify;
     this.out.submit.push(spec);
     if (spec.args.byteLength >= TRANSFER_MIN_BYTES) this.out.transfer.push(spec.args.buffer);
     this.onOutput();

@@ -327,6 +327,7 @@ export class Runtime {
     if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
     if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
     if (spec.chunk) sub.spec.chunk = true;
+    if (spec.verify !== undefined) sub.spec.verify = spec.verify;
     this.routes.set(id, sub);
     slot.subtasks.set(spec.id, id);
     this.ready.push(sub);
@@ -589,7 +590,8 @@ export class Runtime {
         return runtime.link.url;
       },
       lend: (link, max, has) => {
-        const subs = this.handOver(max, has);
+        // A peer is always filtered (see handOver); one that did not say what it has meets no need.
+        const subs = this.handOver(max, has ?? []);
         const now = performance.now();
         for (const sub of subs) {
           sub.at = link;
@@ -645,10 +647,12 @@ export class Runtime {
     const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
     const count = Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2)));
     if (!has) return this.ready.splice(0, count);
-    // A peer gets only subtasks it meets every need of (a page without a GPU never takes a GPU subtask).
+    // A peer gets only subtasks it meets every need of (a page without a GPU
+    // never takes a GPU subtask), and never a verified one: one peer's word
+    // on it would go unchecked (it goes to the grid, where it is verified).
     const given: Subtask[] = [];
     this.ready = this.ready.filter((sub) => {
-      if (given.length >= count || !(sub.spec.needs ?? []).every((n) => has.includes(n))) return true;
+      if (given.length >= count || sub.spec.verify !== undefined || !(sub.spec.needs ?? []).every((n) => has.includes(n))) return true;
       given.push(sub);
       return false;
     });

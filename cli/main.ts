@@ -9,7 +9,7 @@ import { launchWorkers, joinUrl, type LocalWorkers } from './workers.ts';
 import { loadPlaywright } from './chromium.ts';
 import { coordinatorBanner } from './banner.ts';
 import { joinUrls } from '../coordinator/join-urls.ts';
-import { MAX_TASK_BYTES_CEILING } from '../protocol/limits.ts';
+import { MAX_TASK_BYTES_CEILING, verifyError, type VerifyOption } from '../protocol/limits.ts';
 import { StoreError } from '../coordinator/store/store.ts';
 
 const USAGE = `usage:
@@ -17,6 +17,7 @@ const USAGE = `usage:
                     [--join-token J] [--admin-token A] [--allowed-origins O]
                     [--data DIR | --no-data] [--drain-timeout S] [--ice-servers S]
                     [--no-offload] [--max-task-bytes N] [--tls-cert F --tls-key F]
+                    [--verify off|adaptive|N]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
   ladle start [--local-workers 1] [coordinator options]
 
@@ -62,6 +63,12 @@ const COORDINATOR_OPTIONS = `options:
                     serve https and wss on the same port with this PEM
                     certificate and key: pages on other machines are then
                     secure contexts, where WebGPU works
+  --verify V        how volunteers' results are checked when a task's handle
+                    does not say: off (the default: the first result is the
+                    answer), adaptive (each page is checked against others
+                    until it has a record, then at random), or N, 2 to 9
+                    distinct pages run every task and a majority must agree.
+                    For a grid open to the public, use adaptive
   -h, --help        show this help`;
 
 /** `ladle COMMAND --help`. */
@@ -113,6 +120,7 @@ const coordinatorFlags = {
   'max-task-bytes': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  verify: { type: 'string', default: 'off' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -164,6 +172,7 @@ interface CoordinatorFlags {
   'max-task-bytes'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  verify: string;
 }
 
 function iceServers(value: string | undefined): IceServer[] | undefined {
@@ -191,6 +200,9 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
   if (values['admin-token'] === '') fail('--admin-token must not be empty');
   if (values.data !== undefined && values['no-data']) fail('--data DIR keeps the grid\'s state in DIR and --no-data keeps it in memory: give one of them');
   if (values.data === '') fail('--data needs a folder, e.g. --data .ladle');
+  const verify = /^\d+$/.test(values.verify) ? Number(values.verify) : values.verify;
+  const badVerify = verifyError(verify);
+  if (badVerify) fail(`--${badVerify}`);
   const maxTaskBytes = values['max-task-bytes'] === undefined ? undefined : byteSize(values['max-task-bytes'], 'max-task-bytes');
   if (maxTaskBytes !== undefined && maxTaskBytes > MAX_TASK_BYTES_CEILING) fail(`--max-task-bytes is at most ${MAX_TASK_BYTES_CEILING / 1024 / 1024}MiB, not ${values['max-task-bytes']}`);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) fail('--tls-cert and --tls-key go together: the certificate (PEM) and its private key (PEM)');
@@ -221,6 +233,7 @@ async function runCoordinator(values: CoordinatorFlags): Promise<Coordinator> {
       peerOffload: !values['no-offload'],
       iceServers: ice,
       maxTaskBytes,
+      verify: verify as VerifyOption,
     });
     // Join URLs, a QR code of the first, the dashboard, stats and the token.
     console.log(await coordinatorBanner({ urls: joinUrls(c), port: c.port, token: c.token, adminToken: c.adminToken, ansi: process.stdout.isTTY }));

@@ -25,6 +25,8 @@ export const ErrorCode = {
   TOO_MANY_TASKS: 'ERR_TOO_MANY_TASKS',
   /** A value (an argument, a result, a shared constant) that structured clone would refuse or change (DataCloneError). */
   DATA_CLONE: 'ERR_DATA_CLONE',
+  /** A verified task's results did not agree (see handle.with({ verify })). */
+  VERIFICATION: 'ERR_VERIFICATION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -113,6 +115,20 @@ export class TaskLostError extends LadleError {
   }
 }
 
+/** A verified task's replicas did not agree: no quorum formed among `runs`
+ * results from distinct pages, which were `distinct` different results (a
+ * task that is not deterministic, or too many pages that lie or are broken). */
+export class VerificationError extends LadleError {
+  override name = 'VerificationError';
+  constructor(
+    message: string,
+    readonly distinct: number,
+    readonly runs: number,
+  ) {
+    super(ErrorCode.VERIFICATION, message);
+  }
+}
+
 /** The coordinator could not be reached, refused us, or went away. `code` is
  * ERR_CONNECTION, or a more precise one (ERR_TOO_LARGE when it closed the
  * connection over a frame too big). */
@@ -138,6 +154,8 @@ export function outcomeError(outcome: Extract<TaskOutcome, { ok: false }>, mapSt
       return new LadleError(ErrorCode.TOO_LARGE, outcome.error.message);
     case 'tooMany':
       return new LadleError(ErrorCode.TOO_MANY_TASKS, outcome.error.message);
+    case 'unverified':
+      return new VerificationError(outcome.error.message, outcome.verify?.distinct ?? 0, outcome.verify?.runs ?? 0);
     default:
       return new RemoteError(outcome.error, mapStack);
   }

@@ -13,7 +13,7 @@ import { LocalChannel } from './local/local-channel.ts';
 import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
 import { SourceMaps } from './stack-map.ts';
 import type { Need } from '../protocol/needs.ts';
-import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits } from '../protocol/limits.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits, type VerifyOption } from '../protocol/limits.ts';
 import { batchesBySize } from './frame-batches.ts';
 import { Future } from './future.ts';
 import type { Inputs } from './inputs.ts';
@@ -42,6 +42,12 @@ export interface TaskOptions {
   /** Run it only on pages that have all of these ('webgpu', 'wasm-simd',
    * 'wasm-threads'); it waits while no joined page has them. */
   needs?: Need[];
+  /** Verify its results against other pages': `n` (2 to 9) distinct pages
+   * run it and a majority must agree; 'adaptive' checks pages until they
+   * have a record, then at random; 'off' overrides the coordinator's
+   * `--verify`. A quorum that cannot form rejects with VerificationError.
+   * See the README's "Trusting volunteers". */
+  verify?: VerifyOption;
 }
 
 interface HandleTarget {
@@ -428,6 +434,13 @@ export class Grid {
       return;
     }
     if (msg.t === 'waiting') {
+      if (msg.verify) {
+        const { pages, joined } = msg.verify;
+        console.warn(
+          `ladle: verified tasks wait: each needs ${pages} distinct pages (on distinct network addresses where pages come from several), ` +
+            `and ${joined} ${joined === 1 ? 'is' : 'are'} joined that may run them; they run as more volunteers join`,
+        );
+      }
       for (const [needs, n] of Object.entries(msg.needs)) {
         console.warn(`ladle: ${n} task${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} ${needs.split('+').join(' and ')}; no joined page has it (they wait until one joins)`);
       }

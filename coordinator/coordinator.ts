@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, WS_PATH, type PeerConfig } from '../protocol/messages.ts';
-import { coordinatorLimits } from '../protocol/limits.ts';
+import { coordinatorLimits, verifyError, type VerifyOption } from '../protocol/limits.ts';
 import { mountPeerServer, peerServerConfig } from './peer-server.ts';
 import { BundleStore } from './bundle-store.ts';
 import { Hub } from './hub.ts';
@@ -72,6 +72,8 @@ export interface CoordinatorOptions {
   pageReleaseRate?: number;
   maxTasksPerPage?: number;
   spawnedBackupMs?: number;
+  /** How results are verified when a task's handle does not say (default 'off'; see HubOptions). */
+  verify?: VerifyOption;
   /** Pages hand subtasks to each other over WebRTC (default true); off, they
    * go through the coordinator. */
   peerOffload?: boolean;
@@ -147,6 +149,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         void close('coordinator stopping: its store cannot be written', 0, CloseCode.RESTARTING).then(() => options.onStoreFailure?.(error));
       },
     );
+  const badVerify = options.verify === undefined ? undefined : verifyError(options.verify);
+  if (badVerify) throw new RangeError(badVerify);
   const assets = await buildSiteAssets();
   const peerConfig = (options.peerOffload ?? true) ? peerServerConfig(options.iceServers ?? []) : undefined;
   const hub: Hub = new Hub({
@@ -165,6 +169,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     pageReleaseRate: options.pageReleaseRate,
     maxTasksPerPage: options.maxTasksPerPage,
     spawnedBackupMs: options.spawnedBackupMs,
+    verify: options.verify,
     peer: peerConfig,
     onPageGone: (id) => peer?.evict(id),
     journal,

@@ -17,6 +17,7 @@ import {
   type ClientHello,
   type ClientMessage,
   type FailureKindRefused,
+  type PageHello,
   type PageMessage,
   type PageReport,
   type PeerConfig,
@@ -40,6 +41,10 @@ import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type 
 import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 import type { PeerStats, Stats } from './stats.ts';
 import { needsMet, type Capabilities } from '../protocol/needs.ts';
+import type { VerifyOption } from '../protocol/limits.ts';
+import { Verifier, modeOption, parseVerifyMode, type PageSeat } from './verifier.ts';
+import type { Verdict } from './quorum.ts';
+import { publicId } from './page-identity.ts';
 
 export interface HubOptions {
   /** Who may submit. */
@@ -92,6 +97,10 @@ export interface HubOptions {
   onTrusted?: (ws: WebSocket) => void;
   /** Durable mode: what changes is written here (see journal.ts). */
   journal?: Journal;
+  /** How tasks' results are verified when their handle does not say (default 'off'). */
+  verify?: VerifyOption;
+  /** Random numbers in [0, 1) for spot checks (tests pass their own). */
+  random?: () => number;
 }
 
 /** Ids a page may name in one report beyond the tasks it holds: results and
@@ -129,6 +138,9 @@ interface PageConn {
   ran: Set<ScopeId>;
   /** What it reported of its device when it joined. */
   capabilities?: Capabilities;
+  /** Its public identity (kept across reloads: see browser-worker/identity.ts)
+   * and network address: where verification places replicas. */
+  seat: PageSeat;
 }
 
 /** How often a drain looks whether the running tasks have finished. */
@@ -179,6 +191,11 @@ export class Hub {
   private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
   private readonly journal: Journal | undefined;
+  private readonly verifier: Verifier;
+  /** Clients told that their verified tasks wait for more distinct pages. */
+  private readonly warnedVerify = new WeakSet<ClientSession>();
+  /** The job each verified task's replicas are charged to. */
+  private readonly verifiedJobs = new Map<TaskId, JobKey>();
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
@@ -196,7 +213,9 @@ export class Hub {
       spawned: (id) => this.store.get(id)?.spawned === true,
       spawnedBackupMs: options.spawnedBackupMs,
       needsOf: (id) => this.store.get(id)?.spec.needs,
+      eligible: (pageId, id) => this.eligible(pageId, id),
     });
+    this.verifier = new Verifier(parseVerifyMode(options.verify), options.random);
     this.peerConfig = options.peer;
     this.journal = options.journal;
     this.jobs = new JobBook(Date.now, this.journal);
@@ -236,8 +255,11 @@ export class Hub {
           peer: p.peerOpen,
           peerTasks: this.offloads.heldBy(p.id),
           capabilities: p.capabilities,
+          identity: p.seat.identity,
+          trust: this.verifier.standing(p.seat.identity),
         };
       }),
+      verify: this.verifier.stats(),
       jobs: this.jobs.list(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       peer: this.peerStats(),
@@ -298,7 +320,7 @@ export class Hub {
             return;
           }
           this.onTrusted(ws);
-          this.addPage(ws, hello.threads, hello.userAgent, hello.capabilities);
+          this.addPage(ws, hello, address);
         }
       } catch (e) {
         this.reject(ws, e);
@@ -505,8 +527,9 @@ export class Hub {
   /** Queues a task in its job: the scheduler shares the grid between clients, and a client's share between its jobs. */
   private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): TaskId {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    const id = this.store.add(owner, scope, spec).id;
-    this.scheduler.enqueue(id, job);
+    const record = this.store.add(owner, scope, spec);
+    const id = record.id;
+    this.queueTask(record, job, spec.verify);
     // Subtasks of pages are not kept: after a restart their parent reruns and spawns them anew.
     if (owner.kind === 'client') this.journal?.taskAdded(owner.id, spec);
     return id;
@@ -533,9 +556,9 @@ export class Hub {
       // A job's record is written with its first task, so it is there; were it
       // not, the task still runs, counted in the session's own job.
       const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName) ?? this.jobs.get(client.id, 0, client.tokenName)!;
-      const id = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec }).id;
-      this.scheduler.enqueue(id, this.jobs.key(job));
-      this.jobs.adopt(job, id, spec.calls);
+      const record = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec });
+      this.queueTask(record, this.jobs.key(job), spec.verify);
+      this.jobs.adopt(job, record.id, spec.calls);
     }
     for (const r of snapshot.results) {
       const client = this.clients.get(r.clientId);
@@ -568,10 +591,12 @@ export class Hub {
 
   // ---- volunteer pages ----
 
-  private addPage(ws: WebSocket, threads: number, userAgent: string, capabilities?: Capabilities): void {
+  private addPage(ws: WebSocket, hello: PageHello, address: string): void {
+    const { threads, userAgent, capabilities } = hello;
     const now = Date.now();
+    const id = randomUUID() as PageId;
     const page: PageConn = {
-      id: randomUUID() as PageId,
+      id,
       ws,
       threads,
       userAgent,
@@ -588,14 +613,18 @@ export class Hub {
       peerSecret: randomBytes(24).toString('base64url'),
       ran: new Set(),
       capabilities,
+      // Without an identity of its own, a page is a stranger for this connection only.
+      seat: { identity: hello.identity === undefined ? `anon-${id.slice(0, 11)}` : publicId(hello.identity), address },
     };
     this.pages.set(page.id, page);
+    this.verifier.pageJoined(page.seat);
     this.scheduler.addPage(page.id, threads);
     this.scheduler.setNeedsMet(page.id, needsMet(capabilities));
     this.listen(ws, parsePageMessage, (msg) => this.onPageMessage(page, msg));
     ws.on('close', () => this.removePage(page));
     const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
-    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer } satisfies ToPage));
+    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer, identity: page.seat.identity } satisfies ToPage));
+    ws.send(encodeFrame({ t: 'standing', ...this.verifier.standing(page.seat.identity) } satisfies ToPage));
     this.schedule();
   }
 
@@ -657,7 +686,8 @@ export class Hub {
     // Ids a page reports name grid tasks; unknown ones match nothing.
     for (const id of msg.started as TaskId[]) {
       this.scheduler.started(id, page.id);
-      const record = this.store.get(id);
+      // A replica's start is its verified task's.
+      const record = this.store.get(this.verifier.primaryOf(id) ?? id);
       if (!record || record.started) continue;
       record.started = true;
       if (record.owner.kind === 'client') {
@@ -711,7 +741,11 @@ export class Hub {
     }
     // A subtask counts against its parent's job (a peer's subtask, against its client's first job).
     const parent = 'task' in spec.under ? this.scheduler.jobOf(spec.under.task as TaskId) : undefined;
-    this.enqueue(pageOwner(page.id), scope, spec, parent ?? { client: client.id, job: '0' });
+    // It is verified as its parent is, whatever the page says (a page cannot
+    // multiply the grid's work, nor skip a check); a subtask lent over WebRTC
+    // descends from an unverified task (verified ones are never lent).
+    const verify = ('task' in spec.under ? this.store.get(spec.under.task as TaskId)?.spec.verify : undefined) ?? 'off';
+    this.enqueue(pageOwner(page.id), scope, { ...spec, verify }, parent ?? { client: client.id, job: '0' });
     this.peerCounts.tasksReleased++;
   }
 
@@ -761,6 +795,13 @@ export class Hub {
     const others = this.scheduler.finish(id, page.id);
     if (!others) return;
     for (const other of others) this.tellCancel(other, id);
+    if (this.verifier.primaryOf(id) !== undefined) {
+      // A replica's result is a vote; its verified task ends when they agree.
+      this.store.remove(id, 'completed');
+      const voted = this.verifier.vote(id, page.seat, outcome);
+      if (voted) this.act(voted.primary, voted.verdict);
+      return;
+    }
     this.drop(id, outcome.ok ? 'completed' : 'failed', outcome);
   }
 
@@ -773,6 +814,7 @@ export class Hub {
     const peerGone = encodeFrame({ t: 'peerGone', peer: page.id } satisfies ToPage);
     for (const other of this.offloads.pageGone(page.id)) this.pages.get(other)?.ws.send(peerGone);
     this.onPageGone(page.id);
+    this.verifier.pageLeft(page.seat);
     for (const id of this.scheduler.removePage(page.id)) this.retry(id);
     this.schedule();
   }
@@ -805,6 +847,22 @@ export class Hub {
     const holders = this.scheduler.cancel(id);
     const record = this.store.remove(id, how);
     if (!record) return;
+    if (record.replicaOf !== undefined) {
+      for (const pageId of holders) this.tellCancel(pageId, id);
+      if (how === 'cancelled') this.verifier.withdraw(id);
+      else {
+        // It ended without a result (lost past its attempts): another may run.
+        const ended = this.verifier.ended(id, outcome);
+        if (ended) this.act(ended.primary, ended.verdict);
+      }
+      return;
+    }
+    // A verified task's replicas end with it.
+    for (const replica of this.verifier.close(id)) {
+      for (const pageId of this.scheduler.cancel(replica)) this.tellCancel(pageId, replica);
+      this.store.remove(replica, 'cancelled');
+    }
+    this.verifiedJobs.delete(id);
     this.jobs.settled(id, how);
     if (record.owner.kind === 'client') this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
@@ -843,6 +901,95 @@ export class Hub {
     }
   }
 
+  // ---- verification (see verifier.ts) ----
+
+  /** Queues a task, or, when it is verified, its first replicas. */
+  private queueTask(record: TaskRecord, job: JobKey, option: VerifyOption | undefined): void {
+    const mode = this.verifier.modeFor(option);
+    if (!mode) {
+      delete record.spec.verify;
+      this.scheduler.enqueue(record.id, job);
+      return;
+    }
+    record.spec.verify = modeOption(mode);
+    this.verifiedJobs.set(record.id, job);
+    const n = this.verifier.open(record.id, mode);
+    for (let i = 0; i < n; i++) this.launchReplica(record, job);
+    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities && record.owner.kind === 'client') {
+      const client = this.clients.get(record.owner.id);
+      if (client && !this.warnedVerify.has(client)) {
+        this.warnedVerify.add(client);
+        client.replies.push({ t: 'waiting', needs: {}, verify: { pages: mode.n, joined: this.verifier.eligibleIdentities } });
+        this.markClient(client);
+      }
+    }
+  }
+
+  private launchReplica(record: TaskRecord, job: JobKey): void {
+    const replica = this.store.addReplica(record, record.spec);
+    this.verifier.addReplica(record.id, replica.id);
+    this.scheduler.enqueue(replica.id, job);
+  }
+
+  /** Whether a page may run a task: any task but a replica, which verifier.ts places. */
+  private eligible(pageId: PageId, id: TaskId): boolean {
+    if (this.verifier.primaryOf(id) === undefined) return true;
+    const page = this.pages.get(pageId);
+    return page !== undefined && this.verifier.eligible(id, page.seat, (sibling) => this.seatsHolding(sibling));
+  }
+
+  private seatsHolding(id: TaskId): PageSeat[] {
+    const seats: PageSeat[] = [];
+    for (const pageId of this.scheduler.holdersOf(id)) {
+      const page = this.pages.get(pageId);
+      if (page) seats.push(page.seat);
+    }
+    return seats;
+  }
+
+  /** Carries out a verified task's verdict. */
+  private act(primary: TaskId, verdict: Verdict<TaskOutcome>): void {
+    const record = this.store.get(primary);
+    if (!record) return;
+    switch (verdict.kind) {
+      case 'pending':
+        return;
+      case 'more': {
+        const job = this.verifiedJobs.get(primary);
+        if (!job) return;
+        if (!this.verifier.canPlaceMore(primary, (sibling) => this.seatsHolding(sibling))) {
+          // Failing now beats waiting in silence for a page that may never join.
+          const failed = this.verifier.giveUp(primary);
+          this.verifier.settle(primary, failed);
+          this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
+          return;
+        }
+        this.verifier.launched(primary, verdict.count);
+        for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job);
+        return;
+      }
+      case 'accept': {
+        const quarantined = this.verifier.settle(primary, verdict);
+        this.drop(primary, verdict.outcome.ok ? 'completed' : 'failed', { ...verdict.outcome });
+        for (const identity of quarantined) this.onQuarantined(identity);
+        return;
+      }
+      case 'fail': {
+        this.verifier.settle(primary, verdict);
+        const lost = verdict.runs === 0 ? this.verifier.lastEnded(primary) : undefined;
+        this.drop(primary, 'failed', lost ? { ...lost } : unverifiedOutcome(primary, record.spec.fn, verdict));
+        return;
+      }
+    }
+  }
+
+  /** An identity lost a quorum: its pages take no more verified work, and
+   * its votes in tasks not yet decided no longer count. */
+  private onQuarantined(identity: string): void {
+    for (const page of this.pages.values()) if (page.seat.identity === identity) this.verifier.unseat(page.seat);
+    for (const { primary, verdict } of this.verifier.requarantined(identity)) this.act(primary, verdict);
+  }
+
   // ---- batching: one frame per peer per turn of the event loop ----
 
   private markClient(client: ClientSession): void {
@@ -879,6 +1026,13 @@ export class Hub {
       for (const task of tasks) page.ran.add(task.scope as ScopeId);
       this.sendShared(page, tasks);
       page.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToPage));
+    }
+    const moved = this.verifier.trust.changed();
+    if (moved.length > 0) {
+      const changed = new Set(moved);
+      for (const page of this.pages.values()) {
+        if (changed.has(page.seat.identity)) page.ws.send(encodeFrame({ t: 'standing', ...this.verifier.standing(page.seat.identity) } satisfies ToPage));
+      }
     }
     for (const page of this.dirtyPages) {
       if (page.cancels.length > 0) page.ws.send(encodeFrame({ t: 'cancel', ids: page.cancels } satisfies ToPage));
@@ -920,6 +1074,16 @@ export class Hub {
 
 function refusedOutcome(id: number, message: string): TaskOutcome {
   return { id, ok: false, error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
+}
+
+function unverifiedOutcome(id: number, fn: string, v: { distinct: number; runs: number; noPlace?: boolean }): TaskOutcome {
+  const why = v.noPlace ? '; no other joined page can run another copy' : '';
+  const message =
+    v.runs === 0
+      ? `task ${fn} could not be verified: no copy returned a result${why}`
+      : `task ${fn} could not be verified: its ${v.runs} results from distinct pages were ${v.distinct} different ones and no quorum agreed${why} ` +
+        '(a task whose result is not deterministic cannot be verified by comparing bytes)';
+  return { id, ok: false, kind: 'unverified', error: { name: 'VerificationError', message }, verify: { distinct: v.distinct, runs: v.runs } };
 }
 
 function cancelledOutcome(id: number, message: string): TaskOutcome {

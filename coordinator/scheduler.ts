@@ -28,6 +28,12 @@
 // their own (need-queue.ts), offered first to the pages that meet them; they
 // are stolen and backed up only by such pages. Tasks without needs may run
 // on any page.
+//
+// A task may also be barred from some pages (`eligible`): a replica of a
+// verified task never runs on a page whose identity already ran one of its
+// replicas, nor on a quarantined page. A page passes over the queued tasks
+// barred to it (they keep their place) and is never given one by a steal,
+// a backup copy or a need.
 import { FairQueue, type JobKey } from './fair-queue.ts';
 import type { Need } from '../protocol/needs.ts';
 import { NeedQueue } from './need-queue.ts';
@@ -94,7 +100,12 @@ export interface SchedulerOptions<P extends string = string, T extends number = 
   spawnedBackupMs?: number;
   /** What a task needs of its page (none: any page runs it). */
   needsOf?: (task: T) => readonly Need[] | undefined;
+  /** Whether a page may run a task at all (default: any may). */
+  eligible?: (page: P, task: T) => boolean;
 }
+
+/** Queued tasks barred to a page that one fill passes over before it gives up on that page. */
+const MAX_PASSED_OVER = 64;
 
 /** What one dispatch decided: tasks to send, and copies to withdraw. */
 export interface Dispatch<P extends string = string, T extends number = number> {
@@ -161,9 +172,11 @@ export class Scheduler<P extends string = string, T extends number = number> {
   private readonly needQueue = new NeedQueue<T>();
   /** The needs each page meets (pages not listed meet none). */
   private readonly needsMet = new Map<P, ReadonlySet<Need>>();
+  private readonly eligible: ((page: P, task: T) => boolean) | undefined;
 
   constructor(options: SchedulerOptions<P, T> = {}) {
     this.needsOf = options.needsOf ?? (() => undefined);
+    this.eligible = options.eligible;
     this.prefetch = options.prefetch ?? ratePrefetch;
     this.now = options.now ?? (() => performance.now());
     this.spawned = options.spawned ?? (() => false);
@@ -449,13 +462,33 @@ export class Scheduler<P extends string = string, T extends number = number> {
     while (open.length > 0 && this.queue.ready > 0) {
       const stillOpen: PageSlots<P, T>[] = [];
       for (const page of open) {
-        const task = this.take();
-        if (task === undefined) return;
+        const task = this.takeFor(page);
+        // Nothing it may run near the head of the queue: the others take their turns.
+        if (task === undefined) continue;
         this.assign(out, page, task);
         if (this.room(page, capacity(page)) > 0) stillOpen.push(page);
       }
       open = stillOpen;
     }
+  }
+
+  /** The next queued task `page` may run, passing over at most
+   * MAX_PASSED_OVER that are barred to it: those go back to the front of
+   * their jobs, in their order, for the other pages. */
+  private takeFor(page: PageSlots<P, T>): T | undefined {
+    const passed: T[] = [];
+    let found: T | undefined;
+    while (passed.length < MAX_PASSED_OVER) {
+      const task = this.take();
+      if (task === undefined) break;
+      if (!this.eligible || this.eligible(page.id, task)) {
+        found = task;
+        break;
+      }
+      passed.push(task);
+    }
+    for (const task of passed) this.queue.requeue(task);
+    return found;
   }
 
   /** Pages with idle threads take half of the unstarted tasks of the page holding the most. */
@@ -574,8 +607,9 @@ export class Scheduler<P extends string = string, T extends number = number> {
     return true;
   }
 
-  /** Whether a page has everything a task needs. */
+  /** Whether a page has everything a task needs, and may run it. */
   private meets(page: PageSlots<P, T>, task: T): boolean {
+    if (this.eligible && !this.eligible(page.id, task)) return false;
     const needs = this.needsOf(task);
     if (!needs || needs.length === 0) return true;
     const met = this.needsMet.get(page.id) ?? NONE;
@@ -587,11 +621,14 @@ export class Scheduler<P extends string = string, T extends number = number> {
     for (const page of this.pages.values()) {
       const met = this.needsMet.get(page.id);
       if (!met || met.size === 0 || page.threads === 0) continue;
-      while (this.room(page, capacity(page)) > 0) {
+      const passed: T[] = [];
+      while (this.room(page, capacity(page)) > 0 && passed.length < MAX_PASSED_OVER) {
         const task = this.needQueue.take(met);
         if (task === undefined) break;
-        this.assign(out, page, task);
+        if (this.eligible && !this.eligible(page.id, task)) passed.push(task);
+        else this.assign(out, page, task);
       }
+      for (const task of passed) this.needQueue.add(task, this.needsOf(task)!, true);
       if (this.needQueue.size === 0) return;
     }
   }

@@ -1,6 +1,8 @@
 // The shape of /api/stats, as the hub builds it: what the dashboard, the
 // live events stream, the CLI and the tests read.
 import type { Capabilities } from '../protocol/needs.ts';
+import type { Standing } from './trust.ts';
+import type { VerifyStats } from './verifier.ts';
 
 /** Peer offloading, for /api/stats and the dashboard. */
 export interface PeerStats {
@@ -66,6 +68,9 @@ export interface WorkerStats {
   peerTasks: number;
   /** What the page reported of its device when it joined (its word only). */
   capabilities?: Capabilities;
+  /** Its public identity (kept across reloads), and its record in result verification. */
+  identity: string;
+  trust: Standing;
 }
 
 export interface Stats {
@@ -86,6 +91,8 @@ export interface Stats {
   jobs: JobStats[];
   uptimeSeconds: number;
   peer: PeerStats;
+  /** Result verification (handle.with({ verify }) and --verify). */
+  verify: VerifyStats;
 }
 
 /** What anyone may see, without a token: totals the coordinator counted

@@ -29,6 +29,9 @@ export interface TaskRecord {
   attempts: number;
   maxAttempts: number;
   started: boolean;
+  /** A replica of a verified task (see verifier.ts): the task it runs for.
+   * Its owner knows only that task; its end is counted there. */
+  replicaOf?: TaskId;
 }
 
 export type Outcome = 'completed' | 'failed' | 'cancelled';
@@ -54,6 +57,7 @@ export class TaskStore {
     if (submitted.timeout !== undefined) spec.timeout = submitted.timeout;
     if (submitted.chunk) spec.chunk = true;
     if (submitted.needs?.length) spec.needs = submitted.needs;
+    if (submitted.verify !== undefined) spec.verify = submitted.verify;
     const record: TaskRecord = {
       id,
       owner,
@@ -73,6 +77,16 @@ export class TaskStore {
     let inScope = this.byScope.get(scope);
     if (!inScope) this.byScope.set(scope, (inScope = new Set()));
     inScope.add(id);
+    return record;
+  }
+
+  /** A new run of a verified task: a task of its own in the task's tree, with
+   * `spec` (the task's, as pages see it), not known by its owner's id. */
+  addReplica(of: TaskRecord, spec: Omit<TaskSpec, 'id'>): TaskRecord {
+    const id = this.nextId++ as TaskId;
+    const record: TaskRecord = { ...of, id, spec: { ...spec, id }, attempts: 0, started: false, spawned: false, replicaOf: of.id };
+    this.tasks.set(id, record);
+    this.byScope.get(of.scope)?.add(id);
     return record;
   }
 
@@ -110,13 +124,14 @@ export class TaskStore {
     const record = this.tasks.get(id);
     if (!record) return undefined;
     this.tasks.delete(id);
+    const inScope = this.byScope.get(record.scope);
+    inScope?.delete(id);
+    if (inScope?.size === 0) this.byScope.delete(record.scope);
+    if (record.replicaOf !== undefined) return record;
     const key = ownerKey(record.owner);
     const own = this.byOwner.get(key);
     own?.delete(record.ownerTaskId);
     if (own?.size === 0) this.byOwner.delete(key);
-    const inScope = this.byScope.get(record.scope);
-    inScope?.delete(id);
-    if (inScope?.size === 0) this.byScope.delete(record.scope);
     if (outcome === 'completed') this.completed++;
     else if (outcome === 'failed') this.failed++;
     return record;

@@ -67,10 +67,17 @@ export function coordinatorLimits(o: { maxPayload?: number; maxTaskBytes?: numbe
 }
 
 /** Why a task's options are refused, naming the option; undefined when they are fine. */
-export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown; needs?: unknown }, limits: Pick<Limits, 'timeout' | 'attempts'> = DEFAULT_LIMITS): string | undefined {
+export function taskOptionsError(
+  o: { timeout?: unknown; attempts?: unknown; needs?: unknown; verify?: unknown },
+  limits: Pick<Limits, 'timeout' | 'attempts'> = DEFAULT_LIMITS,
+): string | undefined {
   const { timeout, attempts } = o;
   if (o.needs !== undefined) {
     const error = needsError(o.needs);
+    if (error) return error;
+  }
+  if (o.verify !== undefined) {
+    const error = verifyError(o.verify);
     if (error) return error;
   }
   if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) >= 1 && (timeout as number) <= limits.timeout)) {
@@ -80,6 +87,23 @@ export function taskOptionsError(o: { timeout?: unknown; attempts?: unknown; nee
     return `attempts is a whole number from 1 to ${limits.attempts}; got ${String(attempts)}`;
   }
   return undefined;
+}
+
+/** The most distinct pages `verify: n` may ask for (each runs the task). */
+export const MAX_VERIFY = 9;
+
+/** How a task's results are verified: `n` distinct pages must mostly agree,
+ * 'adaptive' checks untrusted pages always and trusted ones at random, 'off'
+ * overrides a grid's default. */
+export type VerifyOption = number | 'adaptive' | 'off';
+
+/** Why a `verify` option is refused, or undefined. */
+export function verifyError(verify: unknown): string | undefined {
+  if (verify === 'adaptive' || verify === 'off') return undefined;
+  if (Number.isInteger(verify) && (verify as number) >= 2 && (verify as number) <= MAX_VERIFY) return undefined;
+  const got = typeof verify === 'string' ? JSON.stringify(verify.slice(0, 40)) : typeof verify === 'object' ? 'an object' : String(verify);
+  const hint = verify === 1 ? ' (one page\'s result is what a task gets without verify)' : '';
+  return `verify is 'adaptive', 'off', or how many distinct pages run each task, a whole number from 2 to ${MAX_VERIFY}; got ${got}${hint}`;
 }
 
 /** The longest job name, in characters. */

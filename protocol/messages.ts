@@ -3,7 +3,7 @@
 // The coordinator, the SDK and the browser runtime all import this module.
 import { pack, unpack } from './codec.ts';
 import { FRAME_LIMITS, scanFrame, type FrameLimits } from './frame-scan.ts';
-import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits } from './limits.ts';
+import { MAX_GRACE_MS, MAX_JOB_NAME, jobOptionsError, taskOptionsError, type Limits, type VerifyOption } from './limits.ts';
 import { capabilitiesError, needsError, type Capabilities, type Need } from './needs.ts';
 
 /** Job numbers a client may use (its own numbering). */
@@ -73,6 +73,11 @@ export interface TaskSpec {
   /** What the page running it must have (`handle.with({ needs })`); a
    * subtask inherits its parent's. */
   needs?: Need[];
+  /** From a client: how its results are verified (see limits.ts), over the
+   * coordinator's default. To a page: set on a verified task (never 'off'),
+   * so that the page does not lend its subtasks to a single peer; subtasks
+   * inherit it. */
+  verify?: VerifyOption;
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -104,18 +109,25 @@ export const ERROR_LIMITS = { name: 256, message: 65536, stack: 65536, code: 256
 
 /** Why a task failed when the task's own code did not throw: every page
  * running it was lost, it ran past its timeout, or it was cancelled. */
-export type FailureKind = 'lost' | 'timeout' | 'cancelled' | FailureKindRefused;
+export type FailureKind = 'lost' | 'timeout' | 'cancelled' | 'unverified' | FailureKindRefused;
 /** Why the coordinator refused a task without running it: an option out of
  * range, arguments or a result over the size limit, or too many unfinished
  * tasks for its client. */
 export type FailureKindRefused = 'invalid' | 'tooLarge' | 'tooMany';
-const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'invalid', 'tooLarge', 'tooMany'];
+const FAILURE_KINDS: readonly FailureKind[] = ['lost', 'timeout', 'cancelled', 'unverified', 'invalid', 'tooLarge', 'tooMany'];
 
 /** `ms`: how long the task ran in its Web Worker, as the page timed it
  * (what the SDK sizes automatic chunks by; absent where nothing ran it). */
 export type TaskOutcome =
   | { id: number; ok: true; value: Uint8Array; ms?: number }
-  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number };
+  | { id: number; ok: false; error: RemoteErrorInfo; kind?: FailureKind; ms?: number; verify?: VerifyFailure };
+
+/** Why a verified task failed (kind 'unverified'): no quorum formed among
+ * `runs` results, which were `distinct` different ones. */
+export interface VerifyFailure {
+  distinct: number;
+  runs: number;
+}
 
 // ---- SDK client -> coordinator ----
 // A client session outlives its socket for a grace period. Both sides number
@@ -150,8 +162,9 @@ export type ToClientData =
   | { t: 'results'; seq: number; results: TaskOutcome[]; started: number[] }
   | { t: 'shared'; seq: number; req: number; error?: string }
   /** Tasks of this client's that no joined page can run, by needs
-   * ('webgpu': 40); sent once per needs while none can. */
-  | { t: 'waiting'; seq: number; needs: Record<string, number> };
+   * ('webgpu': 40); sent once per needs while none can. `verify`: verified
+   * tasks wait for `pages` distinct pages and `joined` are eligible; sent once. */
+  | { t: 'waiting'; seq: number; needs: Record<string, number>; verify?: { pages: number; joined: number } };
 export type ToClient =
   /** `ack`: the last client frame the coordinator processed (on resume);
    * `limits`: what the coordinator accepts, so the SDK never sends more
@@ -171,6 +184,9 @@ export type PageHello = {
   joinToken?: string;
   /** What the page measured of its device (none: it meets no need). */
   capabilities?: Capabilities;
+  /** The secret its identity is derived from (32 random bytes, base64url),
+   * kept across reloads: verification's record of its results follows it. */
+  identity?: string;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
@@ -243,7 +259,10 @@ export interface PeerConfig {
 export type ToPage =
   /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
    * registers there under its worker id, presenting `peer.token`. */
-  | { t: 'welcome'; workerId: string; peer?: PeerConfig }
+  /** `identity`: the page's public id, as the coordinator derived it from its secret. */
+  | { t: 'welcome'; workerId: string; peer?: PeerConfig; identity?: string }
+  /** The page's record in result verification (coordinator/trust.ts), to show its volunteer. */
+  | { t: 'standing'; checked: number; agreed: number; trusted: boolean; quarantined: boolean }
   | { t: 'tasks'; tasks: TaskSpec[] }
   | { t: 'cancel'; ids: number[] }
   /** Results of subtasks this page submitted, by the page's ids. */
@@ -392,6 +411,11 @@ function outcome(x: unknown): TaskOutcome {
     if (o.kind !== undefined && !FAILURE_KINDS.includes(o.kind as FailureKind)) {
       throw new ProtocolError(`result.kind must be one of ${FAILURE_KINDS.join(', ')}`);
     }
+    if (o.verify !== undefined) {
+      const v = obj(o.verify, 'result.verify');
+      int(v.distinct, 'result.verify.distinct');
+      int(v.runs, 'result.verify.runs');
+    }
   } else throw new ProtocolError('result.ok must be a boolean');
   if (o.ms !== undefined && !(typeof o.ms === 'number' && o.ms >= 0 && o.ms <= MAX_RUN_MS)) throw new ProtocolError(`result.ms must be a number of milliseconds from 0 to ${MAX_RUN_MS}`);
   return o as unknown as TaskOutcome;
@@ -408,6 +432,8 @@ function tag(x: unknown): Obj & { t: unknown } {
   if (typeof o.t !== 'string') throw new ProtocolError('message.t must be a string');
   return o as Obj & { t: unknown };
 }
+
+const IDENTITY = /^[A-Za-z0-9_-]{43}$/;
 
 export function parseHello(x: unknown): Hello {
   const o = tag(x);
@@ -426,6 +452,9 @@ export function parseHello(x: unknown): Hello {
     int(o.threads, 'hello.threads', 1, 1024);
     str(o.userAgent, 'hello.userAgent', 1024);
     if (o.joinToken !== undefined) str(o.joinToken, 'hello.joinToken', 1024);
+    if (o.identity !== undefined && !(typeof o.identity === 'string' && IDENTITY.test(o.identity))) {
+      throw new ProtocolError('hello.identity must be 43 base64url characters (32 random bytes)');
+    }
     if (o.capabilities !== undefined) {
       const error = capabilitiesError(o.capabilities);
       if (error) throw new ProtocolError(`hello.capabilities${error.startsWith('.') ? '' : ' '}${error}`);
@@ -554,6 +583,11 @@ export function parseToClient(x: unknown): ToClient {
         str(key, 'waiting.needs key', 64);
         int(n, `waiting.needs.${key.slice(0, 64)}`);
       }
+      if (o.verify !== undefined) {
+        const v = obj(o.verify, 'waiting.verify');
+        int(v.pages, 'waiting.verify.pages');
+        int(v.joined, 'waiting.verify.joined');
+      }
       break;
     }
     default:
@@ -567,6 +601,7 @@ export function parseToPage(x: unknown): ToPage {
   switch (o.t) {
     case 'welcome':
       str(o.workerId, 'welcome.workerId');
+      if (o.identity !== undefined) str(o.identity, 'welcome.identity', 64);
       if (o.peer !== undefined) {
         const peer = obj(o.peer, 'welcome.peer');
         str(peer.path, 'welcome.peer.path', 256);
@@ -580,6 +615,10 @@ export function parseToPage(x: unknown): ToPage {
           if (server.credential !== undefined) str(server.credential, 'iceServers[].credential', 1024);
         }
       }
+      break;
+    case 'standing':
+      for (const key of ['checked', 'agreed'] as const) int(o[key], `standing.${key}`);
+      for (const key of ['trusted', 'quarantined'] as const) if (typeof o[key] !== 'boolean') throw new ProtocolError(`standing.${key} must be a boolean`);
       break;
     case 'steal':
       str(o.from, 'steal.from', 64);

@@ -5,6 +5,7 @@
 // batch per turn of its event loop.
 
 import type { Need } from '../../protocol/needs.ts';
+import type { VerifyOption } from '../../protocol/limits.ts';
 
 /** A client's session, enough to let it resume after a restart. */
 export interface StoredSession {
@@ -36,6 +37,8 @@ export interface StoredTask {
   job?: number;
   /** What the page running it must have. */
   needs?: Need[];
+  /** How its results are verified, when the client said. */
+  verify?: VerifyOption;
 }
 
 /** An outcome the client has not acknowledged yet. */

@@ -9,6 +9,7 @@ import {
   RemoteError,
   TaskLostError,
   TimeoutError,
+  VerificationError,
 } from '../../client-sdk/index.ts';
 import { outcomeError } from '../../client-sdk/errors.ts';
 
@@ -53,6 +54,7 @@ test('the codes are the documented strings', () => {
     'ERR_TIMEOUT',
     'ERR_TOO_LARGE',
     'ERR_TOO_MANY_TASKS',
+    'ERR_VERIFICATION',
   ]);
 });
 
@@ -72,4 +74,11 @@ test('failed outcomes map to the error of their kind', () => {
   assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'tooLarge' }) as LadleError).code, 'ERR_TOO_LARGE');
   assert.equal((outcomeError({ id: 1, ok: false, error, kind: 'tooMany' }) as LadleError).code, 'ERR_TOO_MANY_TASKS');
   assert.equal((outcomeError({ id: 1, ok: false, error }) as LadleError).code, 'ERR_REMOTE');
+});
+
+test('an unverified outcome rejects with VerificationError, carrying its counts', () => {
+  const e = outcomeError({ id: 1, ok: false, kind: 'unverified', error: { name: 'VerificationError', message: 'no quorum' }, verify: { distinct: 3, runs: 3 } });
+  assert.ok(e instanceof VerificationError);
+  assert.equal(e.code, 'ERR_VERIFICATION');
+  assert.deepEqual([e.distinct, e.runs], [3, 3]);
 });

@@ -8,6 +8,7 @@ import {
   sharedBytesError,
   taskBytesError,
   taskOptionsError,
+  verifyError,
 } from '../../protocol/limits.ts';
 
 const MiB = 1024 * 1024;
@@ -60,4 +61,11 @@ test("connect's own options out of range are refused before any connection, with
   for (const options of [{ grace: -1 }, { grace: 25 * 3600 * 1000 }, { grace: 1.5 }, { connectTimeout: 0 }, { connectTimeout: Number.NaN }]) {
     await assert.rejects(connect({ url, token: 't', ...options }), (e: unknown) => e instanceof LadleError && e.code === 'ERR_INVALID_OPTION', JSON.stringify(options));
   }
+});
+
+test('verify takes adaptive, off, or 2 to 9 distinct pages; anything else is named in a clear error', () => {
+  for (const ok of ['adaptive', 'off', 2, 9]) assert.equal(verifyError(ok), undefined);
+  for (const bad of [0, 1, -3, 1000, 2.5, 'x', null, {}]) assert.match(verifyError(bad) ?? '', /^verify is 'adaptive', 'off', or how many distinct pages/);
+  assert.match(verifyError(1)!, /one page's result is what a task gets without verify/);
+  assert.match(taskOptionsError({ verify: 1000 })!, /got 1000/);
 });

@@ -258,3 +258,38 @@ test('a task that spawned subtasks gets its copy after the long deadline, later 
   clock = 100_000;
   assert.deepEqual(t.dispatch().send.get('idle'), [1], 'progress puts the copy off ten times the deadline at most');
 });
+
+test('a page passes over queued tasks barred to it; they keep their place for the others', () => {
+  // Even tasks are barred to page a (as a replica is to the page that ran its sibling).
+  const s = new Scheduler({ prefetch: noPrefetch, eligible: (page, task) => page !== 'a' || task % 2 === 1 });
+  s.addPage('a', 3);
+  for (let i = 1; i <= 6; i++) s.enqueue(i);
+  assert.deepEqual(s.dispatch().send.get('a'), [1, 3, 5]);
+  assert.equal(s.queuedCount, 3);
+  s.addPage('b', 3);
+  assert.deepEqual(s.dispatch().send.get('b'), [2, 4, 6]);
+});
+
+test('steals, backups and needs respect what is barred', () => {
+  let t = 0;
+  const s = new Scheduler({ prefetch: () => 4, now: () => t, eligible: (page) => page !== 'b' });
+  s.addPage('a', 1);
+  for (let i = 1; i <= 4; i++) s.enqueue(i);
+  s.dispatch();
+  s.started(1, 'a');
+  s.addPage('b', 2);
+  t = 10_000;
+  const out = s.dispatch();
+  assert.equal(out.send.get('b'), undefined, 'b steals nothing and backs nothing up');
+  assert.equal(out.revoke.size, 0);
+});
+
+test('a task the first page passes over goes to the next page in the same dispatch', () => {
+  const s = new Scheduler({ prefetch: noPrefetch, eligible: (page) => page !== 'a' });
+  s.addPage('a', 1);
+  s.addPage('b', 1);
+  s.enqueue(1);
+  const { send } = s.dispatch();
+  assert.equal(send.get('a'), undefined);
+  assert.deepEqual(send.get('b'), [1]);
+});
