@@ -180,21 +180,27 @@ test('bad verify values are clear errors, from the SDK, startCoordinator and the
   assert.match(cli.output(), /verify/);
 });
 
-test('verify: 4 with 3 pages waits with a word (stats and an SDK warning), then runs when a fourth page joins', { timeout: 120_000 }, async () => {
+test('verify: n beyond the pages joined waits with a word (stats and one SDK warning), then runs once enough pages join', { timeout: 120_000 }, async () => {
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
-  let fourth: LocalWorkers | undefined;
+  let more: LocalWorkers | undefined;
   try {
-    const y = grid.submit(tasks.square.with({ verify: 4 }), 7);
-    await statsUntil(source(), (s) => s.verify.waiting > 0, 60_000);
-    await waitUntil(() => warnings.some((w) => /verif/i.test(w)), 'the SDK warns', 60_000);
-    fourth = (await openPage(honestBrowser)).page;
+    // Six replicas, four of which must agree: three pages cannot decide it.
+    const y = grid.submit(tasks.square.with({ verify: 6 }), 7);
+    await statsUntil(source(), (s) => s.verify.waiting === 1, 60_000);
+    await waitUntil(() => warnings.length > 0, 'the SDK warns', 60_000);
+    assert.match(warnings[0], /verif/i);
+    assert.match(warnings[0], /\b6\b/, 'the warning names the pages each task needs');
+    assert.match(warnings[0], /\b3\b/, 'and the pages joined');
+    assert.equal(y.done(), false);
+    more = await launchWorkers({ url: coordinator.url, browser: honestBrowser, count: 3, threads: 1 });
     assert.equal(await y, 49);
     assert.equal((await stats()).verify.waiting, 0);
+    assert.equal(warnings.length, 1, 'warned once');
   } finally {
     console.warn = warn;
-    await fourth?.close();
+    await more?.close();
   }
 });
 
