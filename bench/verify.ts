@@ -7,11 +7,13 @@
 //    max(5%, 1/(agreed - 3))), timed turns of 400 tasks of ~7 ms each with
 //    verification off, 'adaptive' and `verify: 2`, in rotation; medians.
 //    Extra executions = stats.verify.extra / stats.verify.tasks over the turns.
+//    Every result is checked against the off turn's: honest pages must agree.
 // 2. Catch: a fresh coordinator with 3 honest pages and a liar (a browser
 //    launched with a user agent that tests/fixtures/verify.ts reads: every
 //    result it gives is wrong). 400 tasks with 'adaptive', then a fresh liar
 //    and 400 with `verify: 2`: wrong results delivered (target 0) and tasks
-//    decided until the liar was quarantined. Then a turncoat (honest for its
+//    decided, and tasks the liar ran, until it was quarantined (the honest
+//    pages have a record by then). Then a turncoat (honest for its
 //    first 100 tasks, then lying) under 'adaptive': caught by spot checks
 //    only, so some wrong results get through first; how many, and how many
 //    tasks it ran before it was caught.
@@ -25,7 +27,7 @@ const PAGES = 4;
 /** Tasks per timed turn, and each task's work: UNITS x 10,000 generator steps (~7 ms at 100). */
 const TASKS = 400;
 const UNITS = Number(process.env.BENCH_VERIFY_UNITS ?? 100);
-const TURNS = Number(process.env.BENCH_VERIFY_TURNS ?? 3);
+const TURNS = Number(process.env.BENCH_VERIFY_TURNS ?? 5);
 /** The record (agreed checks) past which a trusted page is checked at the 5% floor. */
 const STEADY_AGREED = 23;
 const LIAR = 'Mozilla/5.0 LadleLiar';
@@ -125,19 +127,21 @@ async function cost(): Promise<{ rows: Row[]; detail: Record<string, unknown> }>
 const pageBy = (s: Stats, agent: string) => s.perWorker.find((w) => w.userAgent === agent);
 
 /** One liar among 4 pages: 400 tasks under `mode`, the liar fresh. */
-async function catchLiar(g: Grid1, mode: 'adaptive' | 2): Promise<{ wrong: number; tasksUntilQuarantined?: number; liarRan: number }> {
+async function catchLiar(g: Grid1, mode: 'adaptive' | 2): Promise<{ wrong: number; decidedUntilQuarantined?: number; ranUntilQuarantined?: number; liarRan: number }> {
   const liar = await forkBrowser(g.coordinator, 1, 1, [`--user-agent=${LIAR}`]);
   try {
     const xs = seeds(TASKS, 2_000_000);
     const units = xs.map(() => 10);
     const start = (await g.coordinator.stats()).verify.tasks;
-    let tasksUntilQuarantined: number | undefined;
+    let seen: { decided: number; ran: number } | undefined;
     let done = false;
-    // Watches the stats while the map runs: verified tasks decided by the time the liar shows quarantined.
+    // Watches the stats while the map runs: verified tasks decided, and tasks
+    // the liar ran, by the time it shows quarantined.
     const watch = (async () => {
-      while (!done && tasksUntilQuarantined === undefined) {
+      while (!done && seen === undefined) {
         const s = await g.coordinator.stats();
-        if (pageBy(s, LIAR)?.trust.quarantined) tasksUntilQuarantined = s.verify.tasks - start;
+        const page = pageBy(s, LIAR);
+        if (page?.trust.quarantined) seen = { decided: s.verify.tasks - start, ran: page.tasksDone };
         else await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -146,7 +150,7 @@ async function catchLiar(g: Grid1, mode: 'adaptive' | 2): Promise<{ wrong: numbe
     await watch;
     const wrong = ys.filter((y, i) => y !== Verify.work(xs[i], 10)).length;
     const liarRan = pageBy(await g.coordinator.stats(), LIAR)?.tasksDone ?? 0;
-    return { wrong, tasksUntilQuarantined, liarRan };
+    return { wrong, decidedUntilQuarantined: seen?.decided, ranUntilQuarantined: seen?.ran, liarRan };
   } finally {
     await liar.stop();
   }
@@ -173,16 +177,20 @@ async function catchTurncoat(g: Grid1): Promise<{ wrong: number; ranBeforeCaught
 async function catching(): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
   const g = await startGrid(PAGES - 1);
   try {
-    // Bundle cached and V8 warm on the honest pages.
+    // Bundle cached and V8 warm on the honest pages, and a record earned: a
+    // liar joins a grid whose pages are trusted.
     await g.grid.map(g.mod.work, seeds(4_000), seeds(4_000).map(() => 1));
+    await g.grid.map(g.mod.work.with({ verify: 'adaptive' }), seeds(200), seeds(200).map(() => 1), { chunkSize: 1 });
     const adaptive = await catchLiar(g, 'adaptive');
     const two = await catchLiar(g, 2);
     const turncoat = await catchTurncoat(g);
     const rows: Row[] = [
       { figure: `liar (1 of ${PAGES} pages), adaptive: wrong results delivered in ${TASKS} tasks`, unit: 'results', ladle: adaptive.wrong, target: '0', met: adaptive.wrong === 0 },
-      { figure: 'liar, adaptive: verified tasks decided until it was quarantined', unit: 'tasks', ladle: adaptive.tasksUntilQuarantined ?? Number.NaN, target: 'report' },
+      { figure: 'liar, adaptive: verified tasks decided until it was quarantined', unit: 'tasks', ladle: adaptive.decidedUntilQuarantined ?? Number.NaN, target: 'report' },
+      { figure: 'liar, adaptive: tasks the liar ran until it was quarantined', unit: 'tasks', ladle: adaptive.ranUntilQuarantined ?? Number.NaN, target: 'report' },
       { figure: `liar, verify 2: wrong results delivered in ${TASKS} tasks`, unit: 'results', ladle: two.wrong, target: '0', met: two.wrong === 0 },
-      { figure: 'liar, verify 2: verified tasks decided until it was quarantined', unit: 'tasks', ladle: two.tasksUntilQuarantined ?? Number.NaN, target: 'report' },
+      { figure: 'liar, verify 2: verified tasks decided until it was quarantined', unit: 'tasks', ladle: two.decidedUntilQuarantined ?? Number.NaN, target: 'report' },
+      { figure: 'liar, verify 2: tasks the liar ran until it was quarantined', unit: 'tasks', ladle: two.ranUntilQuarantined ?? Number.NaN, target: 'report' },
       { figure: 'turncoat (honest for 100 tasks), adaptive: wrong results delivered before quarantine', unit: 'results', ladle: turncoat.wrong, target: 'report' },
       { figure: 'turncoat, adaptive: tasks it ran before quarantine (100 honest)', unit: 'tasks', ladle: turncoat.ranBeforeCaught, target: 'caught', met: turncoat.caught },
     ];
