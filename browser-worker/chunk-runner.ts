@@ -1,8 +1,8 @@
 // Runs a chunk task in a Web Worker: the calls one after the other, each
-// succeeding or failing on its own (see client-sdk/chunking.ts).
+// succeeding or failing on its own (see futures/chunking.ts).
 import { packValue } from '../protocol/codec.ts';
 import type { CloneProblem } from '../protocol/clone-check.ts';
-import type { ChunkOutcome } from '../client-sdk/chunking.ts';
+import type { ChunkOutcome } from '../futures/chunking.ts';
 import { cloneErrorInfo, errorInfo } from './error-info.ts';
 
 type Fn = (...args: unknown[]) => unknown;

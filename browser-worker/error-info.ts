@@ -3,7 +3,7 @@ import { packValue } from '../protocol/codec.ts';
 import { scanClone } from '../protocol/clone-check.ts';
 import type { CloneProblem } from '../protocol/clone-check.ts';
 import { ERROR_LIMITS, type RemoteErrorInfo } from '../protocol/messages.ts';
-import { DataCloneError } from '../client-sdk/errors.ts';
+import { DataCloneError } from '../futures/errors.ts';
 
 /** What the SDK learns of a thrown value: an Error's name, message, stack,
  * `code` and other own properties (those that can be copied), or a thrown

@@ -10,9 +10,9 @@
 // A call from code that runs in no task's turn is refused, never guessed.
 import { packValue, unpack } from '../protocol/codec.ts';
 import { ERROR_LIMITS, type RemoteErrorInfo, type TaskOutcome, type TaskSpec } from '../protocol/messages.ts';
-import { Future } from '../client-sdk/future.ts';
-import { CancelledError, DataCloneError, outcomeError } from '../client-sdk/errors.ts';
-import type { ChunkOutcome } from '../client-sdk/chunking.ts';
+import { Future } from '../futures/future.ts';
+import { CancelledError, DataCloneError, outcomeError } from '../futures/errors.ts';
+import type { ChunkOutcome } from '../futures/chunking.ts';
 import { cloneErrorInfo, errorInfo } from './error-info.ts';
 import { isThenable, packChunk, runChunk } from './chunk-runner.ts';
 
@@ -143,7 +143,7 @@ export class Executor {
 
   // ---- the task-side API (ladle-grid/task) calls these ----
 
-  /** With `chunk`, `args` are the argument lists of several calls (see client-sdk/chunking.ts). */
+  /** With `chunk`, `args` are the argument lists of several calls (see futures/chunking.ts). */
   submit(fn: unknown, args: unknown[], options: { timeout?: number; attempts?: number; chunk?: boolean } = {}): Future<unknown> {
     const target = typeof fn === 'function' ? this.exportsOf.get(fn as AnyFn) : undefined;
     if (!target) throw new TypeError('submit takes a function exported by a task module (import it, or export it from this one)');

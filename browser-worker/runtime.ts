@@ -28,6 +28,7 @@ import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
+import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
 import type { Capabilities, Need } from '../protocol/needs.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
@@ -48,6 +49,11 @@ export interface RuntimeStatus {
   peer: PeerStatus;
   /** What this device can do, once measured (before the page first joins). */
   capabilities?: Capabilities;
+  /** This page's public id (the coordinator's word for it once welcomed), and
+   * whether the browser keeps the identity for the next visit. */
+  identity?: { id: string; kept: boolean };
+  /** This page's record with result verification, when the coordinator verifies. */
+  standing?: Standing;
 }
 
 export interface RuntimeOptions {
@@ -125,6 +131,7 @@ export class Runtime {
   /** Timers in a Web Worker: background tabs throttle the page's own timers
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
+  private identity?: PageIdentity;
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -160,14 +167,20 @@ export class Runtime {
 
   start(): void {
     this.pool.start(this.threads);
-    // The page joins with its capabilities: the coordinator places tasks with needs by them.
-    void measureCapabilities().then(
+    // The page joins with its capabilities (the coordinator places tasks with
+    // needs by them) and its identity (its record follows it across reloads).
+    const caps = measureCapabilities().then(
       (caps) => {
         this.status.capabilities = caps;
         this.emit(true);
       },
       (e: Error) => console.error(`ladle: could not measure this device (${e.message}); joining without capabilities`),
-    ).finally(() => {
+    );
+    const identity = loadIdentity().then((identity) => {
+      this.identity = identity;
+      this.status.identity = { id: identity.id, kept: identity.kept };
+    });
+    void Promise.all([caps, identity]).finally(() => {
       if (!this.stopped) this.link.connect();
     });
   }
@@ -456,7 +469,7 @@ export class Runtime {
       opened: () => {
         // A private grid's join URL carries its join token.
         const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
-        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken, capabilities: this.status.capabilities });
+        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken, capabilities: this.status.capabilities, identity: this.identity?.secret });
         if (this.paused) this.sendCapacity();
       },
       frame: (msg) => this.onFrame(msg),
@@ -494,8 +507,15 @@ export class Runtime {
         this.status.state = 'connected';
         this.status.workerId = msg.workerId;
         this.peers.open(msg.workerId, msg.peer);
+        if (msg.identity && this.status.identity) this.status.identity.id = msg.identity;
         this.emit(true);
         break;
+      case 'standing': {
+        const { checked, agreed, trusted, quarantined } = msg;
+        this.status.standing = { checked, agreed, trusted, quarantined };
+        this.emit(true);
+        break;
+      }
       case 'tasks':
         for (const t of msg.tasks) this.queue.push(t);
         this.pump();
@@ -541,10 +561,7 @@ export class Runtime {
         this.peers.grant(msg.to, msg.max, msg.has);
         break;
       case 'release':
-        for (const sub of this.handOver(msg.max)) {
-          sub.at = 'grid';
-          this.out.submit.push({ ...sub.spec, under: sub.under });
-        }
+        for (const sub of this.handOver(msg.max)) this.toGrid(sub);
         this.scheduleFlush();
         break;
       case 'peerGone':
@@ -598,6 +615,10 @@ export class Runtime {
           this.lent.set(sub, now);
         }
         this.armCopies();
+        // Verified subtasks never go to a single peer: when they are what
+        // the thief could have had, they go to the grid (which verifies
+        // them, and feeds the idle thief) rather than leave it idle.
+        if (subs.length < max) this.releaseVerified(max - subs.length);
         return subs.map((sub) => sub.spec);
       },
       returned: (link, id, outcome) => {
@@ -657,6 +678,24 @@ export class Runtime {
       return false;
     });
     return given;
+  }
+
+  /** Hands a ready subtask to the grid queue (through the coordinator). */
+  private toGrid(sub: Subtask): void {
+    sub.at = 'grid';
+    this.out.submit.push({ ...sub.spec, under: sub.under });
+  }
+
+  /** Hands up to `max` ready verified subtasks to the grid, oldest first. */
+  private releaseVerified(max: number): void {
+    let released = 0;
+    this.ready = this.ready.filter((sub) => {
+      if (released >= max || sub.spec.verify === undefined) return true;
+      this.toGrid(sub);
+      released++;
+      return false;
+    });
+    if (released > 0) this.scheduleFlush();
   }
 
   /** A subtask whose peer left while holding it runs again, here or

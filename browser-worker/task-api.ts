@@ -3,12 +3,12 @@
 // Bundled into each task module as this thin facade; the Web Worker runtime
 // installs the implementation under a well-known symbol, so bundles stay
 // small and independent of the runtime's version.
-import type { Future } from '../client-sdk/future.ts';
-import type { MapResult } from '../client-sdk/map-result.ts';
-import type { MapAsCompleted } from '../client-sdk/map-as-completed.ts';
-import type { MapOptions } from '../client-sdk/futures-api.ts';
-import type { Inputs } from '../client-sdk/inputs.ts';
-import type { Completed, ReturnWhen } from '../client-sdk/waiting.ts';
+import type { Future } from '../futures/future.ts';
+import type { MapResult } from '../futures/map-result.ts';
+import type { MapAsCompleted } from '../futures/map-as-completed.ts';
+import type { MapOptions } from '../futures/futures-api.ts';
+import type { Inputs } from '../futures/inputs.ts';
+import type { Completed, ReturnWhen } from '../futures/waiting.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 type TaskFn = (...args: never[]) => unknown;

@@ -1,9 +1,9 @@
 // Installs the implementation behind `ladle-grid/task` in a Web Worker: the same
 // map-like calls as the SDK, submitting subtasks through this worker's executor.
-import { FuturesApi } from '../client-sdk/futures-api.ts';
-import { asCompleted, wait } from '../client-sdk/waiting.ts';
-import { knownLength, progressTracker } from '../client-sdk/progress.ts';
-import type { Future } from '../client-sdk/future.ts';
+import { FuturesApi } from '../futures/futures-api.ts';
+import { asCompleted, wait } from '../futures/waiting.ts';
+import { knownLength, progressTracker } from '../futures/progress.ts';
+import type { Future } from '../futures/future.ts';
 import type { Executor } from './executor.ts';
 import { TASK_HOST, type TaskHost } from './task-api.ts';
 

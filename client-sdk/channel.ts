@@ -18,8 +18,8 @@ import {
   type ToClientData,
 } from '../protocol/messages.ts';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits.ts';
-import { ConnectionError, ErrorCode } from './errors.ts';
-import { after } from './long-timer.ts';
+import { ConnectionError, ErrorCode } from '../futures/errors.ts';
+import { after } from '../futures/long-timer.ts';
 
 export interface Endpoints {
   /** ws:// URL of the coordinator's socket. */

@@ -1,6 +1,7 @@
 // The SDK's entry: a Grid is one authenticated connection to a coordinator
 // (or, in local mode, to worker threads of this process), through which
 // futures are submitted and their results come back.
+import { Comparer } from './comparer.ts';
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,19 +11,19 @@ import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
 import { remoteTransport, type ClientFrame, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
-import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from './errors.ts';
+import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError, outcomeError } from '../futures/errors.ts';
 import { SourceMaps } from './stack-map.ts';
 import type { Need } from '../protocol/needs.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits, type VerifyOption } from '../protocol/limits.ts';
 import { batchesBySize } from './frame-batches.ts';
-import { Future } from './future.ts';
-import type { Inputs } from './inputs.ts';
-import type { MapResult } from './map-result.ts';
-import type { MapAsCompleted } from './map-as-completed.ts';
-import { FuturesApi, type MapOptions } from './futures-api.ts';
-import { asCompleted, wait } from './waiting.ts';
-import { knownLength, progressTracker } from './progress.ts';
-import { CallTimes, ranMs } from './auto-chunk.ts';
+import { Future } from '../futures/future.ts';
+import type { Inputs } from '../futures/inputs.ts';
+import type { MapResult } from '../futures/map-result.ts';
+import type { MapAsCompleted } from '../futures/map-as-completed.ts';
+import { FuturesApi, type MapOptions } from '../futures/futures-api.ts';
+import { asCompleted, wait } from '../futures/waiting.ts';
+import { knownLength, progressTracker } from '../futures/progress.ts';
+import { CallTimes, ranMs } from '../futures/auto-chunk.ts';
 
 /** Any function a task module exports. `never[]` parameters accept every signature. */
 export type TaskFn = (...args: never[]) => unknown;
@@ -45,16 +46,29 @@ export interface TaskOptions {
   /** Verify its results against other pages': `n` (2 to 9) distinct pages
    * run it and a majority must agree; 'adaptive' checks pages until they
    * have a record, then at random; 'off' overrides the coordinator's
-   * `--verify`. A quorum that cannot form rejects with VerificationError.
-   * See the README's "Trusting volunteers". */
-  verify?: VerifyOption;
+   * `--verify`. `{ replicas, equal }` judges results whose bytes differ with
+   * `equal(a, b)`, an export of the same task module, run in this process.
+   * A quorum that cannot form rejects with VerificationError. See the
+   * README's "Trusting volunteers". */
+  verify?: VerifyOption | VerifyWith;
 }
+
+/** Verification with the task module's own comparison (floating-point results, say). */
+export interface VerifyWith {
+  replicas: number | 'adaptive';
+  equal: TaskHandle<(a: never, b: never) => boolean | Promise<boolean>>;
+}
+
+/** Options as they travel: `verify`'s comparison is carried apart (HandleTarget.equal). */
+type WireOptions = Omit<TaskOptions, 'verify'> & { verify?: VerifyOption };
 
 interface HandleTarget {
   fn: string;
   /** The bundle's hash, or a promise of it while it is bundled and uploaded. */
   bundle: string | Promise<string>;
-  options: TaskOptions;
+  options: WireOptions;
+  /** `verify.equal`'s export name. */
+  equal?: string;
 }
 
 /** A reference to a function in an uploaded task module; `F` is its type. */
@@ -96,19 +110,29 @@ export interface ConnectOptions {
   priority?: number;
 }
 
-function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: TaskOptions = {}): TaskHandle<F> {
+function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: WireOptions = {}, equal?: string): TaskHandle<F> {
   return {
     name: fn,
-    [HANDLE]: { fn, bundle, options },
+    [HANDLE]: { fn, bundle, options, equal },
     with(more: TaskOptions) {
-      checkTaskOptions(more);
-      return makeHandle<F>(fn, bundle, { ...options, ...more });
+      const { verify, ...rest } = more;
+      if (verify === undefined || typeof verify !== 'object' || verify === null) {
+        checkTaskOptions({ ...rest, verify });
+        // A new verify without a comparison drops the old comparison.
+        return makeHandle<F>(fn, bundle, { ...options, ...rest, ...(verify === undefined ? {} : { verify }) }, verify === undefined ? equal : undefined);
+      }
+      checkTaskOptions({ ...rest, verify: verify.replicas });
+      const target = (verify.equal as Partial<TaskHandle<TaskFn>> | undefined)?.[HANDLE];
+      if (!target || target.bundle !== bundle) {
+        throw new LadleError(ErrorCode.INVALID_OPTION, `verify.equal must be a handle of an export of the same task module as ${fn} (a function (a, b) => boolean)`);
+      }
+      return makeHandle<F>(fn, bundle, { ...options, ...rest, verify: verify.replicas }, target.fn);
     },
   };
 }
 
 /** Throws a LadleError (ERR_INVALID_OPTION) for options the grid refuses. */
-function checkTaskOptions(o: TaskOptions, limits: Limits = DEFAULT_LIMITS): void {
+function checkTaskOptions(o: WireOptions, limits: Limits = DEFAULT_LIMITS): void {
   const error = taskOptionsError(o, limits);
   if (error) throw new LadleError(ErrorCode.INVALID_OPTION, error);
 }
@@ -173,6 +197,8 @@ export class Grid {
   #flushQueued = false;
   #closed = false;
   readonly #uploads = new Map<string, Promise<void>>();
+  readonly #codes = new Map<string, string>();
+  readonly #comparer = new Comparer((hash) => this.#codes.get(hash));
   /** Source maps of the bundles this grid made, for remote stack traces. */
   readonly #sourceMaps = new SourceMaps();
   /** How long each task function's calls take, for automatic chunking. */
@@ -267,7 +293,16 @@ export class Grid {
       future.setException(tooLarge !== undefined ? new LadleError(ErrorCode.TOO_LARGE, tooLarge) : new LadleError(ErrorCode.INVALID_OPTION, invalid!));
       return future;
     }
-    const spec = (bundle: string): TaskSpec => ({ id, bundle, fn: target.fn, args: packed, ...target.options, ...(chunk ? { chunk: true, calls: args.length } : {}), ...(job ? { job } : {}) });
+    const spec = (bundle: string): TaskSpec => ({
+      id,
+      bundle,
+      fn: target.fn,
+      args: packed,
+      ...target.options,
+      ...(target.equal ? { equal: target.equal } : {}),
+      ...(chunk ? { chunk: true, calls: args.length } : {}),
+      ...(job ? { job } : {}),
+    });
     if (typeof target.bundle === 'string') {
       this.#enqueue(spec(target.bundle));
     } else {
@@ -323,6 +358,7 @@ export class Grid {
     this.#closed = true;
     this.#failAll(new CancelledError('the grid was closed before this task finished'));
     await this.channel.close();
+    await this.#comparer.close();
   }
 
   // ---- internals ----
@@ -349,6 +385,8 @@ export class Grid {
 
   async #upload(bundle: Bundle): Promise<void> {
     this.#sourceMaps.add(bundle.hash, bundle.sourceMap);
+    // Kept for verify's comparisons, which run here (see comparer.ts).
+    this.#codes.set(bundle.hash, bundle.code);
     let pending = this.#uploads.get(bundle.hash);
     if (!pending) {
       pending = this.channel.putBundle(bundle);
@@ -444,6 +482,12 @@ export class Grid {
       for (const [needs, n] of Object.entries(msg.needs)) {
         console.warn(`ladle: ${n} task${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} ${needs.split('+').join(' and ')}; no joined page has it (they wait until one joins)`);
       }
+      return;
+    }
+    if (msg.t === 'compare') {
+      void this.#comparer.compare(msg.bundle, msg.fn, msg.pairs).then((equal) => {
+        if (!this.#closed) this.channel.send({ t: 'compared', req: msg.req, equal });
+      });
       return;
     }
     for (const id of msg.started) this.#futures.get(id)?.setRunning();

@@ -5,7 +5,7 @@ import type { ClientData } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
 import type { Bundle } from './bundler.ts';
 import type { Channel, Endpoints } from './channel.ts';
-import { ConnectionError } from './errors.ts';
+import { ConnectionError } from '../futures/errors.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 /** A frame from the SDK, numbered by the transport. */

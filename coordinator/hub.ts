@@ -196,6 +196,9 @@ export class Hub {
   private readonly warnedVerify = new WeakSet<ClientSession>();
   /** The job each verified task's replicas are charged to. */
   private readonly verifiedJobs = new Map<TaskId, JobKey>();
+  /** Questions out to clients about their verified tasks' results (see askClient). */
+  private readonly comparing = new Map<number, { primary: TaskId; client: ClientSession; pairs: [TaskOutcome, TaskOutcome][] }>();
+  private nextCompare = 1;
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
@@ -481,6 +484,9 @@ export class Hub {
       case 'job':
         this.jobs.declare(client.id, client.tokenName, msg);
         break;
+      case 'compared':
+        this.onCompared(client, msg.req, msg.equal);
+        break;
       case 'cancel':
         for (const clientTaskId of msg.ids) {
           const id = this.store.lookup(clientOwner(client.id), clientTaskId);
@@ -529,7 +535,7 @@ export class Hub {
     if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
     const record = this.store.add(owner, scope, spec);
     const id = record.id;
-    this.queueTask(record, job, spec.verify);
+    this.queueTask(record, job, spec.verify, spec.equal);
     // Subtasks of pages are not kept: after a restart their parent reruns and spawns them anew.
     if (owner.kind === 'client') this.journal?.taskAdded(owner.id, spec);
     return id;
@@ -557,7 +563,7 @@ export class Hub {
       // not, the task still runs, counted in the session's own job.
       const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName) ?? this.jobs.get(client.id, 0, client.tokenName)!;
       const record = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec });
-      this.queueTask(record, this.jobs.key(job), spec.verify);
+      this.queueTask(record, this.jobs.key(job), spec.verify, spec.equal);
       this.jobs.adopt(job, record.id, spec.calls);
     }
     for (const r of snapshot.results) {
@@ -624,7 +630,9 @@ export class Hub {
     ws.on('close', () => this.removePage(page));
     const peer = this.peerConfig && { ...this.peerConfig, token: page.peerSecret };
     ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer, identity: page.seat.identity } satisfies ToPage));
-    ws.send(encodeFrame({ t: 'standing', ...this.verifier.standing(page.seat.identity) } satisfies ToPage));
+    // A returning volunteer sees its record at once; a page nothing has checked hears of it once something is.
+    const standing = this.verifier.standing(page.seat.identity);
+    if (standing.checked > 0) ws.send(encodeFrame({ t: 'standing', ...standing } satisfies ToPage));
     this.schedule();
   }
 
@@ -863,6 +871,7 @@ export class Hub {
       this.store.remove(replica, 'cancelled');
     }
     this.verifiedJobs.delete(id);
+    if (this.comparing.size > 0) for (const [req, ask] of this.comparing) if (ask.primary === id) this.comparing.delete(req);
     this.jobs.settled(id, how);
     if (record.owner.kind === 'client') this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
     if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
@@ -904,7 +913,7 @@ export class Hub {
   // ---- verification (see verifier.ts) ----
 
   /** Queues a task, or, when it is verified, its first replicas. */
-  private queueTask(record: TaskRecord, job: JobKey, option: VerifyOption | undefined): void {
+  private queueTask(record: TaskRecord, job: JobKey, option: VerifyOption | undefined, equal: string | undefined): void {
     const mode = this.verifier.modeFor(option);
     if (!mode) {
       delete record.spec.verify;
@@ -913,16 +922,19 @@ export class Hub {
     }
     record.spec.verify = modeOption(mode);
     this.verifiedJobs.set(record.id, job);
-    const n = this.verifier.open(record.id, mode);
+    const n = this.verifier.open(record.id, mode, equal);
     for (let i = 0; i < n; i++) this.launchReplica(record, job);
-    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities && record.owner.kind === 'client') {
-      const client = this.clients.get(record.owner.id);
-      if (client && !this.warnedVerify.has(client)) {
-        this.warnedVerify.add(client);
-        client.replies.push({ t: 'waiting', needs: {}, verify: { pages: mode.n, joined: this.verifier.eligibleIdentities } });
-        this.markClient(client);
-      }
-    }
+    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities) this.warnVerify(record, mode.n);
+  }
+
+  /** Tells a task's client, once, that its verified tasks wait for `pages` distinct pages. */
+  private warnVerify(record: TaskRecord, pages: number): void {
+    if (record.owner.kind !== 'client') return;
+    const client = this.clients.get(record.owner.id);
+    if (!client || this.warnedVerify.has(client)) return;
+    this.warnedVerify.add(client);
+    client.replies.push({ t: 'waiting', needs: {}, verify: { pages, joined: this.verifier.eligibleIdentities } });
+    this.markClient(client);
   }
 
   private launchReplica(record: TaskRecord, job: JobKey): void {
@@ -951,6 +963,7 @@ export class Hub {
   private act(primary: TaskId, verdict: Verdict<TaskOutcome>): void {
     const record = this.store.get(primary);
     if (!record) return;
+    if (verdict.kind !== 'accept' && verdict.kind !== 'pending' && this.askClient(record)) return;
     switch (verdict.kind) {
       case 'pending':
         return;
@@ -958,11 +971,18 @@ export class Hub {
         const job = this.verifiedJobs.get(primary);
         if (!job) return;
         if (!this.verifier.canPlaceMore(primary, (sibling) => this.seatsHolding(sibling))) {
-          // Failing now beats waiting in silence for a page that may never join.
           const failed = this.verifier.giveUp(primary);
-          this.verifier.settle(primary, failed);
-          this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
-          return;
+          if (failed.distinct > 1) {
+            // Results disagree and no joined page can break the tie: failing
+            // now beats waiting in silence for a page that may never join.
+            this.verifier.settle(primary, failed);
+            this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
+            return;
+          }
+          // Nothing disagrees; it lacks pages to confirm it (a grid of one
+          // page, say): the copy waits for one to join, and the client hears why.
+          this.verifier.stall(primary);
+          this.warnVerify(record, this.verifier.requiredPages(primary));
         }
         this.verifier.launched(primary, verdict.count);
         for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job);
@@ -981,6 +1001,32 @@ export class Hub {
         return;
       }
     }
+  }
+
+  /** A task verified with the client's own `equal` got results whose bytes
+   * differ: its client judges them before more copies run or it fails.
+   * True while the client is asked. */
+  private askClient(record: TaskRecord): boolean {
+    if (this.verifier.asking(record.id)) return true;
+    const ask = this.verifier.toJudge(record.id);
+    if (!ask || record.owner.kind !== 'client') return false;
+    const client = this.clients.get(record.owner.id);
+    if (!client) return false;
+    const req = this.nextCompare++;
+    this.comparing.set(req, { primary: record.id, client, pairs: ask.pairs });
+    const values = ask.pairs.map(([a, b]) => [(a as { value: Uint8Array }).value, (b as { value: Uint8Array }).value] as [Uint8Array, Uint8Array]);
+    client.replies.push({ t: 'compare', req, bundle: record.spec.bundle, fn: ask.bundleFn, pairs: values });
+    this.markClient(client);
+    return true;
+  }
+
+  private onCompared(client: ClientSession, req: number, equal: boolean[]): void {
+    const ask = this.comparing.get(req);
+    // Another client's question, or an answer of the wrong length, is not an answer.
+    if (!ask || ask.client !== client || equal.length !== ask.pairs.length) return;
+    this.comparing.delete(req);
+    const verdict = this.verifier.judged(ask.primary, ask.pairs, equal);
+    if (verdict) this.act(ask.primary, verdict);
   }
 
   /** An identity lost a quorum: its pages take no more verified work, and

@@ -77,7 +77,7 @@ export class Journal {
 
   taskAdded(clientId: string, spec: TaskSpec): void {
     this.added.set(key(clientId, spec.id), this.batch.tasksAdded.length);
-    this.batch.tasksAdded.push({ clientId, taskId: spec.id, bundle: spec.bundle, fn: spec.fn, args: spec.args, timeout: spec.timeout, attempts: spec.attempts, chunk: spec.chunk, calls: spec.calls, job: spec.job, needs: spec.needs, verify: spec.verify });
+    this.batch.tasksAdded.push({ clientId, taskId: spec.id, bundle: spec.bundle, fn: spec.fn, args: spec.args, timeout: spec.timeout, attempts: spec.attempts, chunk: spec.chunk, calls: spec.calls, job: spec.job, needs: spec.needs, verify: spec.verify, equal: spec.equal });
     this.touch();
   }
 

@@ -36,12 +36,19 @@ export interface VerifyStats {
   failed: number;
   /** Page identities quarantined. */
   quarantined: number;
-  /** Verified tasks asking for more distinct pages than are joined now. */
+  /** Verified tasks waiting for more distinct pages than are joined now:
+   * `verify: n` above the pages joined, or a result no other page can check yet. */
   waiting: number;
 }
 
 interface Group {
   quorum: Quorum<TaskOutcome>;
+  /** The client's own comparison (an export of the task's bundle), when bytes may differ. */
+  equal?: string;
+  /** What the client answered: pairs of results it judged, and whether they agree. */
+  judged: { a: TaskOutcome; b: TaskOutcome; equal: boolean }[];
+  /** A `compare` is out to the client: no verdict until it answers. */
+  asking: boolean;
   /** Its replicas still queued or running. */
   replicas: Set<TaskId>;
   /** As sent to pages. */
@@ -78,6 +85,8 @@ export class Verifier {
   private readonly identities = new Map<string, number>();
   /** Open fixed groups by their n (for `waiting`). */
   private readonly openByN = new Map<number, number>();
+  /** Groups with a replica queued that no joined page could take when it was started. */
+  private readonly stalled = new Set<TaskId>();
   private readonly counts = { tasks: 0, runs: 0, agreements: 0, disagreements: 0, failed: 0 };
 
   constructor(
@@ -94,8 +103,8 @@ export class Verifier {
   }
 
   /** Opens a task's group; returns how many replicas to start. */
-  open(primary: TaskId, mode: VerifyMode): number {
-    const group: Group = { quorum: new Quorum(mode, sameOutcome), replicas: new Set(), mode };
+  open(primary: TaskId, mode: VerifyMode, equal?: string): number {
+    const group: Group = { quorum: new Quorum(mode, (a, b) => this.agree(group, a, b)), replicas: new Set(), mode, equal, judged: [], asking: false };
     this.groups.set(primary, group);
     if (mode.kind === 'fixed') this.openByN.set(mode.n, (this.openByN.get(mode.n) ?? 0) + 1);
     return group.quorum.start();
@@ -181,6 +190,17 @@ export class Verifier {
     return false;
   }
 
+  /** A replica was started that no joined page can take yet (see stats' waiting). */
+  stall(primary: TaskId): void {
+    this.stalled.add(primary);
+  }
+
+  /** How many distinct pages the group needs in all, as it stands. */
+  requiredPages(primary: TaskId): number {
+    const quorum = this.groups.get(primary)?.quorum;
+    return quorum ? Math.max(quorum.required, quorum.votes.length + 1) : 0;
+  }
+
   /** The group's failure as it stands (no page can run another replica). */
   giveUp(primary: TaskId): Extract<Verdict<TaskOutcome>, { kind: 'fail' }> {
     const quorum = this.groups.get(primary)?.quorum;
@@ -202,6 +222,7 @@ export class Verifier {
     const [primary, group] = found;
     // A quarantined page's result (it was running when it lost) does not count.
     if (this.trust.isQuarantined(seat.identity)) return { primary, verdict: group.quorum.ended(this.context()) };
+    this.stalled.delete(primary);
     this.counts.runs++;
     let voted = this.votedIn.get(seat.identity);
     if (!voted) this.votedIn.set(seat.identity, (voted = new Set()));
@@ -228,6 +249,50 @@ export class Verifier {
     return this.groups.get(primary)?.lastEnded;
   }
 
+  // ---- a client's own comparison (verify: { equal }) ----
+
+  /** Pairs of results the client must judge before the group can be
+   * decided (distinct bytes, both values, not judged yet); none while a
+   * question is out. Marks the group as asking when there are some. */
+  toJudge(primary: TaskId): { bundleFn: string; pairs: [TaskOutcome, TaskOutcome][] } | undefined {
+    const group = this.groups.get(primary);
+    if (!group?.equal || group.asking) return undefined;
+    const reps: TaskOutcome[] = [];
+    for (const v of group.quorum.votes) if (v.outcome.ok && !reps.some((r) => sameOutcome(r, v.outcome))) reps.push(v.outcome);
+    const pairs: [TaskOutcome, TaskOutcome][] = [];
+    for (let i = 0; i < reps.length; i++) {
+      for (let j = i + 1; j < reps.length; j++) if (this.judgement(group, reps[i], reps[j]) === undefined) pairs.push([reps[i], reps[j]]);
+    }
+    if (pairs.length === 0) return undefined;
+    group.asking = true;
+    return { bundleFn: group.equal, pairs };
+  }
+
+  /** The client's answer for the pairs it was asked; the group's verdict now. */
+  judged(primary: TaskId, pairs: [TaskOutcome, TaskOutcome][], equal: readonly boolean[]): Verdict<TaskOutcome> | undefined {
+    const group = this.groups.get(primary);
+    if (!group?.asking) return undefined;
+    group.asking = false;
+    pairs.forEach(([a, b], i) => group.judged.push({ a, b, equal: equal[i] === true }));
+    return group.quorum.decide(this.context());
+  }
+
+  /** Whether a group waits for the client's judgement. */
+  asking(primary: TaskId): boolean {
+    return this.groups.get(primary)?.asking === true;
+  }
+
+  private agree(group: Group, a: TaskOutcome, b: TaskOutcome): boolean {
+    return sameOutcome(a, b) || (group.equal !== undefined && this.judgement(group, a, b) === true);
+  }
+
+  private judgement(group: Group, a: TaskOutcome, b: TaskOutcome): boolean | undefined {
+    for (const j of group.judged) {
+      if ((sameOutcome(j.a, a) && sameOutcome(j.b, b)) || (sameOutcome(j.a, b) && sameOutcome(j.b, a))) return j.equal;
+    }
+    return undefined;
+  }
+
   /** Records a decided group's effect on the pages' records; returns the
    * identities this quarantined. */
   settle(primary: TaskId, verdict: Extract<Verdict<TaskOutcome>, { kind: 'accept' | 'fail' }>): string[] {
@@ -236,10 +301,13 @@ export class Verifier {
     if (verdict.kind === 'fail') {
       this.counts.failed++;
       if (verdict.votes.length > 1) this.counts.disagreements++;
-      for (const v of verdict.votes) this.trust.inconclusive(v.identity);
+      if (this.groups.get(primary)?.equal === undefined) for (const v of verdict.votes) this.trust.inconclusive(v.identity);
     } else if (verdict.checked) {
       if (verdict.losers.length > 0) this.counts.disagreements++;
       else this.counts.agreements++;
+      // A client's own comparison decides its task, not the pages' records:
+      // its word must not quarantine honest pages (nor vouch for liars).
+      if (this.groups.get(primary)?.equal !== undefined) return quarantined;
       for (const v of verdict.winners) this.trust.agreed(v.identity);
       for (const v of verdict.losers) if (this.quarantine(v.identity)) quarantined.push(v.identity);
     }
@@ -251,6 +319,7 @@ export class Verifier {
     const group = this.groups.get(primary);
     if (!group) return [];
     this.groups.delete(primary);
+    this.stalled.delete(primary);
     if (group.mode.kind === 'fixed') {
       const n = (this.openByN.get(group.mode.n) ?? 1) - 1;
       if (n > 0) this.openByN.set(group.mode.n, n);
@@ -280,7 +349,7 @@ export class Verifier {
   }
 
   stats(): VerifyStats {
-    let waiting = 0;
+    let waiting = this.stalled.size;
     for (const [n, count] of this.openByN) if (n > this.identities.size) waiting += count;
     return { ...this.counts, extra: Math.max(0, this.counts.runs - this.counts.tasks), quarantined: this.trust.quarantinedCount, waiting };
   }

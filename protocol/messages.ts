@@ -65,7 +65,7 @@ export interface TaskSpec {
   job?: number;
   /** Several calls in one task (map's chunkSize): `args` packs an array of
    * argument tuples, and the result packs one outcome per call (see
-   * client-sdk/chunking.ts). */
+   * futures/chunking.ts). */
   chunk?: true;
   /** From a client, on a chunk: how many calls it carries, so that its job's
    * progress counts calls however they are chunked. */
@@ -78,6 +78,10 @@ export interface TaskSpec {
    * so that the page does not lend its subtasks to a single peer; subtasks
    * inherit it. */
   verify?: VerifyOption;
+  /** From a client, with `verify`: the export of the same bundle that says
+   * whether two results agree when their bytes differ (see the `compare`
+   * message). Not sent on to pages. */
+  equal?: string;
 }
 
 /** A task a page is running, named so that the coordinator can check it:
@@ -153,7 +157,9 @@ export type ClientData =
   | { t: 'job'; seq: number; job: number; name?: string; priority?: number; adds?: number }
   | { t: 'cancel'; seq: number; ids: number[] }
   /** Shared constants: each value packed; names already set are refused. */
-  | { t: 'share'; seq: number; req: number; values: Record<string, Uint8Array> };
+  | { t: 'share'; seq: number; req: number; values: Record<string, Uint8Array> }
+  /** The answer to `compare`: for each pair, whether its two results agree. */
+  | { t: 'compared'; seq: number; req: number; equal: boolean[] };
 export type Ack = { t: 'ack'; seq: number };
 export type ClientMessage = ClientData | Ack;
 
@@ -164,7 +170,11 @@ export type ToClientData =
   /** Tasks of this client's that no joined page can run, by needs
    * ('webgpu': 40); sent once per needs while none can. `verify`: verified
    * tasks wait for `pages` distinct pages and `joined` are eligible; sent once. */
-  | { t: 'waiting'; seq: number; needs: Record<string, number>; verify?: { pages: number; joined: number } };
+  | { t: 'waiting'; seq: number; needs: Record<string, number>; verify?: { pages: number; joined: number } }
+  /** A verified task with `equal` got results whose bytes differ: the client
+   * runs `fn` of `bundle` on each pair (packed results) and answers with
+   * `compared`. Its own code judges its own results, in its own process. */
+  | { t: 'compare'; seq: number; req: number; bundle: string; fn: string; pairs: [Uint8Array, Uint8Array][] };
 export type ToClient =
   /** `ack`: the last client frame the coordinator processed (on resume);
    * `limits`: what the coordinator accepts, so the SDK never sends more
@@ -361,6 +371,7 @@ function taskSpec(x: unknown, checkOptions = true): TaskSpec {
   if (o.chunk !== undefined && o.chunk !== true) throw new ProtocolError('task.chunk must be true when present');
   if (o.calls !== undefined) int(o.calls, 'task.calls', 1, 1_000_000);
   if (o.job !== undefined) int(o.job, 'task.job', 0, MAX_JOBS_ID);
+  if (o.equal !== undefined && !(typeof o.equal === 'string' && NAME.test(o.equal))) throw new ProtocolError('task.equal must name an export of the task module');
   return o as unknown as TaskSpec;
 }
 
@@ -435,6 +446,9 @@ function tag(x: unknown): Obj & { t: unknown } {
 
 const IDENTITY = /^[A-Za-z0-9_-]{43}$/;
 
+/** Pairs of results one `compare` asks about: a task has at most 19 replicas (verify: 9). */
+export const MAX_COMPARE_PAIRS = 200;
+
 export function parseHello(x: unknown): Hello {
   const o = tag(x);
   if (o.t !== 'hello') throw new ProtocolError(`expected hello first, got ${String(o.t).slice(0, 32)}`);
@@ -488,6 +502,10 @@ export function parseClientMessage(x: unknown): ClientMessage {
     case 'share':
       int(o.req, 'share.req');
       packedValues(o.values, 'share.values');
+      break;
+    case 'compared':
+      int(o.req, 'compared.req');
+      for (const e of arr(o.equal, 'compared.equal', MAX_COMPARE_PAIRS)) if (typeof e !== 'boolean') throw new ProtocolError('compared.equal[] must be booleans');
       break;
     default:
       throw new ProtocolError(`unknown client message ${String(o.t).slice(0, 32)}`);
@@ -575,6 +593,17 @@ export function parseToClient(x: unknown): ToClient {
       int(o.seq, 'shared.seq');
       int(o.req, 'shared.req');
       if (o.error !== undefined) str(o.error, 'shared.error');
+      break;
+    case 'compare':
+      int(o.seq, 'compare.seq');
+      int(o.req, 'compare.req');
+      if (!isBundleHash(o.bundle)) throw new ProtocolError('compare.bundle must be a hex sha256');
+      str(o.fn, 'compare.fn', 256);
+      for (const pair of arr(o.pairs, 'compare.pairs', MAX_COMPARE_PAIRS)) {
+        const [a, b] = arr(pair, 'compare.pairs[]', 2);
+        bytes(a, 'compare.pairs[][0]');
+        bytes(b, 'compare.pairs[][1]');
+      }
       break;
     case 'waiting': {
       int(o.seq, 'waiting.seq');

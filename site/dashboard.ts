@@ -8,6 +8,7 @@
 import type { JobStats, PeerStats, PublicStats, Stats, WorkerStats } from '../coordinator/stats.ts';
 import { LineChart, formatBytes, formatDuration, formatNumber } from './chart.ts';
 import { describeUserAgent } from './user-agent.ts';
+import { standingState } from './standing.ts';
 import type { Capabilities } from '../protocol/needs.ts';
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -98,6 +99,7 @@ function render(s: Stats | PublicStats): void {
   for (const [id, n] of totals) byId(id).textContent = formatNumber(n);
 
   renderPeer(s.peer);
+  renderVerify('verify' in s ? s.verify : undefined);
   const details = 'perWorker' in s;
   renderJobs(details ? s.jobs : []);
   renderWorkers(details ? s.perWorker : [], t);
@@ -125,6 +127,23 @@ function renderPeer(p: PeerStats | PublicStats['peer']): void {
   for (const [id, text] of figures) byId(id).textContent = text;
   // The exact count, for whoever hovers over the rounded one.
   byId('p-bytes').title = full ? `${formatNumber(full.bytesSent)} bytes` : '';
+}
+
+/** Shown to the operator once the coordinator has verified anything. */
+function renderVerify(v: Stats['verify'] | undefined): void {
+  byId('verify-details').hidden = !v || (v.runs === 0 && v.waiting === 0);
+  if (!v) return;
+  const figures: [string, string][] = [
+    ['v-tasks', formatNumber(v.tasks)],
+    ['v-extra', formatNumber(v.extra)],
+    ['v-share', v.tasks > 0 ? `${formatNumber((100 * v.extra) / v.tasks)}%` : '–'],
+    ['v-agreements', formatNumber(v.agreements)],
+    ['v-disagreements', formatNumber(v.disagreements)],
+    ['v-failed', formatNumber(v.failed)],
+    ['v-quarantined', formatNumber(v.quarantined)],
+    ['v-waiting', formatNumber(v.waiting)],
+  ];
+  for (const [id, text] of figures) byId(id).textContent = text;
 }
 
 function renderJobs(jobs: JobStats[]): void {
@@ -179,6 +198,26 @@ function deviceSummary(c: Capabilities): string {
   return [`${c.cores} cores`, c.memoryGiB !== undefined && `${c.memoryGiB} GiB`, gpu, c.wasmSimd && 'SIMD', `speed ${c.speed}`].filter(Boolean).join(', ');
 }
 
+/** A page's public id, the same across its reloads (what a volunteer reads on the join page). */
+function volunteerCell(identity: string | undefined): HTMLTableCellElement {
+  const td = cell('Volunteer', identity ? identity.slice(0, 8) : '–', 'mono');
+  if (identity) td.title = identity;
+  return td;
+}
+
+/** Its record with result verification: a badge, and how many of its
+ * checked results agreed. Nothing checked yet (or a coordinator that does
+ * not verify): a dash, not an alarming "untrusted". */
+function trustCell(w: WorkerStats): HTMLTableCellElement {
+  const state = w.trust ? standingState(w.trust) : 'unchecked';
+  if (!w.trust || state === 'unchecked') return cell('Trust', '–');
+  const { checked, agreed } = w.trust;
+  const td = badge('Trust', state);
+  td.title = `${formatNumber(agreed)} of ${formatNumber(checked)} checked results agreed with other volunteers'`;
+  td.append(` ${formatNumber(agreed)}/${formatNumber(checked)}`);
+  return td;
+}
+
 function renderWorkers(workers: WorkerStats[], t: number): void {
   const body = byId('workers').querySelector('tbody')!;
   for (const id of history.keys()) if (!workers.some((w) => w.id === id)) history.delete(id);
@@ -192,6 +231,8 @@ function renderWorkers(workers: WorkerStats[], t: number): void {
     name.title = w.userAgent;
     tr.append(
       name,
+      volunteerCell(w.identity),
+      trustCell(w),
       cell('Browser', browser),
       cell('OS', os),
       cell('Threads', String(w.threads), 'num'),

@@ -5,6 +5,7 @@ import { Runtime, threadsFromLocation, type RuntimeStatus } from '../browser-wor
 import type { PeerStatus } from '../browser-worker/peer-offload.ts';
 import { LineChart, formatBytes, formatNumber } from './chart.ts';
 import { describeCapabilities } from '../browser-worker/capabilities.ts';
+import { describeStanding, standingState } from './standing.ts';
 
 // ---- remembered settings (localStorage may be unavailable: private modes) ----
 
@@ -77,6 +78,10 @@ const els = {
   awakeNote: byId('keep-awake-note'),
   sleepHint: byId('sleep-hint'),
   device: byId('device'),
+  record: byId('record'),
+  standing: byId('standing'),
+  volunteerId: byId('volunteer-id'),
+  identityNote: byId('identity-note'),
 };
 
 const runtime = new Runtime({ threads, paused: false, onStatus: render });
@@ -109,6 +114,20 @@ function render(status: RuntimeStatus): void {
   els.pauseReason.textContent = why.length ? `Paused because ${why.join(' and ')} (see the settings below).` : '';
   renderPeer(status.peer);
   if (status.capabilities) els.device.textContent = `This device: ${describeCapabilities(status.capabilities)}`;
+  renderRecord(status);
+}
+
+/** The volunteer's record (when the grid verifies results) and public id,
+ * which the operator's dashboard lists: a volunteer can name it. */
+function renderRecord({ identity, standing }: RuntimeStatus): void {
+  els.identityNote.hidden = identity?.kept !== false;
+  els.record.hidden = !identity && !standing;
+  els.record.dataset.state = standing ? standingState(standing) : 'unchecked';
+  els.standing.textContent = standing ? describeStanding(standing) : '';
+  if (identity) {
+    els.volunteerId.textContent = `${standing ? ' · ' : ''}Volunteer id ${identity.id.slice(0, 8)}`;
+    els.volunteerId.title = identity.id;
+  }
 }
 
 const plural = (n: number, one: string, many: string) => `${formatNumber(n)} ${n === 1 ? one : many}`;

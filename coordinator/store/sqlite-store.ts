@@ -168,7 +168,7 @@ export class SqliteStore implements Store {
     for (const s of b.sessions) p.session.run(s);
     for (const t of b.tasksAdded) {
       const { clientId, taskId, bundle, fn, args, ...rest } = t;
-      // The task's options (timeout, attempts, chunk, job, needs, verify) as JSON; most tasks have none.
+      // The task's options (timeout, attempts, chunk, job, needs, verify, equal) as JSON; most tasks have none.
       const options = Object.values(rest).some((v) => v !== undefined) ? JSON.stringify(rest) : null;
       p.task.run(clientId, taskId, bundle, fn, args, options);
     }

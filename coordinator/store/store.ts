@@ -37,8 +37,9 @@ export interface StoredTask {
   job?: number;
   /** What the page running it must have. */
   needs?: Need[];
-  /** How its results are verified, when the client said. */
+  /** How its results are verified, when the client said, and the client's own comparison. */
   verify?: VerifyOption;
+  equal?: string;
 }
 
 /** An outcome the client has not acknowledged yet. */

@@ -100,4 +100,9 @@ test('bad flags get a usage message', { timeout: 30_000 }, async () => {
   const d = runLadle(['frobnicate']);
   assert.equal(await d.exited, 2);
   assert.match(d.output(), /unknown command "frobnicate"/);
+  for (const bad of ['1', '1000', 'sometimes']) {
+    const v = runLadle(['coordinator', '--host', '127.0.0.1', '--port', '0', '--no-data', '--verify', bad]);
+    assert.equal(await v.exited, 2);
+    assert.match(v.output(), /--verify is 'adaptive', 'off', or how many distinct pages run each task, a whole number from 2 to 9/);
+  }
 });

@@ -76,6 +76,22 @@ test('three pages share one tree over WebRTC: each works, each task runs once, a
   }
 });
 
+test('a verified tree is never lent to a single peer: its subtasks go through the grid, where they are verified too', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 2, threads: 2 });
+  try {
+    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
+    const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
+    assert.equal(await g.grid.submit(offload.chain.with({ verify: 2 }), 6, 1), expectedChain(6));
+    const s = await stats(g.coordinator);
+    assert.equal(s.peer.tasksOffloaded, 0, 'no subtask of a verified tree crossed WebRTC');
+    // Each replica's subtasks that left their page were verified on the grid: more verified tasks than the one submitted.
+    assert.ok(s.verify.tasks > 1, `verified tasks: ${s.verify.tasks}`);
+    assert.equal(s.verify.failed, 0);
+  } finally {
+    await g.close();
+  }
+});
+
 test('a peer killed while it holds offloaded subtasks: they run again and every answer is right', { timeout: 120_000 }, () =>
   withTwoBrowsers({ threads: 2 }, async (g, pages) => {
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));

@@ -1,6 +1,6 @@
 // Shared by the unit tests of the futures combinators: futures settled by
 // hand, and a seeded random order so a failing case can be replayed.
-import { Future } from '../../client-sdk/future.ts';
+import { Future } from '../../futures/future.ts';
 
 /** Lets queued microtasks and one macrotask run. */
 export const tick = () => new Promise((r) => setImmediate(r));

@@ -4,12 +4,12 @@
 // in-flight bound, and one task per call where chunks would change meaning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { CallTimes, TARGET_MS, ranMs, sizeFor, type AutoChunk } from '../../client-sdk/auto-chunk.ts';
-import { FuturesApi } from '../../client-sdk/futures-api.ts';
-import { RemoteError } from '../../client-sdk/errors.ts';
+import { Future } from '../../futures/future.ts';
+import { CallTimes, TARGET_MS, ranMs, sizeFor, type AutoChunk } from '../../futures/auto-chunk.ts';
+import { FuturesApi } from '../../futures/futures-api.ts';
+import { RemoteError } from '../../futures/errors.ts';
 import { ProtocolError, parsePageMessage, parseToClient } from '../../protocol/messages.ts';
-import type { ChunkOutcome } from '../../client-sdk/chunking.ts';
+import type { ChunkOutcome } from '../../futures/chunking.ts';
 import { tick } from '../helpers/futures.ts';
 
 test('a function starts at one task per call; once timed, a chunk holds about TARGET_MS of its calls', () => {

@@ -2,10 +2,10 @@
 // call back, cancellation and state per call, and the Web Worker's side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { Chunker, chunkOutcomes, chunkSizeOf, type ChunkOutcome } from '../../client-sdk/chunking.ts';
-import { FuturesApi } from '../../client-sdk/futures-api.ts';
-import { CancelledError, RemoteError, TimeoutError } from '../../client-sdk/errors.ts';
+import { Future } from '../../futures/future.ts';
+import { Chunker, chunkOutcomes, chunkSizeOf, type ChunkOutcome } from '../../futures/chunking.ts';
+import { FuturesApi } from '../../futures/futures-api.ts';
+import { CancelledError, RemoteError, TimeoutError } from '../../futures/errors.ts';
 import { packChunk, runChunk } from '../../browser-worker/chunk-runner.ts';
 import { unpack } from '../../protocol/codec.ts';
 import { tick } from '../helpers/futures.ts';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { errorInfo } from '../../browser-worker/error-info.ts';
-import { DataCloneError, RemoteError } from '../../client-sdk/errors.ts';
+import { DataCloneError, RemoteError } from '../../futures/errors.ts';
 import { ERROR_LIMITS, ProtocolError, parseToClient, type RemoteErrorInfo } from '../../protocol/messages.ts';
 
 const results = (error: unknown) => ({ t: 'results', seq: 1, started: [], results: [{ id: 1, ok: false, error }] });

@@ -11,7 +11,7 @@ import {
   TimeoutError,
   VerificationError,
 } from '../../client-sdk/index.ts';
-import { outcomeError } from '../../client-sdk/errors.ts';
+import { outcomeError } from '../../futures/errors.ts';
 
 test('every SDK error is a LadleError and an Error with its stable code and name', () => {
   const cases: [Error, string, string][] = [

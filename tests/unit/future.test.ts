@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { CancelledError, TimeoutError } from '../../client-sdk/errors.ts';
+import { Future } from '../../futures/future.ts';
+import { CancelledError, TimeoutError } from '../../futures/errors.ts';
 
 test('pending -> running -> finished with a result', async () => {
   const f = new Future<number>();

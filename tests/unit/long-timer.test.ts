@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { after, MAX_TIMER_MS, type TimerHost } from '../../client-sdk/long-timer.ts';
-import { Future } from '../../client-sdk/future.ts';
-import { TimeoutError } from '../../client-sdk/errors.ts';
-import { asCompleted, wait } from '../../client-sdk/waiting.ts';
+import { after, MAX_TIMER_MS, type TimerHost } from '../../futures/long-timer.ts';
+import { Future } from '../../futures/future.ts';
+import { TimeoutError } from '../../futures/errors.ts';
+import { asCompleted, wait } from '../../futures/waiting.ts';
 
 /** A fake clock: timers fire only when the test advances time. */
 function fakeTimers() {

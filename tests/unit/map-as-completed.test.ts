@@ -2,9 +2,9 @@
 // futures settled by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { MapAsCompleted } from '../../client-sdk/map-as-completed.ts';
-import { zipInputs } from '../../client-sdk/inputs.ts';
+import { Future } from '../../futures/future.ts';
+import { MapAsCompleted } from '../../futures/map-as-completed.ts';
+import { zipInputs } from '../../futures/inputs.ts';
 import { tick, driver } from '../helpers/futures.ts';
 
 function* endless() {

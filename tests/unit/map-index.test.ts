@@ -2,13 +2,13 @@
 // the error's class; and mapAsCompleted keeps pulling with a small inFlight.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { MapResult } from '../../client-sdk/map-result.ts';
-import { MapAsCompleted } from '../../client-sdk/map-as-completed.ts';
-import { mapReduce } from '../../client-sdk/map-reduce.ts';
-import { zipInputs } from '../../client-sdk/inputs.ts';
-import { RemoteError, TimeoutError } from '../../client-sdk/errors.ts';
-import { atInput } from '../../client-sdk/map-errors.ts';
+import { Future } from '../../futures/future.ts';
+import { MapResult } from '../../futures/map-result.ts';
+import { MapAsCompleted } from '../../futures/map-as-completed.ts';
+import { mapReduce } from '../../futures/map-reduce.ts';
+import { zipInputs } from '../../futures/inputs.ts';
+import { RemoteError, TimeoutError } from '../../futures/errors.ts';
+import { atInput } from '../../futures/map-errors.ts';
 import { tick } from '../helpers/futures.ts';
 
 const inputs = Array.from({ length: 100 }, (_, i) => i);

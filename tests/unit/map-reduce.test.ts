@@ -1,9 +1,9 @@
 // mapReduce's reduction tree, with futures settled by hand in shuffled orders.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { mapReduce } from '../../client-sdk/map-reduce.ts';
-import { zipInputs } from '../../client-sdk/inputs.ts';
+import { Future } from '../../futures/future.ts';
+import { mapReduce } from '../../futures/map-reduce.ts';
+import { zipInputs } from '../../futures/inputs.ts';
 import { tick, prng } from '../helpers/futures.ts';
 
 /** A submit that settles each future a turn later, like a remote worker. */

@@ -1,8 +1,8 @@
 // The ordered, bounded streaming of map, driven by futures settled by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MapResult } from '../../client-sdk/map-result.ts';
-import { zipInputs } from '../../client-sdk/inputs.ts';
+import { MapResult } from '../../futures/map-result.ts';
+import { zipInputs } from '../../futures/inputs.ts';
 import { tick, driver } from '../helpers/futures.ts';
 
 test('zips several inputs and stops at the shortest', () => {

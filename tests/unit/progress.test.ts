@@ -1,7 +1,7 @@
 // Progress reporting: known lengths, throttled callbacks, the terminal bar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatProgress, knownLength, progressTracker, type ProgressInfo } from '../../client-sdk/progress.ts';
+import { formatProgress, knownLength, progressTracker, type ProgressInfo } from '../../futures/progress.ts';
 
 function fakeTerminal(isTTY = true) {
   const writes: string[] = [];

@@ -56,6 +56,12 @@ test('every message type round-trips through a frame', () => {
     [{ t: 'welcome', workerId: 'w' }, parseToPage],
     [{ t: 'tasks', tasks: [task] }, parseToPage],
     [{ t: 'cancel', ids: [9] }, parseToPage],
+    [{ t: 'submit', seq: 6, tasks: [{ ...task, verify: 3, equal: 'close' }, { ...task, id: 2, verify: 'adaptive' }, { ...task, id: 3, verify: 'off' }] }, parseClientMessage],
+    [{ t: 'tasks', tasks: [{ ...task, verify: 'adaptive' }] }, parseToPage],
+    [{ t: 'compare', seq: 6, req: 2, bundle: task.bundle, fn: 'close', pairs: [[new Uint8Array([1]), new Uint8Array([2])]] }, parseToClient],
+    [{ t: 'compared', seq: 7, req: 2, equal: [true] }, parseClientMessage],
+    [{ t: 'waiting', seq: 8, needs: {}, verify: { pages: 3, joined: 2 } }, parseToClient],
+    [{ t: 'results', seq: 9, started: [], results: [{ id: 3, ok: false, kind: 'unverified', error: { name: 'VerificationError', message: 'no quorum' }, verify: { distinct: 2, runs: 3 } }] }, parseToClient],
   ];
   for (const [msg, parse] of cases) {
     assert.deepEqual(decodeFrame(encodeFrame(msg as never), parse), msg);
@@ -72,6 +78,18 @@ test("a client's task with an option out of range is not a protocol error: the c
 test('a client welcome may state the limits', () => {
   const msg = { t: 'welcome', clientId: 'c', secret: 's', resumed: false, ack: 0, limits: { frameBytes: 64, taskBytes: 32, resultBytes: 16, timeout: 2 ** 31 - 1, attempts: 100 } };
   assert.deepEqual(decodeFrame(encodeFrame(msg as never), parseToClient), msg);
+});
+
+test('verification messages out of shape are ProtocolErrors', () => {
+  const bad: [unknown, (x: unknown) => unknown, RegExp][] = [
+    [{ t: 'compared', seq: 1, req: 1, equal: ['yes'] }, parseClientMessage, /compared.equal\[\] must be booleans/],
+    [{ t: 'compared', seq: 1, req: 1, equal: new Array(201).fill(true) }, parseClientMessage, /at most 200/],
+    [{ t: 'submit', seq: 1, tasks: [{ ...task, equal: 'not a name!' }] }, parseClientMessage, /task.equal must name an export/],
+    [{ t: 'tasks', tasks: [{ ...task, verify: 1 }] }, parseToPage, /verify is/],
+    [{ t: 'compare', seq: 1, req: 1, bundle: 'x', fn: 'close', pairs: [] }, parseToClient, /compare.bundle/],
+    [{ t: 'compare', seq: 1, req: 1, bundle: task.bundle, fn: 'close', pairs: [[new Uint8Array([1])]] }, parseToClient, /compare.pairs/],
+  ];
+  for (const [msg, parse, reason] of bad) assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), reason);
 });
 
 test('malformed messages are ProtocolErrors with a reason', () => {

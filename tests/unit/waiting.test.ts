@@ -1,9 +1,9 @@
 // asCompleted and wait, driven by futures settled by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Future } from '../../client-sdk/future.ts';
-import { TimeoutError } from '../../client-sdk/errors.ts';
-import { asCompleted, wait, type ReturnWhen } from '../../client-sdk/waiting.ts';
+import { Future } from '../../futures/future.ts';
+import { TimeoutError } from '../../futures/errors.ts';
+import { asCompleted, wait, type ReturnWhen } from '../../futures/waiting.ts';
 import { tick, prng } from '../helpers/futures.ts';
 
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {
