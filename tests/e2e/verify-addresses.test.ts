@@ -35,9 +35,9 @@ before(async () => {
   coordinator = await startCoordinator({ host: namespaces.serverAddress, port: 0, dataDir });
   // What the WebSocket server hands the hub for each socket: its peer's address.
   const accept = coordinator.hub.accept.bind(coordinator.hub);
-  coordinator.hub.accept = (ws, address) => {
-    accepted.push(address ?? 'none');
-    accept(ws, address);
+  coordinator.hub.accept = (...args) => {
+    accepted.push(args[1] ?? 'none');
+    accept(...args);
   };
   const [a, b] = namespaces.list;
   // Namespace A holds the liars (two tabs of one browser, lying identically);
