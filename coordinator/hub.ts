@@ -43,7 +43,7 @@ import type { PeerStats, Stats } from './stats.ts';
 import { needsMet, type Capabilities } from '../protocol/needs.ts';
 import type { VerifyOption } from '../protocol/limits.ts';
 import { Verifier, modeOption, parseVerifyMode, type PageSeat } from './verifier.ts';
-import type { Verdict } from './quorum.ts';
+import { majority, type Verdict } from './quorum.ts';
 import { publicId } from './page-identity.ts';
 
 export interface HubOptions {
@@ -924,7 +924,7 @@ export class Hub {
     this.verifiedJobs.set(record.id, job);
     const n = this.verifier.open(record.id, mode, equal);
     for (let i = 0; i < n; i++) this.launchReplica(record, job);
-    if (mode.kind === 'fixed' && mode.n > this.verifier.eligibleIdentities) this.warnVerify(record, mode.n);
+    if (mode.kind === 'fixed' && majority(mode.n) > this.verifier.eligibleIdentities) this.warnVerify(record, majority(mode.n));
   }
 
   /** Tells a task's client, once, that its verified tasks wait for `pages` distinct pages. */

@@ -13,6 +13,9 @@
 // others), in distinct page identities otherwise. Which outcomes agree is
 // the caller's `same` (equal packed bytes, by default).
 
+/** How many of `verify: n`'s results must agree: the distinct pages it cannot do without. */
+export const majority = (n: number): number => Math.floor(n / 2) + 1;
+
 export type VerifyMode = { kind: 'fixed'; n: number } | { kind: 'adaptive' };
 
 export interface Vote<O> {
@@ -76,7 +79,7 @@ export class Quorum<O> {
 
   /** How many results must agree. */
   get required(): number {
-    if (this.mode.kind === 'fixed') return Math.floor(this.mode.n / 2) + 1;
+    if (this.mode.kind === 'fixed') return majority(this.mode.n);
     return this.checking === true ? 2 : 1;
   }
 

@@ -10,7 +10,7 @@
 // joined page has an address none of its siblings used, not on a used one.
 import type { TaskOutcome } from '../protocol/messages.ts';
 import type { VerifyOption } from '../protocol/limits.ts';
-import { Quorum, type Context, type Verdict, type VerifyMode } from './quorum.ts';
+import { Quorum, majority, type Context, type Verdict, type VerifyMode } from './quorum.ts';
 import { TrustBook, type Standing } from './trust.ts';
 import type { TaskId } from './ids.ts';
 
@@ -83,7 +83,7 @@ export class Verifier {
   /** Joined pages per address and per identity, quarantined ones left out. */
   private readonly addresses = new Map<string, number>();
   private readonly identities = new Map<string, number>();
-  /** Open fixed groups by their n (for `waiting`). */
+  /** Open fixed groups by the majority of their n, the distinct pages they need (for `waiting`). */
   private readonly openByN = new Map<number, number>();
   /** Groups with a replica queued that no joined page could take when it was started. */
   private readonly stalled = new Set<TaskId>();
@@ -106,7 +106,7 @@ export class Verifier {
   open(primary: TaskId, mode: VerifyMode, equal?: string): number {
     const group: Group = { quorum: new Quorum(mode, (a, b) => this.agree(group, a, b)), replicas: new Set(), mode, equal, judged: [], asking: false };
     this.groups.set(primary, group);
-    if (mode.kind === 'fixed') this.openByN.set(mode.n, (this.openByN.get(mode.n) ?? 0) + 1);
+    if (mode.kind === 'fixed') this.openByN.set(majority(mode.n), (this.openByN.get(majority(mode.n)) ?? 0) + 1);
     return group.quorum.start();
   }
 
@@ -321,9 +321,10 @@ export class Verifier {
     this.groups.delete(primary);
     this.stalled.delete(primary);
     if (group.mode.kind === 'fixed') {
-      const n = (this.openByN.get(group.mode.n) ?? 1) - 1;
-      if (n > 0) this.openByN.set(group.mode.n, n);
-      else this.openByN.delete(group.mode.n);
+      const key = majority(group.mode.n);
+      const n = (this.openByN.get(key) ?? 1) - 1;
+      if (n > 0) this.openByN.set(key, n);
+      else this.openByN.delete(key);
     }
     for (const v of group.quorum.votes) {
       const voted = this.votedIn.get(v.identity);

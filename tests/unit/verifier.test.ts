@@ -92,13 +92,13 @@ test('a loser is quarantined, its pages stop counting, and its votes elsewhere a
   assert.deepEqual(v.stats(), { tasks: 1, runs: 4, extra: 3, agreements: 0, disagreements: 1, failed: 0, quarantined: 1, waiting: 0 });
 });
 
-test('waiting counts verify: n groups asking for more identities than are joined', () => {
+test('waiting counts verify: n groups whose majority needs more identities than are joined', () => {
   const v = new Verifier(undefined);
   v.pageJoined(seat('a'));
   v.pageJoined(seat('b'));
-  v.open(id(1), { kind: 'fixed', n: 3 });
-  v.open(id(2), { kind: 'fixed', n: 2 });
-  assert.equal(v.stats().waiting, 1);
+  v.open(id(1), { kind: 'fixed', n: 5 });
+  v.open(id(2), { kind: 'fixed', n: 3 });
+  assert.equal(v.stats().waiting, 1, 'verify: 3 needs 2 agreeing pages; verify: 5 needs 3');
   v.pageJoined(seat('c'));
   assert.equal(v.stats().waiting, 0);
 });
