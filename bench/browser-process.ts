@@ -8,12 +8,12 @@ import { profilePage } from './profile.ts';
 export type BrowserRequest = { id: number; t: 'stop' } | { id: number; t: 'echo'; url: string; batches: number; size: number };
 export type BrowserReply = { t: 'ready'; version: string } | { id: number; t: 'stopped' } | { id: number; t: 'echoed'; msPerEcho: number[] };
 
-const [url, count, threads] = process.argv.slice(2);
+const [url, count, threads, ...browserArgs] = process.argv.slice(2);
 // After a stop the channel may already be gone: a late reply is dropped, not thrown.
 const send = (msg: BrowserReply) => {
   if (process.connected) process.send!(msg);
 };
-const workers = await launchWorkers({ url, count: Number(count), threads: Number(threads), log: (line) => {
+const workers = await launchWorkers({ url, count: Number(count), threads: Number(threads), browserArgs, log: (line) => {
     if (!line.includes(' joined ')) console.error(`bench browser: ${line}`);
   },
 });

@@ -123,11 +123,15 @@ export async function forkCoordinator(flags: CoordinatorFlags = {}): Promise<Coo
 /** Filled by the first browser started, for the report's conditions. */
 export let chromiumVersion: string | undefined;
 
-/** Headless Chromium pages (in their own process) joined to `c`; resolves once they count. */
-export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number): Promise<{ stop(): Promise<void>; echoFloor(): Promise<number[]> }> {
-  const s = await forkService<BrowserRequest, BrowserReply>('browser-process.ts', [c.url, String(pages), String(threads)], []);
+/** Headless Chromium pages (in their own process) joined to `c`; resolves
+ * once they count. `browserArgs`: extra Chromium flags (a `--user-agent` that
+ * a task module reads, say). */
+export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number, browserArgs: string[] = []): Promise<{ stop(): Promise<void>; echoFloor(): Promise<number[]> }> {
+  // Threads already joined (another browser's): these pages count on top.
+  const joined = (await c.stats()).threads;
+  const s = await forkService<BrowserRequest, BrowserReply>('browser-process.ts', [c.url, String(pages), String(threads), ...browserArgs], []);
   chromiumVersion ??= s.ready.version;
-  await until('the pages to join', async () => (await c.stats()).threads === pages * threads);
+  await until('the pages to join', async () => (await c.stats()).threads === joined + pages * threads);
   return {
     stop: s.stop,
     /** ms per echo, in 20 batches of 100, of a page of this browser and a

@@ -14,11 +14,12 @@ import { isolation } from './isolation.ts';
 import { durable } from './durable.ts';
 import { ga } from './ga.ts';
 import { wasmScenario } from './wasm.ts';
+import { verify } from './verify.ts';
 import { efficiencySvg } from './svg.ts';
 import { watchForeignLoad } from './load.ts';
 import { formatTable, type Row, type ScenarioResult } from './table.ts';
 
-const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = { trivial, cpu, rtt, scale, memory, efficiency, nested, isolation, durable, ga, wasm: wasmScenario };
+const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = { trivial, cpu, rtt, scale, memory, efficiency, nested, isolation, durable, ga, wasm: wasmScenario, verify };
 
 const asked = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = asked.filter((a) => !(a in SCENARIOS));
