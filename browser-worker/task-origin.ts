@@ -17,12 +17,10 @@ export type PeerTaskId = Brand<number, 'PeerTaskId'>;
 /** What a Web Worker here knows a task by. */
 export type RunId = Brand<number, 'RunId'>;
 
-/** A grid task runs under the coordinator's id, so that the coordinator's
- * `cancel` and the Web Worker's reports name it alike; every other run here
- * gets a negative id (see localRuns), which is how the two tell apart. */
-export const gridRun = (id: GridTaskId): RunId => id as number as RunId;
-
-/** Whether a run id is a grid task's (the one place its sign is read). */
+/** Whether a run id is a grid task's. A grid task runs under the
+ * coordinator's id, so that the coordinator's `cancel` and the Web Worker's
+ * reports name it alike; every other run here gets a negative id (see
+ * localRuns). This is the one place the sign is read. */
 export function isGridRun(run: RunId): boolean {
   return run > 0;
 }
