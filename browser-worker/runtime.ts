@@ -20,7 +20,7 @@ import {
 } from '../protocol/messages.ts';
 import { PeerOffload, type OffloadHost, type PeerStatus } from './peer-offload.ts';
 import { Subtasks, type SubtaskHost } from './subtasks.ts';
-import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId, type SubtaskId } from './task-origin.ts';
+import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId } from './task-origin.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
@@ -540,9 +540,9 @@ export class Runtime {
         this.armCopies();
         return specs;
       },
-      returned: (link, id, outcome) => this.subtasks.returned(link, id as SubtaskId, outcome),
-      reclaim: (link, ids) => this.subtasks.reclaim(link, ids as SubtaskId[]),
-      under: (id) => this.subtasks.get(id as SubtaskId)!.under,
+      returned: (link, id, outcome) => this.subtasks.returned(link, id, outcome),
+      reclaim: (link, ids) => this.subtasks.reclaim(link, ids),
+      under: (id) => this.subtasks.get(id)!.under,
       run: (task, from, done) => {
         const run = this.newRun();
         this.peerRuns.set(run, { kind: 'peer', from, id: task.id as PeerTaskId, done });
@@ -550,7 +550,7 @@ export class Runtime {
         return run;
       },
       drop: (runs) => {
-        for (const run of runs) this.peerRuns.delete(run as RunId);
+        for (const run of runs) this.peerRuns.delete(run);
         this.peerQueue = this.peerQueue.filter((t) => this.peerRuns.has(t.id as RunId));
       },
       constants: (scope) => this.shared.get(scope),

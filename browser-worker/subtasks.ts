@@ -10,7 +10,7 @@ import type { Need } from '../protocol/needs.ts';
 import type { PeerLink } from './peer-offload.ts';
 import type { Slot } from './worker-pool.ts';
 import { fnKey } from './durations.ts';
-import type { RunId, SubtaskId } from './task-origin.ts';
+import type { RunId, SubtaskId, SubtaskSpec } from './task-origin.ts';
 
 /** Where a subtask is. */
 export type Where =
@@ -28,7 +28,7 @@ export type Where =
 export interface Subtask {
   readonly id: SubtaskId;
   /** As handed on: this page's id, the scope of its tree, the submitter's options. */
-  readonly spec: TaskSpec;
+  readonly spec: SubtaskSpec;
   /** The Web Worker that spawned it, and that worker's id for it. */
   readonly slot: Slot;
   readonly local: number;
@@ -102,7 +102,7 @@ export class Subtasks {
   add(asked: TaskSpec, at: { slot: Slot; scope?: string; under: TaskRef; parentKey?: string }): Subtask {
     const id = this.nextId++ as SubtaskId;
     if (at.parentKey !== undefined) this.spawners.add(at.parentKey);
-    const spec: TaskSpec = { id, bundle: asked.bundle, fn: asked.fn, args: asked.args, scope: at.scope, ...(asked.needs ? { needs: asked.needs } : {}) };
+    const spec: SubtaskSpec = { id, bundle: asked.bundle, fn: asked.fn, args: asked.args, scope: at.scope, ...(asked.needs ? { needs: asked.needs } : {}) };
     if (asked.timeout !== undefined) spec.timeout = asked.timeout;
     if (asked.attempts !== undefined) spec.attempts = asked.attempts;
     if (asked.chunk) spec.chunk = true;
@@ -158,7 +158,7 @@ export class Subtasks {
    * `has`. Verified subtasks never go to a single peer: when they are what
    * the thief could have had, they go to the grid (which verifies them, and
    * feeds the idle thief) rather than leave it idle. */
-  lend(link: PeerLink, max: number, has: readonly Need[], now: number): TaskSpec[] {
+  lend(link: PeerLink, max: number, has: readonly Need[], now: number): SubtaskSpec[] {
     const subs = this.handOver(max, has);
     for (const sub of subs) {
       sub.at = { kind: 'lent', link, since: now };

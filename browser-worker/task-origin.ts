@@ -1,7 +1,7 @@
 // Where a task run on this page came from, and the ids each place knows it
 // by. Its outcome goes back there: a grid task's to the coordinator, an own
 // subtask's to the Web Worker that spawned it, a peer's task's to that peer.
-import type { TaskOutcome } from '../protocol/messages.ts';
+import type { TaskOutcome, TaskSpec } from '../protocol/messages.ts';
 import type { Subtask } from './subtasks.ts';
 
 declare const brand: unique symbol;
@@ -12,6 +12,8 @@ export type GridTaskId = Brand<number, 'GridTaskId'>;
 /** This page's id for a subtask it spawned: the coordinator and peers know
  * it by this id once it is released or lent. */
 export type SubtaskId = Brand<number, 'SubtaskId'>;
+/** A subtask as it leaves this page (to the grid or a peer), under its id. */
+export type SubtaskSpec = TaskSpec & { id: SubtaskId };
 /** A peer's id for a task it lent this page. */
 export type PeerTaskId = Brand<number, 'PeerTaskId'>;
 /** What a Web Worker here knows a task by. */
