@@ -13,6 +13,7 @@ import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpe
 // RTCPeerConnection from webkitRTCPeerConnection.
 import type { PeerNetwork, PeerLink } from './peer-links.ts';
 import type { Timers } from './clock.ts';
+import type { PeerTaskId, RunId, SubtaskId, SubtaskSpec } from './task-origin.ts';
 
 export type { PeerLink };
 
@@ -37,26 +38,25 @@ export interface PeerStatus {
 /** The parts of a report to the coordinator that tell of peers. */
 export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole' | 'refused'>;
 
-/** What the runtime does for offloading. Ids of lent subtasks are the
- * page's own subtask ids. */
+/** What the runtime does for offloading. */
 export interface OffloadHost {
   readonly clock: Timers;
   /** The coordinator's WebSocket URL: the PeerServer shares its origin. */
   readonly url: string;
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
    * subtasks, now held by `link`, among those whose needs are all in `has`. */
-  lend(link: PeerLink, max: number, has: readonly Need[]): TaskSpec[];
+  lend(link: PeerLink, max: number, has: readonly Need[]): SubtaskSpec[];
   /** The task here a lent subtask descends from: the peer's own subtasks
    * of it may go to the grid under it. */
-  under(id: number): TaskRef;
+  under(id: SubtaskId): TaskRef;
   /** The outcome of a subtask lent to `link`. */
-  returned(link: PeerLink, id: number, outcome: TaskOutcome): void;
+  returned(link: PeerLink, id: SubtaskId, outcome: TaskOutcome): void;
   /** Subtasks lent to a peer that is gone: they run again (or fail). */
-  reclaim(link: PeerLink, ids: number[]): void;
+  reclaim(link: PeerLink, ids: SubtaskId[]): void;
   /** Queues a task of peer `from` to run here; `done` gets its outcome. Returns its run id. */
-  run(task: TaskSpec, from: string, done: (outcome: TaskOutcome) => void): number;
+  run(task: TaskSpec, from: string, done: (outcome: TaskOutcome) => void): RunId;
   /** Tasks queued by `run` that are no longer wanted. */
-  drop(runIds: Iterable<number>): void;
+  drop(runIds: Iterable<RunId>): void;
   constants(scope: string): ReadonlyMap<string, Uint8Array> | undefined;
   addConstants(scope: string, values: Record<string, Uint8Array>): void;
   /** The report being gathered for the coordinator. */
@@ -70,9 +70,9 @@ export interface OffloadHost {
 /** What this page keeps about one link. */
 interface LinkState {
   /** Own subtasks the peer holds. */
-  given: Set<number>;
+  given: Set<SubtaskId>;
   /** Tasks taken from the peer: its id -> the run id here. */
-  taken: Map<number, number>;
+  taken: Map<PeerTaskId, RunId>;
   /** Constants sent on this link: scope -> how many. */
   sharedSent: Map<string, number>;
   /** A steal sent on it and not answered. */
@@ -200,7 +200,7 @@ export class PeerOffload {
   }
 
   /** A lent subtask is no longer wanted: the peer may stop it. */
-  withdraw(link: PeerLink, id: number): void {
+  withdraw(link: PeerLink, id: SubtaskId): void {
     link.send({ t: 'cancel', ids: [id] });
     this.links.get(link)?.given.delete(id);
     (this.host.report().returned ??= []).push(id);
@@ -255,12 +255,13 @@ export class PeerOffload {
         state.stealing = false;
         for (const [scope, values] of Object.entries(msg.shared ?? {})) this.host.addConstants(scope, values);
         for (const spec of msg.tasks) {
-          if (state.taken.has(spec.id)) continue;
+          const id = spec.id as PeerTaskId;
+          if (state.taken.has(id)) continue;
           const runId = this.host.run(spec, link.peer, (outcome) => {
-            if (this.links.get(link) !== state || !state.taken.delete(spec.id)) return;
-            state.results.push({ ...outcome, id: spec.id });
+            if (this.links.get(link) !== state || !state.taken.delete(id)) return;
+            state.results.push({ ...outcome, id });
           });
-          state.taken.set(spec.id, runId);
+          state.taken.set(id, runId);
         }
         this.status.taken += msg.tasks.length;
         (this.host.report().stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
@@ -268,14 +269,16 @@ export class PeerOffload {
       }
       case 'results':
         for (const outcome of msg.results) {
-          if (!state.given.delete(outcome.id)) continue;
-          (this.host.report().returned ??= []).push(outcome.id);
-          this.host.returned(link, outcome.id, outcome);
+          // Only ids this page lent on this link are its subtasks' ids.
+          const id = outcome.id as SubtaskId;
+          if (!state.given.delete(id)) continue;
+          (this.host.report().returned ??= []).push(id);
+          this.host.returned(link, id, outcome);
         }
         break;
       case 'cancel': {
-        const runIds: number[] = [];
-        for (const id of msg.ids) {
+        const runIds: RunId[] = [];
+        for (const id of msg.ids as PeerTaskId[]) {
           const runId = state.taken.get(id);
           if (runId === undefined) continue;
           state.taken.delete(id);

@@ -4,10 +4,9 @@
 // reports back in batches.
 //
 // Subtasks spawned here stay here (for locality) until the coordinator says
-// otherwise: it tells an idle page to steal some over WebRTC, or this page
-// to release some to the grid queue. A task therefore comes from one of
-// three places (the coordinator, this page's own subtasks, a peer), and its
-// outcome goes back to where it came from.
+// otherwise (see subtasks.ts). A task therefore comes from one of three
+// places (the coordinator, this page's own subtasks, a peer: an Origin, see
+// task-origin.ts), and its outcome goes back to where it came from.
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -19,7 +18,9 @@ import {
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
-import { PeerOffload, type OffloadHost, type PeerLink, type PeerStatus } from './peer-offload.ts';
+import { PeerOffload, type OffloadHost, type PeerStatus } from './peer-offload.ts';
+import { Subtasks, type SubtaskHost } from './subtasks.ts';
+import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId } from './task-origin.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
@@ -29,7 +30,7 @@ import { Durations, fnKey } from './durations.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
 import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
-import type { Capabilities, Need } from '../protocol/needs.ts';
+import type { Capabilities } from '../protocol/needs.ts';
 
 export type RuntimeState = 'connecting' | 'connected' | 'disconnected';
 
@@ -68,30 +69,6 @@ export interface RuntimeOptions {
   onStatus?: (status: RuntimeStatus) => void;
 }
 
-/** A subtask spawned on this page, wherever it runs. */
-interface Subtask {
-  /** This page's id for it (positive; it runs here as `-id`). */
-  id: number;
-  /** As handed on: this page's id, the scope of its tree, the submitter's options. */
-  spec: TaskSpec;
-  /** The Web Worker that spawned it, and that worker's id for it. */
-  slot: Slot;
-  local: number;
-  /** ready: waiting here; here: running here; grid: released to the
-   * coordinator; or the link of the peer that took it (a copy may also run
-   * here, as job -id, when the peer is slow to answer: see copyOverdue). */
-  at: 'ready' | 'here' | 'grid' | PeerLink;
-  /** Peers lost while holding it. */
-  attempts: number;
-  /** The task running here it descends from, as the coordinator knows it:
-   * released to the grid or lent, it goes under that task's tree. */
-  under: TaskRef;
-}
-
-/** A task run here that the coordinator did not send: an own subtask, or
- * one taken from a peer (its outcome goes back through `done`). */
-type Job = { sub: Subtask } | { done: (outcome: TaskOutcome) => void; under: TaskRef };
-
 export class Runtime {
   private readonly link: CoordinatorLink;
   private readonly pool: WorkerPool;
@@ -101,22 +78,13 @@ export class Runtime {
   private readonly code = new Map<string, string>();
   private readonly loading = new Set<string>();
   private readonly shared = new Map<string, Map<string, Uint8Array>>();
-  /** Subtasks spawned here and not settled, by page id. */
-  private readonly routes = new Map<number, Subtask>();
-  /** Of those, the ones waiting to start: new ones run here first (last in,
-   * first out, which keeps a deep tree's memory small); thieves take the
-   * oldest, which are the biggest pieces of work. */
-  private ready: Subtask[] = [];
-  /** Subtasks lent to peers, oldest first, and when. */
-  private readonly lent = new Map<Subtask, number>();
-  /** Functions (bundle:fn) seen spawning subtasks here: their lent tasks are never copied. */
-  private readonly spawners = new Set<string>();
+  private readonly newRun = localRuns();
+  private readonly subtasks = new Subtasks(this.subtaskHost());
   private copyTimer: number | undefined;
-  /** Tasks not from the coordinator, by run id (negative). */
-  private readonly jobs = new Map<number, Job>();
+  /** Tasks taken from peers and running or waiting here, by run id. */
+  private readonly peerRuns = new Map<RunId, Extract<Origin, { kind: 'peer' }>>();
   /** Tasks taken from peers, waiting for a Web Worker. */
   private peerQueue: TaskSpec[] = [];
-  private nextLocalId = 1;
   /** Coordinator tasks that spawned subtasks, already reported. */
   private readonly spawning = new Set<number>();
   private readonly peers = new PeerOffload(this.offloadHost());
@@ -231,7 +199,7 @@ export class Runtime {
       this.emitTimer = undefined;
       this.status.running = this.pool.running;
       this.status.workers = this.pool.all.length;
-      this.status.queued = this.queue.length + this.ready.length + this.peerQueue.length;
+      this.status.queued = this.queue.length + this.subtasks.waiting + this.peerQueue.length;
       this.options.onStatus?.({ ...this.status });
     };
     if (now) {
@@ -248,7 +216,7 @@ export class Runtime {
    * spawned are no longer wanted. */
   private ended(slot: Slot): void {
     for (const t of slot.timers.values()) this.clock.clearTimeout(t);
-    for (const pageId of slot.subtasks.values()) this.withdraw(pageId);
+    for (const id of slot.subtasks.values()) this.subtasks.withdraw(id);
     slot.subtasks.clear();
   }
 
@@ -262,10 +230,10 @@ export class Runtime {
     }
     for (const spec of msg.submit) this.spawned(slot, spec);
     for (const local of msg.cancel) {
-      const pageId = slot.subtasks.get(local);
-      if (pageId === undefined) continue;
+      const id = slot.subtasks.get(local);
+      if (id === undefined) continue;
       slot.subtasks.delete(local);
-      this.withdraw(pageId);
+      this.subtasks.withdraw(id);
     }
     msg.done.forEach((outcome, i) => {
       const task = slot.tasks.get(outcome.id);
@@ -274,7 +242,7 @@ export class Runtime {
       slot.started.delete(outcome.id);
       this.durations.add(fnKey(task), msg.took[i], msg.awaited[i]);
       // The SDK sizes its automatic chunks by how long its tasks ran.
-      if (outcome.id > 0) outcome.ms = msg.took[i];
+      if (isGridRun(outcome.id as RunId)) outcome.ms = msg.took[i];
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
@@ -297,29 +265,37 @@ export class Runtime {
   private settle(outcome: TaskOutcome): void {
     if (outcome.ok) this.status.tasksDone++;
     else this.status.tasksFailed++;
-    if (outcome.id > 0) {
-      this.spawning.delete(outcome.id);
+    const run = outcome.id as RunId;
+    const grid = gridTaskOf(run);
+    if (grid !== undefined) {
+      this.spawning.delete(grid);
       this.out.results.push(outcome);
       return;
     }
     this.out.localDone = (this.out.localDone ?? 0) + 1;
-    const job = this.jobs.get(outcome.id);
-    if (!job) return; // withdrawn while it ran
-    this.jobs.delete(outcome.id);
-    if ('sub' in job) {
-      const sub = job.sub;
-      // A copy answered first: the peer may stop.
-      if (typeof sub.at === 'object' && this.routes.get(sub.id) === sub) this.peers.withdraw(sub.at, sub.id);
-      this.answer(sub, { ...outcome, id: sub.id });
-    } else {
-      job.done(outcome);
-    }
+    const origin = this.localOrigin(run);
+    if (origin?.kind === 'own') {
+      this.subtasks.finished(run, outcome);
+    } else if (origin?.kind === 'peer') {
+      this.peerRuns.delete(run);
+      origin.done(outcome);
+    } // else withdrawn while it ran
+  }
+
+  /** Where a run here came from; undefined for one withdrawn. */
+  private originOf(run: RunId): Origin | undefined {
+    const grid = gridTaskOf(run);
+    return grid === undefined ? this.localOrigin(run) : { kind: 'grid', id: grid };
+  }
+
+  private localOrigin(run: RunId): LocalOrigin | undefined {
+    const sub = this.subtasks.ofRun(run);
+    return sub ? { kind: 'own', sub } : this.peerRuns.get(run);
   }
 
   /** A subtask spawned by one of this page's tasks: it waits here to run. */
   private spawned(slot: Slot, spec: TaskSpec): void {
-    const id = this.nextLocalId++;
-    const parent = spec.parent;
+    const parent = spec.parent as RunId | undefined;
     const under = parent === undefined ? undefined : this.runningRef(parent);
     if (!under) {
       // Its parent was withdrawn while it ran: nobody awaits this subtask.
@@ -327,86 +303,40 @@ export class Runtime {
       return;
     }
     const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
-    if (parentTask) this.spawners.add(fnKey(parentTask));
-    const sub: Subtask = {
-      id,
-      spec: { id, bundle: spec.bundle, fn: spec.fn, args: spec.args, scope: slot.scope, ...(spec.needs ? { needs: spec.needs } : {}) },
-      slot,
-      local: spec.id,
-      at: 'ready',
-      attempts: 0,
-      under,
-    };
-    if (spec.timeout !== undefined) sub.spec.timeout = spec.timeout;
-    if (spec.attempts !== undefined) sub.spec.attempts = spec.attempts;
-    if (spec.chunk) sub.spec.chunk = true;
-    if (spec.verify !== undefined) sub.spec.verify = spec.verify;
-    this.routes.set(id, sub);
-    slot.subtasks.set(spec.id, id);
-    this.ready.push(sub);
-    if (parent !== undefined && parent > 0 && !this.spawning.has(parent)) {
-      this.spawning.add(parent);
-      (this.out.spawning ??= []).push(parent);
+    const sub = this.subtasks.add(spec, { slot, scope: slot.scope, under, parentKey: parentTask && fnKey(parentTask) });
+    slot.subtasks.set(spec.id, sub.id);
+    const grid = parent === undefined ? undefined : gridTaskOf(parent);
+    if (grid !== undefined && !this.spawning.has(grid)) {
+      this.spawning.add(grid);
+      (this.out.spawning ??= []).push(grid);
     }
   }
 
-  /** The task of run id `runId`, as the coordinator can check this page runs
+  /** The task of run `run`, as the coordinator can check this page runs
    * it: a grid task, or the one a tree of own subtasks or a peer's task
    * descends from. Undefined once withdrawn. */
-  private runningRef(runId: number): TaskRef | undefined {
-    if (runId > 0) return { task: runId };
-    const job = this.jobs.get(runId);
-    if (!job) return undefined;
-    return 'sub' in job ? job.sub.under : job.under;
-  }
-
-  /** Gives a subtask's outcome to the Web Worker that spawned it (at the end of the turn). */
-  private answer(sub: Subtask, outcome: TaskOutcome): void {
-    if (this.routes.get(sub.id) !== sub) return;
-    this.routes.delete(sub.id);
-    this.lent.delete(sub);
-    // A copy still running here (the peer answered first) is not wanted.
-    this.jobs.delete(-sub.id);
-    sub.slot.subtasks.delete(sub.local);
-    sub.slot.inbox.push({ ...outcome, id: sub.local });
-    this.scheduleFlush();
-  }
-
-  /** A subtask is no longer wanted (its parent finished, or its worker went):
-   * stop it wherever it is. One already running here runs on; its outcome is dropped. */
-  private withdraw(pageId: number): void {
-    const sub = this.routes.get(pageId);
-    if (!sub) return;
-    this.routes.delete(pageId);
-    // Withdrawn subtasks are mostly the newest (siblings of a finished parent): search from the end.
-    if (sub.at === 'ready') this.ready.splice(this.ready.lastIndexOf(sub), 1);
-    else if (sub.at === 'here') this.jobs.delete(-sub.id);
-    else if (sub.at === 'grid') this.out.cancel.push(sub.id);
-    else {
-      this.peers.withdraw(sub.at, sub.id);
-      this.lent.delete(sub);
-      this.jobs.delete(-sub.id);
+  private runningRef(run: RunId): TaskRef | undefined {
+    const origin = this.originOf(run);
+    switch (origin?.kind) {
+      case 'grid':
+        return { task: origin.id };
+      case 'own':
+        return origin.sub.under;
+      case 'peer':
+        return { from: origin.from, id: origin.id };
+      default:
+        return undefined;
     }
   }
 
   /** A task that was running here goes back to wait for a Web Worker
    * (its worker was replaced because of another task). */
   private requeue(task: TaskSpec): void {
-    if (task.id > 0) {
-      this.out.lost.push(task.id);
-      return;
-    }
-    const job = this.jobs.get(task.id);
-    if (!job) return;
-    if ('sub' in job) {
-      this.jobs.delete(task.id);
-      // A copy is just dropped: the peer still holds the subtask.
-      if (typeof job.sub.at === 'object') return;
-      job.sub.at = 'ready';
-      this.ready.push(job.sub);
-    } else {
-      this.peerQueue.push(task);
-    }
+    const run = task.id as RunId;
+    const origin = this.originOf(run);
+    if (origin?.kind === 'grid') this.out.lost.push(origin.id);
+    else if (origin?.kind === 'own') this.subtasks.requeue(run);
+    else if (origin?.kind === 'peer') this.peerQueue.push(task);
   }
 
   private timedOut(slot: Slot, id: number): void {
@@ -450,7 +380,7 @@ export class Runtime {
    * it came from (the coordinator retries it, up to its attempts). */
   private vacate(slot: Slot): void {
     for (const task of slot.tasks.values()) {
-      if (task.id > 0 && !slot.started.has(task.id)) this.queue.unshift(task);
+      if (isGridRun(task.id as RunId) && !slot.started.has(task.id)) this.queue.unshift(task);
       else this.requeue(task);
     }
     slot.tasks.clear();
@@ -484,10 +414,8 @@ export class Runtime {
     this.status.workerId = undefined;
     this.peers.close();
     this.queue = [];
-    this.routes.clear();
-    this.lent.clear();
-    this.ready = [];
-    this.jobs.clear();
+    this.subtasks.clear();
+    this.peerRuns.clear();
     this.peerQueue = [];
     this.spawning.clear();
     this.out = emptyReport();
@@ -540,10 +468,7 @@ export class Runtime {
         break;
       }
       case 'results':
-        for (const outcome of msg.results) {
-          const sub = this.routes.get(outcome.id);
-          if (sub?.at === 'grid') this.answer(sub, outcome);
-        }
+        for (const outcome of msg.results) this.subtasks.fromGrid(outcome);
         break;
       case 'shared':
         this.addShared(msg.scope, msg.values);
@@ -561,7 +486,7 @@ export class Runtime {
         this.peers.grant(msg.to, msg.max, msg.has);
         break;
       case 'release':
-        for (const sub of this.handOver(msg.max)) this.toGrid(sub);
+        this.subtasks.release(msg.max);
         this.scheduleFlush();
         break;
       case 'peerGone':
@@ -578,9 +503,12 @@ export class Runtime {
   private unshare(scope: string): void {
     this.shared.delete(scope);
     this.peers.unshare(scope);
-    this.peerQueue = this.peerQueue.filter((t) => t.scope !== scope || !this.jobs.delete(t.id));
+    this.peerQueue = this.peerQueue.filter((t) => t.scope !== scope || !this.peerRuns.delete(t.id as RunId));
     for (const slot of this.pool.of(scope)) {
-      for (const id of slot.tasks.keys()) this.jobs.delete(id);
+      for (const id of slot.tasks.keys()) {
+        this.subtasks.forgetRun(id as RunId);
+        this.peerRuns.delete(id as RunId);
+      }
       slot.tasks.clear();
       slot.started.clear();
       this.pool.replace(slot);
@@ -607,40 +535,23 @@ export class Runtime {
         return runtime.link.url;
       },
       lend: (link, max, has) => {
-        // A peer is always filtered (see handOver); one that did not say what it has meets no need.
-        const subs = this.handOver(max, has ?? []);
-        const now = performance.now();
-        for (const sub of subs) {
-          sub.at = link;
-          this.lent.set(sub, now);
-        }
+        // A peer that did not say what it has meets no need.
+        const specs = this.subtasks.lend(link, max, has ?? [], performance.now());
         this.armCopies();
-        // Verified subtasks never go to a single peer: when they are what
-        // the thief could have had, they go to the grid (which verifies
-        // them, and feeds the idle thief) rather than leave it idle.
-        if (subs.length < max) this.releaseVerified(max - subs.length);
-        return subs.map((sub) => sub.spec);
+        return specs;
       },
-      returned: (link, id, outcome) => {
-        const sub = this.routes.get(id);
-        if (sub?.at === link) this.answer(sub, outcome);
-      },
-      reclaim: (link, ids) => {
-        for (const id of ids) {
-          const sub = this.routes.get(id);
-          if (sub?.at === link) this.lost(sub);
-        }
-      },
-      under: (id) => this.routes.get(id)!.under,
+      returned: (link, id, outcome) => this.subtasks.returned(link, id, outcome),
+      reclaim: (link, ids) => this.subtasks.reclaim(link, ids),
+      under: (id) => this.subtasks.get(id)!.under,
       run: (task, from, done) => {
-        const runId = -this.nextLocalId++;
-        this.jobs.set(runId, { done, under: { from, id: task.id } });
-        this.peerQueue.push({ ...task, id: runId });
-        return runId;
+        const run = this.newRun();
+        this.peerRuns.set(run, { kind: 'peer', from, id: task.id as PeerTaskId, done });
+        this.peerQueue.push({ ...task, id: run });
+        return run;
       },
-      drop: (runIds) => {
-        for (const runId of runIds) this.jobs.delete(runId);
-        this.peerQueue = this.peerQueue.filter((t) => this.jobs.has(t.id));
+      drop: (runs) => {
+        for (const run of runs) this.peerRuns.delete(run);
+        this.peerQueue = this.peerQueue.filter((t) => this.peerRuns.has(t.id as RunId));
       },
       constants: (scope) => this.shared.get(scope),
       addConstants: (scope, values) => this.addShared(scope, values),
@@ -657,68 +568,25 @@ export class Runtime {
     };
   }
 
-  /** The ready subtasks that leave when `max` are asked for: the oldest,
-   * which are the biggest pieces of a tree. Small ones leave several to a
-   * thread, about HAND_OVER_MS of work (at most half of those ready): a
-   * round trip each would cost the thief more idle time than it saves. */
-  private handOver(max: number, has?: readonly Need[]): Subtask[] {
-    const oldest = this.ready[0];
-    if (!oldest) return [];
-    const ms = this.durations.get(fnKey(oldest.spec), PESSIMISTIC_MS);
-    const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
-    const count = Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2)));
-    if (!has) return this.ready.splice(0, count);
-    // A peer gets only subtasks it meets every need of (a page without a GPU
-    // never takes a GPU subtask), and never a verified one: one peer's word
-    // on it would go unchecked (it goes to the grid, where it is verified).
-    const given: Subtask[] = [];
-    this.ready = this.ready.filter((sub) => {
-      if (given.length >= count || sub.spec.verify !== undefined || !(sub.spec.needs ?? []).every((n) => has.includes(n))) return true;
-      given.push(sub);
-      return false;
-    });
-    return given;
-  }
+  // ---- subtasks: what subtasks.ts asks of the page ----
 
-  /** Hands a ready subtask to the grid queue (through the coordinator). */
-  private toGrid(sub: Subtask): void {
-    sub.at = 'grid';
-    this.out.submit.push({ ...sub.spec, under: sub.under });
-  }
-
-  /** Hands up to `max` ready verified subtasks to the grid, oldest first. */
-  private releaseVerified(max: number): void {
-    let released = 0;
-    this.ready = this.ready.filter((sub) => {
-      if (released >= max || sub.spec.verify === undefined) return true;
-      this.toGrid(sub);
-      released++;
-      return false;
-    });
-    if (released > 0) this.scheduleFlush();
-  }
-
-  /** A subtask whose peer left while holding it runs again, here or
-   * elsewhere, until it has lost as many peers as it has attempts. */
-  private lost(sub: Subtask): void {
-    this.lent.delete(sub);
-    if (this.jobs.has(-sub.id)) {
-      // A copy is running here already: it is the run now.
-      sub.at = 'here';
-      return;
-    }
-    sub.attempts++;
-    if (sub.attempts >= (sub.spec.attempts ?? DEFAULT_ATTEMPTS)) {
-      this.answer(sub, {
-        id: sub.id,
-        ok: false,
-        kind: 'lost',
-        error: { name: 'TaskLostError', message: `task ${sub.spec.fn} was lost ${sub.attempts} times (the peers running it left); giving up` },
-      });
-    } else {
-      sub.at = 'ready';
-      this.ready.unshift(sub);
-    }
+  private subtaskHost(): SubtaskHost {
+    return {
+      answered: (sub, outcome) => {
+        // To the Web Worker that spawned it, at the end of the turn.
+        sub.slot.subtasks.delete(sub.local);
+        sub.slot.inbox.push({ ...outcome, id: sub.local });
+        this.scheduleFlush();
+      },
+      toGrid: (task) => {
+        this.out.submit.push(task);
+        this.scheduleFlush();
+      },
+      cancelAtGrid: (id) => void this.out.cancel.push(id),
+      withdrawFromPeer: (link, id) => this.peers.withdraw(link, id),
+      newRun: () => this.newRun(),
+      usualMs: (spec) => this.durations.get(fnKey(spec), PESSIMISTIC_MS),
+    };
   }
 
   // ---- handing tasks to Web Workers ----
@@ -732,9 +600,9 @@ export class Runtime {
    * travel in batches. A paused page still runs subtasks: its started tasks
    * need them. */
   private pump(): void {
-    const waiting = this.peerQueue.length + this.ready.length + (this.paused ? 0 : this.queue.length);
+    const waiting = this.peerQueue.length + this.subtasks.waiting + (this.paused ? 0 : this.queue.length);
     if (waiting === 0) {
-      if (this.lent.size > 0) this.copyOverdue();
+      if (this.subtasks.anyLent) this.copyOverdue();
     } else {
       this.placeWaiting(waiting);
     }
@@ -744,40 +612,21 @@ export class Runtime {
   private placeWaiting(waiting: number): void {
     const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.pool.slots.length)));
     this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
-    for (let i = this.ready.length - 1; i >= 0; i--) {
-      const sub = this.ready[i];
-      // Siblings mostly share their function and scope: when one finds no room, neither will the rest.
-      if (!this.place({ ...sub.spec, id: -sub.id }, batch)) break;
-      sub.at = 'here';
-      this.jobs.set(-sub.id, { sub });
-      this.ready.splice(i, 1);
-    }
+    this.subtasks.runReady((task) => this.place(task, batch));
     if (!this.paused) this.queue = this.queue.filter((task) => !this.place(task, batch));
   }
 
-  /** With nothing else to run, a Web Worker runs a copy of a subtask a peer
-   * has held for more than twice its usual time here (and at least
-   * COPY_AFTER_MS), so that a frozen tab or a page that never answers does
-   * not stall the tree until the coordinator gives up on it. The first
-   * outcome wins. As with the coordinator's straggler backups, tasks are
-   * assumed pure, and a task that spawns subtasks is never copied (a copy
-   * would be a whole second tree). */
+  /** Copies of overdue lent subtasks run in idle Web Workers (see Subtasks.copyOverdue). */
   private copyOverdue(): void {
-    const now = performance.now();
-    for (const [sub, since] of this.lent) {
-      const key = fnKey(sub.spec);
-      if (this.jobs.has(-sub.id) || this.spawners.has(key)) continue;
-      if (now - since < Math.max(COPY_AFTER_MS, 2 * this.durations.get(key, PESSIMISTIC_MS))) continue;
-      if (!this.place({ ...sub.spec, id: -sub.id }, 1)) return;
-      this.jobs.set(-sub.id, { sub });
-      this.status.peer.copied++;
-      this.out.copied = (this.out.copied ?? 0) + 1;
-    }
+    const copied = this.subtasks.copyOverdue(performance.now(), (task) => this.place(task, 1));
+    if (copied === 0) return;
+    this.status.peer.copied += copied;
+    this.out.copied = (this.out.copied ?? 0) + copied;
   }
 
   /** While subtasks are lent, looks now and then for overdue ones. */
   private armCopies(): void {
-    if (this.copyTimer !== undefined || this.lent.size === 0 || this.stopped) return;
+    if (this.copyTimer !== undefined || !this.subtasks.anyLent || this.stopped) return;
     this.copyTimer = this.clock.setTimeout(() => {
       this.copyTimer = undefined;
       this.pump();
@@ -805,8 +654,9 @@ export class Runtime {
     // worker holds) and can no longer be withdrawn: it is running for the
     // grid from here. The worker's own "started" comes after a synchronous
     // task has ended, in the same report as its result.
-    if (task.id > 0) {
-      this.out.started.push(task.id);
+    const grid = gridTaskOf(task.id as RunId);
+    if (grid !== undefined) {
+      this.out.started.push(grid);
       this.reportStartedSoon();
     }
     return true;
@@ -825,9 +675,10 @@ export class Runtime {
         this.loading.delete(hash);
         // Without its code no task of this bundle can run here.
         const error = errorInfo(e);
-        const fail = (id: number) => {
-          if (id > 0) this.out.started.push(id);
-          this.settle({ id, ok: false, error });
+        const fail = (run: number) => {
+          const grid = gridTaskOf(run as RunId);
+          if (grid !== undefined) this.out.started.push(grid);
+          this.settle({ id: run, ok: false, error });
         };
         const [failed, rest] = partition(this.queue, (t) => t.bundle === hash);
         this.queue = rest;
@@ -835,9 +686,7 @@ export class Runtime {
         const [peerFailed, peerRest] = partition(this.peerQueue, (t) => t.bundle === hash);
         this.peerQueue = peerRest;
         for (const t of peerFailed) fail(t.id);
-        const [subsFailed, subsRest] = partition(this.ready, (s) => s.spec.bundle === hash);
-        this.ready = subsRest;
-        for (const sub of subsFailed) this.answer(sub, { id: sub.id, ok: false, error });
+        this.subtasks.failBundle(hash, error);
         this.scheduleFlush();
       },
     );
@@ -868,7 +717,7 @@ export class Runtime {
       this.flushQueued = false;
       this.pool.sendInboxes();
       const out = this.out;
-      const load = { blocked: this.pool.blocked, ready: this.ready.length, local: this.jobs.size };
+      const load = { blocked: this.pool.blocked, ready: this.subtasks.waiting, local: this.subtasks.running + this.peerRuns.size };
       const { links, bytes } = this.peers.flush();
       if (links !== this.lastLoad.links) out.links = links;
       if (bytes > 0) out.peerBytes = bytes;
@@ -891,16 +740,8 @@ const STARTED_REPORT_MS = 2;
 /** About how much work a Web Worker holds (see pump). */
 const HOLD_MS = 200;
 
-/** A lent subtask is copied no sooner than this (see copyOverdue)... */
-const COPY_AFTER_MS = 1000;
-/** ...looked for this often while any is lent. */
+/** Lent subtasks are looked at this often for overdue ones (see Subtasks.copyOverdue). */
 const COPY_CHECK_MS = 250;
-
-/** About how much work leaves in one hand-over of tiny subtasks, per thread asked for. */
-const HAND_OVER_MS = 200;
-
-/** Peers lost while holding a subtask before it fails (as the coordinator's default). */
-const DEFAULT_ATTEMPTS = 3;
 
 type Report = Omit<PageReport, 'blocked' | 'ready' | 'local'>;
 

@@ -10,6 +10,7 @@
 // so workers can be replaced while the coordinator is unreachable.
 import type { FromWebWorker, TaskOutcome, TaskSpec, ToWebWorker } from '../protocol/messages.ts';
 import { TRANSFER_MIN_BYTES } from './executor.ts';
+import type { SubtaskId } from './task-origin.ts';
 
 /** One Web Worker and what the page knows of it. */
 export interface Slot {
@@ -34,7 +35,7 @@ export interface Slot {
   /** Timeout timers of its started tasks, by run id. */
   timers: Map<number, number>;
   /** Its subtasks in flight: worker id -> page id. */
-  subtasks: Map<number, number>;
+  subtasks: Map<number, SubtaskId>;
   /** Outcomes of its subtasks, posted at the end of the turn. */
   inbox: TaskOutcome[];
   /** Tasks to post at the end of this pump. */

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerOffload, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
 import type { PeerMessage, TaskOutcome, TaskSpec } from '../../protocol/messages.ts';
+import type { RunId, SubtaskId, SubtaskSpec } from '../../browser-worker/task-origin.ts';
 
 class FakeLink implements PeerLink {
   readonly outgoing = false;
@@ -17,7 +18,7 @@ class FakeLink implements PeerLink {
   close(): void {}
 }
 
-const spec = (id: number, scope = 'client-1'): TaskSpec => ({ id, bundle: 'b'.repeat(64), fn: 'leaf', args: new Uint8Array([id]), scope });
+const spec = (id: number, scope = 'client-1'): SubtaskSpec => ({ id: id as SubtaskId, bundle: 'b'.repeat(64), fn: 'leaf', args: new Uint8Array([id]), scope });
 
 /** The runtime's side, recorded: ready subtasks 1..n, timers fired by hand. */
 function harness(ready: number) {
@@ -42,7 +43,7 @@ function harness(ready: number) {
     reclaim: (link, ids) => void calls.reclaimed.push([link.peer, ids]),
     run: (task) => {
       calls.ran.push(task);
-      return -calls.ran.length;
+      return -calls.ran.length as RunId;
     },
     drop: (runIds) => void calls.dropped.push(...runIds),
     constants: (scope) => (scope === 'client-1' ? new Map([['factor', new Uint8Array([7])]]) : undefined),
@@ -147,7 +148,7 @@ test('results settle what was lent on that link; other ids are ignored', () => {
 test('a closed link gives back what it held, and a withdrawn subtask is cancelled on it', () => {
   const h = harness(4);
   const thief = lendTo(h, 'thief', 3);
-  h.offload.withdraw(thief, 2);
+  h.offload.withdraw(thief, 2 as SubtaskId);
   assert.deepEqual(thief.sent.at(-1), { t: 'cancel', ids: [2] });
   assert.deepEqual(h.takeReport().returned, [2]);
   h.offload.onClosed(thief);
