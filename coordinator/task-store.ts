@@ -42,6 +42,8 @@ export class TaskStore {
   /** Owner key -> the owner's id for a task -> its grid id. */
   private readonly byOwner = new Map<string, Map<number, TaskId>>();
   private readonly byScope = new Map<ScopeId, Set<TaskId>>();
+  /** Owner key -> how many live replicas its verified tasks have. */
+  private readonly replicas = new Map<string, number>();
   completed = 0;
   failed = 0;
 
@@ -87,6 +89,8 @@ export class TaskStore {
     const record: TaskRecord = { ...of, id, spec: { ...spec, id }, attempts: 0, started: false, spawned: false, replicaOf: of.id };
     this.tasks.set(id, record);
     this.byScope.get(of.scope)?.add(id);
+    const key = ownerKey(of.owner);
+    this.replicas.set(key, (this.replicas.get(key) ?? 0) + 1);
     return record;
   }
 
@@ -104,9 +108,12 @@ export class TaskStore {
     return [...(this.byOwner.get(ownerKey(owner))?.values() ?? [])];
   }
 
-  /** How many live tasks an owner submitted. */
+  /** How many live tasks an owner submitted, each live replica of its
+   * verified tasks counted too: they cost what tasks do (the bound on a
+   * client's unfinished tasks bounds its replicas as well). */
   ownerSize(owner: Owner): number {
-    return this.byOwner.get(ownerKey(owner))?.size ?? 0;
+    const key = ownerKey(owner);
+    return (this.byOwner.get(key)?.size ?? 0) + (this.replicas.get(key) ?? 0);
   }
 
   /** How many live tasks a client's tree has. */
@@ -127,8 +134,13 @@ export class TaskStore {
     const inScope = this.byScope.get(record.scope);
     inScope?.delete(id);
     if (inScope?.size === 0) this.byScope.delete(record.scope);
-    if (record.replicaOf !== undefined) return record;
     const key = ownerKey(record.owner);
+    if (record.replicaOf !== undefined) {
+      const n = (this.replicas.get(key) ?? 1) - 1;
+      if (n > 0) this.replicas.set(key, n);
+      else this.replicas.delete(key);
+      return record;
+    }
     const own = this.byOwner.get(key);
     own?.delete(record.ownerTaskId);
     if (own?.size === 0) this.byOwner.delete(key);

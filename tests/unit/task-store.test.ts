@@ -66,3 +66,24 @@ test('outcomes are counted: completed and failed (cancelled ones are not)', () =
   assert.equal(store.size, 0);
   assert.equal(store.scopeSize(treeA), 0);
 });
+
+test("a verified task's replicas live in its tree, count against its owner's bound, and leave without counting as outcomes", () => {
+  const store = new TaskStore();
+  const owner = clientOwner('c1' as ClientId);
+  const task = store.add(owner, 's1' as ScopeId, { id: 7, bundle: 'b', fn: 'f', args: new Uint8Array(), verify: 2 });
+  const r1 = store.addReplica(task, task.spec);
+  const r2 = store.addReplica(task, task.spec);
+  assert.equal(r1.replicaOf, task.id);
+  assert.notEqual(r1.id, r2.id);
+  assert.equal(r1.spec.id, r1.id, 'a page sees the replica by its own id');
+  assert.equal(store.ownerSize(owner), 3);
+  assert.deepEqual(store.ofScope('s1' as ScopeId).sort(), [task.id, r1.id, r2.id].sort());
+  assert.equal(store.lookup(owner, 7), task.id, "the owner's id names the task, not a replica");
+  store.remove(r1.id, 'completed');
+  store.remove(r2.id, 'completed');
+  assert.equal(store.completed, 0);
+  assert.equal(store.ownerSize(owner), 1);
+  store.remove(task.id, 'completed');
+  assert.equal(store.completed, 1);
+  assert.equal(store.ownerSize(owner), 0);
+});
