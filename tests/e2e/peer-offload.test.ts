@@ -77,9 +77,10 @@ test('three pages share one tree over WebRTC: each works, each task runs once, a
 });
 
 test('a verified tree is never lent to a single peer: its subtasks go through the grid, where they are verified too', { timeout: 120_000 }, async () => {
-  const g = await startTestGrid({ pages: 2, threads: 2 });
+  // Two pages run the task's two replicas; the third, idle, is told to steal from them.
+  const g = await startTestGrid({ pages: 3, threads: 1 });
   try {
-    await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
+    await statsUntil(g.coordinator, (s) => s.workers === 3 && s.peer.pages === 3);
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
     assert.equal(await g.grid.submit(offload.chain.with({ verify: 2 }), 6, 1), expectedChain(6));
     const s = await stats(g.coordinator);
