@@ -1,7 +1,8 @@
 // The hub connects the sockets to the scheduler and the task store: it
 // authenticates each connection, turns messages into scheduler and store
-// calls, keeps pages honest with heartbeats, and batches what goes back out
-// (one frame per peer per turn).
+// calls, keeps pages honest with heartbeats, runs a verified task as
+// replicas and carries out the verifier's verdicts on them (verifier.ts),
+// and batches what goes back out (one frame per peer per turn).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
