@@ -476,12 +476,15 @@ export class Scheduler<P extends string = string, T extends number = number> {
    * MAX_PASSED_OVER that are barred to it: those go back to the front of
    * their jobs, in their order, for the other pages. */
   private takeFor(page: PageSlots<P, T>): T | undefined {
-    const passed: T[] = [];
+    // The usual case, on the dispatch hot path: the head task may run here.
+    const first = this.take();
+    if (first === undefined || !this.eligible || this.eligible(page.id, first)) return first;
+    const passed: T[] = [first];
     let found: T | undefined;
     while (passed.length < MAX_PASSED_OVER) {
       const task = this.take();
       if (task === undefined) break;
-      if (!this.eligible || this.eligible(page.id, task)) {
+      if (this.eligible(page.id, task)) {
         found = task;
         break;
       }

@@ -94,6 +94,8 @@ export class TrustBook {
 
   /** Identities whose record changed since the last call. */
   changed(): string[] {
+    // Read every turn of the hub: nothing to copy on most.
+    if (this.dirty.size === 0) return [];
     const out = [...this.dirty];
     this.dirty.clear();
     return out;

@@ -112,10 +112,6 @@ export class Verifier {
     return group.quorum.start();
   }
 
-  modeOf(primary: TaskId): VerifyMode | undefined {
-    return this.groups.get(primary)?.mode;
-  }
-
   addReplica(primary: TaskId, replica: TaskId): void {
     this.groups.get(primary)?.replicas.add(replica);
     this.primaries.set(replica, primary);
@@ -128,14 +124,6 @@ export class Verifier {
 
   primaryOf(replica: TaskId): TaskId | undefined {
     return this.primaries.get(replica);
-  }
-
-  isVerified(primary: TaskId): boolean {
-    return this.groups.has(primary);
-  }
-
-  replicasOf(primary: TaskId): TaskId[] {
-    return [...(this.groups.get(primary)?.replicas ?? [])];
   }
 
   // ---- pages ----
