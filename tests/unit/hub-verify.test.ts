@@ -190,3 +190,56 @@ test('a client that leaves takes its replicas off the pages', async () => {
   assert.equal(g.hub.stats().queued + g.hub.stats().running, 0);
   g.close();
 });
+
+test("a page cannot change its subtask's verification: the coordinator sets it from the parent", async () => {
+  const g = await grid();
+  const a = await g.join('a', '10.0.0.1');
+  await g.join('b', '10.0.0.1');
+  await g.join('c', '10.0.0.1');
+  // An unverified parent whose page asks for verify: 9 on its subtask, and a verified one whose page asks for 'off'.
+  g.submit([1]);
+  g.submit([2], 2);
+  await turn();
+  const held = g.pages.map((p) => p.ws.take<Extract<ToPage, { t: 'tasks' }>>('tasks').flatMap((m) => m.tasks));
+  const parent = held[0].find((t) => t.verify === undefined);
+  const replica = held.flat().find((t) => t.verify === 2)!;
+  assert.ok(parent, "page a holds the unverified task");
+  const holder = g.pages[held.findIndex((tasks) => tasks.includes(replica))];
+  const sub = (id: number, under: number, verify: TaskSpec['verify']) => ({ id, bundle: BUNDLE, fn: 'square', args: pack([id]), verify, under: { task: under } });
+  const report = (p: Page, started: number, spec: ReturnType<typeof sub>) =>
+    p.ws.deliver({ t: 'report', started: [started], results: [], lost: [], submit: [spec], cancel: [], blocked: 1, ready: 0, local: 0 });
+  report(a, parent.id, sub(101, parent.id, 9));
+  report(holder, replica.id, sub(102, replica.id, 'off'));
+  await turn();
+  await turn();
+  const sent = g.pages.flatMap((p) => p.ws.take<Extract<ToPage, { t: 'tasks' }>>('tasks').flatMap((m) => m.tasks));
+  const runs = (x: number) => sent.filter((t) => (unpack(t.args) as number[])[0] === x);
+  assert.equal(runs(101).length, 1, 'the unverified parent\'s subtask runs once, whatever its page asked');
+  assert.equal(runs(101)[0].verify, undefined);
+  assert.equal(runs(102).length, 2, "the verified parent's subtask is verified as it is");
+  assert.ok(runs(102).every((t) => t.verify === 2));
+  g.close();
+});
+
+test("a client's own comparison: an answer of the wrong length, or from another client, is not an answer", async () => {
+  const g = await grid();
+  await g.join('a', '10.0.0.1', (x) => x * x);
+  await g.join('b', '10.0.0.1', (x) => x * x + 1e-9);
+  const other = clientSocket();
+  g.hub.accept(other as unknown as WebSocket, '10.9.9.8');
+  other.deliver({ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION });
+  g.client.deliver({ t: 'submit', seq: 1, tasks: [{ id: 1, bundle: BUNDLE, fn: 'square', args: pack([3]), verify: 2, equal: 'close' }] });
+  await g.runAll();
+  const [ask] = g.client.take<Extract<ToClient, { t: 'compare' }>>('compare');
+  assert.equal(ask.fn, 'close');
+  assert.deepEqual(ask.pairs.map(([x, y]) => [unpack(x), unpack(y)].sort()), [[9, 9 + 1e-9]]);
+  other.deliver({ t: 'compared', seq: 1, req: ask.req, equal: [true] });
+  g.client.deliver({ t: 'compared', seq: 2, req: ask.req, equal: [true, true] });
+  await g.runAll();
+  assert.equal(g.results().size, 0, 'still undecided');
+  g.client.deliver({ t: 'compared', seq: 3, req: ask.req, equal: [true] });
+  await g.runAll();
+  assert.deepEqual([...g.results()].map(([id, v]) => [id, Math.round(v)]), [[1, 9]]);
+  assert.ok(g.hub.stats().perWorker.every((w) => w.trust.checked === 0), "the client's word moves no page's record");
+  g.close();
+});
