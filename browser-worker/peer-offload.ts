@@ -223,9 +223,15 @@ export class PeerOffload {
     let state = this.links.get(link);
     if (!state) {
       this.links.set(link, (state = { given: new Set(), taken: new Map(), sharedSent: new Map(), stealing: false, results: [] }));
-      this.status.links = this.links.size;
+      this.status.links = this.peerCount();
     }
     return state;
+  }
+
+  /** Pages linked: two tabs that dial each other at the same moment hold two
+   * links, and are still one other tab to the volunteer. */
+  private peerCount(): number {
+    return new Set([...this.links.keys()].map((l) => l.peer)).size;
   }
 
   /** A message from a linked peer (validated by the network). */
@@ -333,7 +339,7 @@ export class PeerOffload {
     const state = this.links.get(link);
     if (!state) return;
     this.links.delete(link);
-    this.status.links = this.links.size;
+    this.status.links = this.peerCount();
     const given = [...state.given];
     if (given.length > 0) {
       (this.host.report().returned ??= []).push(...given);

@@ -157,3 +157,15 @@ test('a closed link gives back what it held, and a withdrawn subtask is cancelle
   h.offload.onClosed(thief);
   assert.equal(h.calls.reclaimed.length, 1, 'once');
 });
+
+test('two links to one tab (both dialled at once) count as one other tab until both close', () => {
+  const h = harness(4);
+  const mine = lendTo(h, 'other', 1);
+  const theirs = lendTo(h, 'other', 1);
+  lendTo(h, 'third', 1);
+  assert.equal(h.offload.status.links, 2, 'two tabs, three links');
+  h.offload.onClosed(mine);
+  assert.equal(h.offload.status.links, 2, 'still linked to "other"');
+  h.offload.onClosed(theirs);
+  assert.equal(h.offload.status.links, 1);
+});
