@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
@@ -91,7 +91,9 @@ test('asCompleted over 30 submits yields every future; a pending one past the ti
 });
 
 test('wait FIRST_COMPLETED and FIRST_EXCEPTION return early', async () => {
-  const slow = grid.submit(scoop.slowValue, 2000, 1);
+  // The slow task runs until the test lets it finish, however loaded the machine.
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-local-'));
+  const slow = grid.submit(local.valueOnceFileExists, join(dir, 'go'), 1);
   const quick = grid.submit(tasks.square, 3);
   const first = await grid.wait([slow, quick], { returnWhen: 'FIRST_COMPLETED' });
   assert.ok(first.done.has(quick));
@@ -101,7 +103,10 @@ test('wait FIRST_COMPLETED and FIRST_EXCEPTION return early', async () => {
   assert.ok(firstError.done.has(thrower));
   assert.ok(firstError.notDone.has(slow), 'returned before the slow task finished');
   assert.ok((await thrower.exception()) instanceof RemoteError);
+  assert.ok(!slow.done());
+  await writeFile(join(dir, 'go'), '');
   assert.equal(await slow, 1);
+  await rm(dir, { recursive: true });
 });
 
 test('mapReduce: on the client, with an inline mapper, and inside a task', async () => {
