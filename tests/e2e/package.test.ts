@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -84,14 +85,17 @@ let project: string;
 let tarball: string;
 let steps: Awaited<ReturnType<typeof quickStart>>;
 
-// Packing builds dist/ (prepack) and installing resolves the dependencies: once, for every test below.
+// Packing and installing resolve the dependencies: once, for every test below.
 before(
   async () => {
     root = await mkdtemp(join(tmpdir(), 'ladle-package-'));
     project = join(root, 'my-grid');
     await mkdir(project);
     steps = await quickStart();
-    await ok('npm', ['pack', '--pack-destination', root], repo);
+    // `npm test` has just built dist/; packing without prepack keeps it in place
+    // for the test files that run beside this one (prepack deletes it first).
+    if (!existsSync(join(repo, 'dist/sdk.js'))) await ok('npm', ['run', 'build'], repo);
+    await ok('npm', ['pack', '--ignore-scripts', '--pack-destination', root], repo);
     tarball = join(root, 'ladle-grid-' + (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }).version + '.tgz');
 
     // The quick start's npm lines, the package name standing for the tarball.
