@@ -1,11 +1,14 @@
 // This page's side of WebRTC offloading: its links to other pages, the
 // subtasks it lent to them and the tasks it took from them. The runtime
 // (runtime.ts) owns the queues and the Web Workers; this module moves tasks
-// and outcomes over the links and tells the runtime what arrived, through
-// the narrow OffloadHost below.
+// and outcomes over the links, lends and takes back subtasks through the
+// subtask bookkeeping (subtasks.ts), and tells the runtime what arrived
+// through the narrow OffloadHost below.
 //
 // Every offload and every return is reported to the coordinator, the
-// record of truth: when a page leaves, it tells both sides (`peerGone`).
+// record of truth: this module gathers those parts of the page's report and
+// the runtime takes them into each report it sends (takeReport). When a page
+// leaves, the coordinator tells both sides (`peerGone`).
 import type { Need } from '../protocol/needs.ts';
 import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpec } from '../protocol/messages.ts';
 // Loaded when first needed (below): a page without WebRTC never runs
@@ -13,6 +16,7 @@ import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpe
 // RTCPeerConnection from webkitRTCPeerConnection.
 import type { PeerNetwork, PeerLink } from './peer-links.ts';
 import type { Timers } from './clock.ts';
+import type { SharedConstants } from './shared-constants.ts';
 import type { PeerTaskId, RunId, SubtaskId, SubtaskSpec } from './task-origin.ts';
 
 export type { PeerLink };
@@ -38,33 +42,45 @@ export interface PeerStatus {
 /** The parts of a report to the coordinator that tell of peers. */
 export type PeerReport = Pick<PageReport, 'offload' | 'returned' | 'stole' | 'refused'>;
 
-/** What the runtime does for offloading. */
-export interface OffloadHost {
-  readonly clock: Timers;
-  /** The coordinator's WebSocket URL: the PeerServer shares its origin. */
-  readonly url: string;
+/** Adds the peer parts `from` to the report `into` (after what it already says). */
+export function addPeerReport(into: PeerReport, from: PeerReport | undefined): void {
+  if (!from) return;
+  if (from.offload) (into.offload ??= []).push(...from.offload);
+  if (from.returned) (into.returned ??= []).push(...from.returned);
+  if (from.stole) (into.stole ??= []).push(...from.stole);
+  if (from.refused) into.refused = (into.refused ?? 0) + from.refused;
+}
+
+/** A subtask as lent: what goes to the peer, and the task here it descends
+ * from (the peer's own subtasks of it may go to the grid under that task). */
+export interface LentSubtask {
+  readonly spec: SubtaskSpec;
+  readonly under: TaskRef;
+}
+
+/** The subtask bookkeeping (subtasks.ts), as offloading uses it. */
+export interface LendingSubtasks {
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
-   * subtasks, now held by `link`, among those whose needs are all in `has`. */
-  lend(link: PeerLink, max: number, has: readonly Need[]): SubtaskSpec[];
-  /** The task here a lent subtask descends from: the peer's own subtasks
-   * of it may go to the grid under it. */
-  under(id: SubtaskId): TaskRef;
+   * subtasks, now held by `link` since `now`, among those whose needs are all in `has`. */
+  lend(link: PeerLink, max: number, has: readonly Need[], now: number): readonly LentSubtask[];
   /** The outcome of a subtask lent to `link`. */
   returned(link: PeerLink, id: SubtaskId, outcome: TaskOutcome): void;
   /** Subtasks lent to a peer that is gone: they run again (or fail). */
-  reclaim(link: PeerLink, ids: SubtaskId[]): void;
+  reclaim(link: PeerLink, ids: readonly SubtaskId[]): void;
+}
+
+/** What the runtime does for offloading: the queue of peers' tasks, and the
+ * pump, flush and status that follow any change. */
+export interface OffloadHost {
   /** Queues a task of peer `from` to run here; `done` gets its outcome. Returns its run id. */
   run(task: TaskSpec, from: string, done: (outcome: TaskOutcome) => void): RunId;
   /** Tasks queued by `run` that are no longer wanted. */
   drop(runIds: Iterable<RunId>): void;
-  constants(scope: string): ReadonlyMap<string, Uint8Array> | undefined;
-  addConstants(scope: string, values: Record<string, Uint8Array>): void;
-  /** The report being gathered for the coordinator. */
-  report(): PeerReport;
-  /** The PeerServer took this page's registration, or could not be reached. */
-  registered(open: boolean): void;
-  /** Something changed: pump, flush and show status. */
-  changed(): void;
+  /** Something changed (tasks came or went, the report or the status did):
+   * pump, flush and show status. `registered` is given when the PeerServer
+   * took this page's registration (true) or dropped it (false): the
+   * coordinator hears of it at once. */
+  changed(registered?: boolean): void;
 }
 
 /** What this page keeps about one link. */
@@ -94,13 +110,23 @@ export class PeerOffload {
   /** Bumped on every open and close, so a late peerjs import for an old
    * connection to the coordinator does nothing. */
   private generation = 0;
+  /** The report gathered since the runtime last took it (see takeReport). */
+  private report: PeerReport = {};
 
-  constructor(private readonly host: OffloadHost) {}
+  /** `constants`: those a lent subtask's scope needs go with it, and those
+   * a peer sends along with its tasks are kept there. */
+  constructor(
+    private readonly host: OffloadHost,
+    private readonly subtasks: LendingSubtasks,
+    private readonly constants: SharedConstants,
+    private readonly clock: Timers,
+  ) {}
 
-  /** Registers with the coordinator's PeerServer under this page's worker
-   * id; without a config the coordinator has offloading off. */
-  open(workerId: string, config: PeerConfig | undefined): void {
-    this.close();
+  /** Registers with the coordinator's PeerServer (at the origin of `url`,
+   * the coordinator's) under this page's worker id; without a config the
+   * coordinator has offloading off. */
+  open(workerId: string, config: PeerConfig | undefined, url: string): void {
+    this.closeLinks();
     const generation = this.generation;
     if (!config) {
       this.status.state = 'off';
@@ -118,17 +144,17 @@ export class PeerOffload {
         const network: PeerNetwork = new PeerNetwork(
           workerId,
           config,
-          this.host.url,
+          url,
           {
             onRegistered: (open) => {
               if (this.network !== network) return;
               this.status.state = open ? 'open' : 'unavailable';
-              this.host.registered(open);
+              this.host.changed(open);
             },
             onMessage: (link, msg) => this.onMessage(link, msg),
             onClosed: (link) => this.onClosed(link),
           },
-          this.host.clock,
+          this.clock,
         );
         this.network = network;
       },
@@ -141,9 +167,25 @@ export class PeerOffload {
     );
   }
 
-  /** Closes every link and forgets them: the coordinator requeues and
-   * reclaims what they carried. */
+  /** This page left the coordinator (or stopped): every link closes, and
+   * what they carried and the report not yet taken are forgotten, as the
+   * coordinator requeues and reclaims all of it (the runtime drops the rest
+   * of its report too). */
   close(): void {
+    this.closeLinks();
+    this.report = {};
+  }
+
+  /** The peer parts of the next report to the coordinator, gathered since
+   * the last take; undefined when there is nothing new. */
+  takeReport(): PeerReport | undefined {
+    const report = this.report;
+    if (Object.keys(report).length === 0) return undefined;
+    this.report = {};
+    return report;
+  }
+
+  private closeLinks(): void {
     this.generation++;
     const network = this.network;
     this.network = undefined;
@@ -156,7 +198,7 @@ export class PeerOffload {
   /** The coordinator says this page is idle and `from` has ready subtasks. */
   steal(from: string, max: number): void {
     const answer = (got: number, linked: boolean) => {
-      (this.host.report().stole ??= []).push({ from, got, linked });
+      (this.report.stole ??= []).push({ from, got, linked });
       this.host.changed();
     };
     const network = this.network;
@@ -176,12 +218,13 @@ export class PeerOffload {
   }
 
   /** The coordinator sent page `to` to steal up to `max` of this page's
-   * ready subtasks: answer its steal, now if it has already asked. */
+   * ready subtasks: answer its steal, now if it has already asked. A page
+   * that did not say what it has meets no need. */
   grant(to: string, max: number, has: readonly Need[] = []): void {
     this.grants.set(to, { max, until: performance.now() + GRANT_MS, has });
     for (const [link, state] of this.links) {
       if (link.peer !== to || !state.asked) continue;
-      this.host.clock.clearTimeout(state.asked.timer);
+      this.clock.clearTimeout(state.asked.timer);
       const asked = state.asked.max;
       state.asked = undefined;
       this.answerSteal(link, state, asked);
@@ -203,7 +246,7 @@ export class PeerOffload {
   withdraw(link: PeerLink, id: SubtaskId): void {
     link.send({ t: 'cancel', ids: [id] });
     this.links.get(link)?.given.delete(id);
-    (this.host.report().returned ??= []).push(id);
+    (this.report.returned ??= []).push(id);
   }
 
   /** Sends the outcomes gathered for each peer; returns what the next report
@@ -239,14 +282,14 @@ export class PeerOffload {
     const state = this.state(link);
     switch (msg.t) {
       case 'steal':
-        if (state.asked) this.host.clock.clearTimeout(state.asked.timer);
+        if (state.asked) this.clock.clearTimeout(state.asked.timer);
         state.asked = undefined;
         if (this.grants.has(link.peer)) {
           this.answerSteal(link, state, msg.max);
         } else {
           // Normally the coordinator's word comes first; wait a little for it,
           // then refuse: a page the coordinator did not send takes nothing.
-          const timer = this.host.clock.setTimeout(() => {
+          const timer = this.clock.setTimeout(() => {
             if (this.links.get(link) !== state || state.asked?.timer !== timer) return;
             state.asked = undefined;
             this.answerSteal(link, state, msg.max); // no word came: refused
@@ -259,7 +302,7 @@ export class PeerOffload {
         // Only in answer to a steal: a peer cannot push work here unasked.
         if (!state.stealing) return;
         state.stealing = false;
-        for (const [scope, values] of Object.entries(msg.shared ?? {})) this.host.addConstants(scope, values);
+        for (const [scope, values] of Object.entries(msg.shared ?? {})) this.constants.add(scope, values);
         for (const spec of msg.tasks) {
           const id = spec.id as PeerTaskId;
           if (state.taken.has(id)) continue;
@@ -270,7 +313,7 @@ export class PeerOffload {
           state.taken.set(id, runId);
         }
         this.status.taken += msg.tasks.length;
-        (this.host.report().stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
+        (this.report.stole ??= []).push({ from: link.peer, got: msg.tasks.length, linked: true });
         break;
       }
       case 'results':
@@ -278,8 +321,8 @@ export class PeerOffload {
           // Only ids this page lent on this link are its subtasks' ids.
           const id = outcome.id as SubtaskId;
           if (!state.given.delete(id)) continue;
-          (this.host.report().returned ??= []).push(id);
-          this.host.returned(link, id, outcome);
+          (this.report.returned ??= []).push(id);
+          this.subtasks.returned(link, id, outcome);
         }
         break;
       case 'cancel': {
@@ -308,29 +351,28 @@ export class PeerOffload {
       return;
     }
     this.status.refused++;
-    const report = this.host.report();
-    report.refused = (report.refused ?? 0) + 1;
+    this.report.refused = (this.report.refused ?? 0) + 1;
     link.send({ t: 'tasks', tasks: [] });
   }
 
   /** Answers a peer's steal with ready subtasks and the constants their
    * scopes need that this link has not carried yet. */
   private lend(link: PeerLink, state: LinkState, max: number, has: readonly Need[]): void {
-    const specs = this.host.lend(link, max, has);
+    const lent = this.subtasks.lend(link, max, has, performance.now());
     const shared: Record<string, Record<string, Uint8Array>> = {};
-    for (const spec of specs) {
+    for (const { spec } of lent) {
       state.given.add(spec.id);
       const scope = spec.scope!;
-      const names = this.host.constants(scope);
+      const names = this.constants.get(scope);
       if (names && (state.sharedSent.get(scope) ?? 0) < names.size) {
         shared[scope] = Object.fromEntries(names);
         state.sharedSent.set(scope, names.size);
       }
     }
-    link.send({ t: 'tasks', tasks: specs, shared });
-    if (specs.length === 0) return;
-    (this.host.report().offload ??= []).push({ to: link.peer, ids: specs.map((s) => s.id), under: specs.map((s) => this.host.under(s.id)) });
-    this.status.given += specs.length;
+    link.send({ t: 'tasks', tasks: lent.map((l) => l.spec), shared });
+    if (lent.length === 0) return;
+    (this.report.offload ??= []).push({ to: link.peer, ids: lent.map((l) => l.spec.id), under: lent.map((l) => l.under) });
+    this.status.given += lent.length;
   }
 
   /** A link closed (the peer left, crashed or was cut off): subtasks it held
@@ -342,11 +384,11 @@ export class PeerOffload {
     this.status.links = this.peerCount();
     const given = [...state.given];
     if (given.length > 0) {
-      (this.host.report().returned ??= []).push(...given);
-      this.host.reclaim(link, given);
+      (this.report.returned ??= []).push(...given);
+      this.subtasks.reclaim(link, given);
     }
     this.host.drop(state.taken.values());
-    if (state.stealing) (this.host.report().stole ??= []).push({ from: link.peer, got: 0, linked: true });
+    if (state.stealing) (this.report.stole ??= []).push({ from: link.peer, got: 0, linked: true });
     this.host.changed();
   }
 }

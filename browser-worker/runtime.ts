@@ -18,7 +18,8 @@ import {
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
-import { PeerOffload, type OffloadHost, type PeerStatus } from './peer-offload.ts';
+import { PeerOffload, addPeerReport, type OffloadHost, type PeerStatus } from './peer-offload.ts';
+import { SharedConstants } from './shared-constants.ts';
 import { Subtasks, type SubtaskHost } from './subtasks.ts';
 import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId } from './task-origin.ts';
 import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
@@ -77,7 +78,7 @@ export class Runtime {
   private queue: TaskSpec[] = [];
   private readonly code = new Map<string, string>();
   private readonly loading = new Set<string>();
-  private readonly shared = new Map<string, Map<string, Uint8Array>>();
+  private readonly shared = new SharedConstants();
   private readonly newRun = localRuns();
   private readonly subtasks = new Subtasks(this.subtaskHost());
   private copyTimer: number | undefined;
@@ -87,7 +88,6 @@ export class Runtime {
   private peerQueue: TaskSpec[] = [];
   /** Coordinator tasks that spawned subtasks, already reported. */
   private readonly spawning = new Set<number>();
-  private readonly peers = new PeerOffload(this.offloadHost());
   /** How long each task function takes here (see durations.ts). */
   private readonly durations = new Durations();
   private out = emptyReport();
@@ -99,6 +99,7 @@ export class Runtime {
   /** Timers in a Web Worker: background tabs throttle the page's own timers
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
+  private readonly peers = new PeerOffload(this.offloadHost(), this.subtasks, this.shared, this.clock);
   private identity?: PageIdentity;
   readonly status: RuntimeStatus;
 
@@ -434,7 +435,7 @@ export class Runtime {
       case 'welcome':
         this.status.state = 'connected';
         this.status.workerId = msg.workerId;
-        this.peers.open(msg.workerId, msg.peer);
+        this.peers.open(msg.workerId, msg.peer, this.link.url);
         if (msg.identity && this.status.identity) this.status.identity.id = msg.identity;
         this.emit(true);
         break;
@@ -471,7 +472,7 @@ export class Runtime {
         for (const outcome of msg.results) this.subtasks.fromGrid(outcome);
         break;
       case 'shared':
-        this.addShared(msg.scope, msg.values);
+        this.shared.add(msg.scope, msg.values);
         break;
       case 'unshare':
         this.unshare(msg.scope);
@@ -516,33 +517,10 @@ export class Runtime {
     this.pump();
   }
 
-  private addShared(scope: string, values: Record<string, Uint8Array>): void {
-    let names = this.shared.get(scope);
-    if (!names) this.shared.set(scope, (names = new Map<string, Uint8Array>()));
-    for (const [name, value] of Object.entries(values)) names.set(name, value);
-  }
-
   // ---- peers (WebRTC): what peer-offload.ts asks of the queues ----
 
   private offloadHost(): OffloadHost {
-    // Getters: this is built while the runtime's own fields are.
-    const runtime = this;
     return {
-      get clock() {
-        return runtime.clock;
-      },
-      get url() {
-        return runtime.link.url;
-      },
-      lend: (link, max, has) => {
-        // A peer that did not say what it has meets no need.
-        const specs = this.subtasks.lend(link, max, has ?? [], performance.now());
-        this.armCopies();
-        return specs;
-      },
-      returned: (link, id, outcome) => this.subtasks.returned(link, id, outcome),
-      reclaim: (link, ids) => this.subtasks.reclaim(link, ids),
-      under: (id) => this.subtasks.get(id)!.under,
       run: (task, from, done) => {
         const run = this.newRun();
         this.peerRuns.set(run, { kind: 'peer', from, id: task.id as PeerTaskId, done });
@@ -553,17 +531,13 @@ export class Runtime {
         for (const run of runs) this.peerRuns.delete(run);
         this.peerQueue = this.peerQueue.filter((t) => this.peerRuns.has(t.id as RunId));
       },
-      constants: (scope) => this.shared.get(scope),
-      addConstants: (scope, values) => this.addShared(scope, values),
-      report: () => this.out,
-      registered: (open) => {
-        this.send({ t: 'peer', open });
-        this.emit(true);
-      },
-      changed: () => {
+      changed: (registered) => {
+        if (registered !== undefined) this.send({ t: 'peer', open: registered });
+        // Subtasks may have been lent: watch them for overdue ones.
+        this.armCopies();
         this.pump();
         this.scheduleFlush();
-        this.emit();
+        this.emit(registered !== undefined);
       },
     };
   }
@@ -719,6 +693,7 @@ export class Runtime {
       const out = this.out;
       const load = { blocked: this.pool.blocked, ready: this.subtasks.waiting, local: this.subtasks.running + this.peerRuns.size };
       const { links, bytes } = this.peers.flush();
+      addPeerReport(out, this.peers.takeReport());
       if (links !== this.lastLoad.links) out.links = links;
       if (bytes > 0) out.peerBytes = bytes;
       const last = this.lastLoad;

@@ -158,14 +158,14 @@ export class Subtasks {
    * `has`. Verified subtasks never go to a single peer: when they are what
    * the thief could have had, they go to the grid (which verifies them, and
    * feeds the idle thief) rather than leave it idle. */
-  lend(link: PeerLink, max: number, has: readonly Need[], now: number): SubtaskSpec[] {
+  lend(link: PeerLink, max: number, has: readonly Need[], now: number): readonly Subtask[] {
     const subs = this.handOver(max, has);
     for (const sub of subs) {
       sub.at = { kind: 'lent', link, since: now };
       this.lent.add(sub);
     }
     if (subs.length < max) this.releaseVerified(max - subs.length);
-    return subs.map((sub) => sub.spec);
+    return subs;
   }
 
   /** Hands ready subtasks to the grid queue, as the coordinator asks (see handOver). */

@@ -168,16 +168,16 @@ test("a client's constants reach a peer with its subtasks, and leave every page 
     assert.ok((await stats(g.coordinator)).peer.tasksOffloaded > 0, 'the other page ran some subtasks');
     // The page the root task ran on had the constants from the coordinator;
     // the other from its peer, with the subtasks it took.
-    const held = await Promise.all(g.workers.pages.map((p) => p.evaluate(() => (globalThis as unknown as { ladle: { shared: Map<string, unknown> } }).ladle.shared.size)));
+    // The runtime's own fields, read as they are: nothing else shows what a page holds.
+    type Held = { ladle: { shared: { scopes: Map<string, unknown> }; pool: { all: { sharedSent: Map<string, number> }[] } } };
+    const held = await Promise.all(g.workers.pages.map((p) => p.evaluate(() => (globalThis as unknown as Held).ladle.shared.scopes.size)));
     assert.deepEqual(held, [1, 1], 'both pages hold the constants');
 
     await client.close();
-    // The runtime's own fields, read as they are: nothing else shows what a page holds.
-    type Held = { ladle: { shared: Map<string, unknown>; pool: { all: { sharedSent: Map<string, number> }[] } } };
     for (const page of g.workers.pages) {
       await page.waitForFunction(() => {
         const { shared, pool } = (globalThis as unknown as Held).ladle;
-        return shared.size === 0 && pool.all.every((slot) => slot.sharedSent.size === 0);
+        return shared.scopes.size === 0 && pool.all.every((slot) => slot.sharedSent.size === 0);
       });
     }
   } finally {

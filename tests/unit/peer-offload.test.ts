@@ -3,7 +3,9 @@
 // (tests/e2e/peer-offload.test.ts) run the same code over real WebRTC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PeerOffload, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
+import { PeerOffload, addPeerReport, type LendingSubtasks, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
+import { SharedConstants } from '../../browser-worker/shared-constants.ts';
+import type { Timers } from '../../browser-worker/clock.ts';
 import type { PeerMessage, TaskOutcome, TaskSpec } from '../../protocol/messages.ts';
 import type { RunId, SubtaskId, SubtaskSpec } from '../../browser-worker/task-origin.ts';
 
@@ -24,45 +26,39 @@ const spec = (id: number, scope = 'client-1'): SubtaskSpec => ({ id: id as Subta
 function harness(ready: number) {
   const timers = new Map<number, () => void>();
   let nextTimer = 1;
-  const calls = { returned: [] as [string, number][], reclaimed: [] as [string, number[]][], ran: [] as TaskSpec[], dropped: [] as number[] };
-  let report: PeerReport = {};
+  const calls = { returned: [] as [string, number][], reclaimed: [] as [string, number[]][], ran: [] as TaskSpec[], dropped: [] as number[], changed: 0 };
   const queue = Array.from({ length: ready }, (_, i) => spec(i + 1));
-  const host: OffloadHost = {
-    clock: {
-      setTimeout: (fn) => {
-        timers.set(nextTimer, fn);
-        return nextTimer++;
-      },
-      clearTimeout: (id) => void timers.delete(id),
+  const clock: Timers = {
+    setTimeout: (fn) => {
+      timers.set(nextTimer, fn);
+      return nextTimer++;
     },
-    url: 'ws://127.0.0.1:1/ws',
-    lend: (_link, max) => queue.splice(0, max),
+    clearTimeout: (id) => void timers.delete(id),
+  };
+  const subtasks: LendingSubtasks = {
     // Subtask n descends from grid task 100 + n.
-    under: (id) => ({ task: 100 + id }),
+    lend: (_link, max) => queue.splice(0, max).map((s) => ({ spec: s, under: { task: 100 + s.id } })),
     returned: (link, id) => void calls.returned.push([link.peer, id]),
-    reclaim: (link, ids) => void calls.reclaimed.push([link.peer, ids]),
+    reclaim: (link, ids) => void calls.reclaimed.push([link.peer, [...ids]]),
+  };
+  const constants = new SharedConstants();
+  constants.add('client-1', { factor: new Uint8Array([7]) });
+  const host: OffloadHost = {
     run: (task) => {
       calls.ran.push(task);
       return -calls.ran.length as RunId;
     },
     drop: (runIds) => void calls.dropped.push(...runIds),
-    constants: (scope) => (scope === 'client-1' ? new Map([['factor', new Uint8Array([7])]]) : undefined),
-    addConstants: () => undefined,
-    report: () => report,
-    registered: () => undefined,
-    changed: () => undefined,
+    changed: () => void calls.changed++,
   };
   const fire = () => {
     const all = [...timers.values()];
     timers.clear();
     for (const fn of all) fn();
   };
-  const takeReport = () => {
-    const r = report;
-    report = {};
-    return r;
-  };
-  return { offload: new PeerOffload(host), calls, timers, fire, takeReport, queue };
+  const offload = new PeerOffload(host, subtasks, constants, clock);
+  const takeReport = (): PeerReport => offload.takeReport() ?? {};
+  return { offload, calls, timers, fire, takeReport, queue, constants };
 }
 
 /** An announced steal of `n` from a new link to `peer`, answered; the report is taken. */
@@ -168,4 +164,83 @@ test('two links to one tab (both dialled at once) count as one other tab until b
   assert.equal(h.offload.status.links, 2, 'still linked to "other"');
   h.offload.onClosed(theirs);
   assert.equal(h.offload.status.links, 1);
+});
+
+// The report: the runtime takes what happened with peers into each report it
+// sends the coordinator.
+
+test('one take hands over everything gathered since the last, in order; a second take has nothing', () => {
+  const h = harness(4);
+  const thief = new FakeLink('thief');
+  h.offload.grant('thief', 2);
+  h.offload.onMessage(thief, { t: 'steal', max: 2 });
+  h.offload.onMessage(thief, { t: 'results', results: [{ id: 1, ok: true, value: new Uint8Array([1]) }] });
+  const rogue = new FakeLink('rogue');
+  h.offload.onMessage(rogue, { t: 'steal', max: 1 });
+  h.fire();
+  h.offload.steal('victim', 1); // not registered with the PeerServer: no link
+  const victim = new FakeLink('victim');
+  h.offload.onMessage(victim, { t: 'tasks', tasks: [spec(9)] }); // unasked: run nor reported
+  h.offload.onClosed(thief);
+
+  assert.deepEqual(h.offload.takeReport(), {
+    offload: [{ to: 'thief', ids: [1, 2], under: [{ task: 101 }, { task: 102 }] }],
+    returned: [1, 2],
+    refused: 1,
+    stole: [{ from: 'victim', got: 0, linked: false }],
+  });
+  assert.equal(h.offload.takeReport(), undefined, 'nothing new');
+  assert.ok(h.calls.changed > 0, 'the runtime was told, to flush');
+});
+
+test('a report waits until taken, across messages; sending results to peers does not take it', () => {
+  const h = harness(3);
+  const thief = lendTo(h, 'thief', 1);
+  h.offload.grant('thief', 1);
+  h.offload.onMessage(thief, { t: 'steal', max: 1 });
+  assert.deepEqual(h.offload.flush(), { links: 0, bytes: 0 }, 'no network, nothing counted');
+  h.offload.withdraw(thief, 2 as SubtaskId);
+  h.offload.grant('thief', 1);
+  h.offload.onMessage(thief, { t: 'steal', max: 1 });
+  const report = h.takeReport();
+  assert.deepEqual(report.offload, [
+    { to: 'thief', ids: [2], under: [{ task: 102 }] },
+    { to: 'thief', ids: [3], under: [{ task: 103 }] },
+  ]);
+  assert.deepEqual(report.returned, [2]);
+  assert.equal(h.offload.takeReport(), undefined);
+});
+
+test('leaving the coordinator drops the report not handed over; one gathered after it outlives the next welcome', () => {
+  const h = harness(2);
+  lendTo(h, 'thief', 1);
+  h.offload.grant('thief', 1);
+  h.offload.onMessage(new FakeLink('thief'), { t: 'steal', max: 1 });
+  h.offload.close(); // the connection to the coordinator dropped: it requeues all of it
+  assert.equal(h.offload.takeReport(), undefined);
+  h.offload.steal('victim', 1); // a late word: answered with nothing
+  h.offload.open('me-again', undefined, 'ws://127.0.0.1:1/ws'); // welcomed again
+  assert.deepEqual(h.offload.takeReport(), { stole: [{ from: 'victim', got: 0, linked: false }] });
+});
+
+test('peer parts join a report after what it already says', () => {
+  const report: PeerReport = { returned: [1], stole: [{ from: 'a', got: 1, linked: true }], refused: 2 };
+  addPeerReport(report, undefined);
+  addPeerReport(report, { offload: [{ to: 'b', ids: [4], under: [{ task: 9 }] }], returned: [2, 3], stole: [{ from: 'c', got: 0, linked: false }], refused: 1 });
+  assert.deepEqual(report, {
+    returned: [1, 2, 3],
+    stole: [
+      { from: 'a', got: 1, linked: true },
+      { from: 'c', got: 0, linked: false },
+    ],
+    refused: 3,
+    offload: [{ to: 'b', ids: [4], under: [{ task: 9 }] }],
+  });
+});
+
+test('constants a peer pushes unasked are not kept', () => {
+  const h = harness(0);
+  h.offload.onMessage(new FakeLink('pusher'), { t: 'tasks', tasks: [spec(1, 'client-2')], shared: { 'client-2': { w: new Uint8Array([5]) } } });
+  assert.equal(h.constants.get('client-2'), undefined);
+  assert.equal(h.offload.takeReport(), undefined, 'and nothing to report');
 });
