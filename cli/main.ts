@@ -19,7 +19,7 @@ const USAGE = `usage:
                     [--no-offload] [--max-task-bytes N] [--tls-cert F --tls-key F]
                     [--verify off|adaptive|N]
   ladle workers --url http://HOST:PORT [--count 1] [--threads N] [--webgpu]
-  ladle start [--local-workers 1] [coordinator options]
+  ladle start [--local-workers 1] [--threads N] [--webgpu] [coordinator options]
 
   coordinator   serve the grid: volunteers join by opening its URL
   workers       open headless Chromium pages that join a grid
@@ -95,12 +95,14 @@ options:
 
 Chromium comes from CHROMIUM_PATH, else /usr/bin/chromium, else Playwright's own.
 Needs the playwright-core package (npm install playwright-core).`,
-  start: `usage: ladle start [--local-workers 1] [coordinator options]
+  start: `usage: ladle start [--local-workers 1] [--threads N] [--webgpu] [coordinator options]
 
 A coordinator plus local headless worker pages, so the grid computes before
 anyone joins.
 
   --local-workers N  headless pages to start (default 1; 0 for none)
+  --threads N        Web Workers per local page (default: one per core)
+  --webgpu           enable WebGPU in the local pages (as ladle workers --webgpu)
 ${COORDINATOR_OPTIONS}`,
 } as const;
 
@@ -307,16 +309,21 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${n} page${n === 1 ? '' : 's'} joined; watch them at ${new URL('/dashboard', values.url).href} (Ctrl-C closes them)`);
     onExit(() => workers.close());
   } else if (command === 'start') {
-    const { values } = parseArgs({ args: rest, options: { ...coordinatorFlags, 'local-workers': { type: 'string', default: '1' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: { ...coordinatorFlags, 'local-workers': { type: 'string', default: '1' }, threads: { type: 'string' }, webgpu: { type: 'boolean', default: false } },
+    });
     if (values.help) return console.log(HELP.start);
     const localCount = int(values['local-workers'], 'local-workers', 0);
+    const threads = values.threads === undefined ? undefined : int(values.threads, 'threads', 1);
+    if (localCount === 0 && (threads !== undefined || values.webgpu)) fail('--threads and --webgpu set up the local pages: leave them out with --local-workers 0');
     // Before the coordinator starts, so a missing playwright-core is the only thing printed.
     if (localCount > 0) await loadPlaywright();
     const ms = drainMs(values);
     const c = await runCoordinator(values);
     let workers: LocalWorkers | undefined;
     if (localCount > 0) {
-      workers = await launchWorkers({ url: joinUrls(c).at(-1), count: localCount, log: (line) => console.log(line) });
+      workers = await launchWorkers({ url: joinUrls(c).at(-1), count: localCount, threads, webgpu: values.webgpu, log: (line) => console.log(line) });
       console.log(`${localCount} local headless worker page(s) joined: ${joinUrl(`${new URL(c.url).protocol}//127.0.0.1:${c.port}`)}`);
     }
     onExit(

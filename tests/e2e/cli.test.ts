@@ -61,9 +61,9 @@ test('ladle coordinator prints a random token when none is given', { timeout: 30
   }),
 );
 
-test('ladle start brings up a grid whose local page computes', { timeout: 90_000 }, () =>
+test('ladle start brings up a grid whose local page computes, with the threads and WebGPU asked for', { timeout: 90_000 }, () =>
   withDataDir(async (dir) => {
-    const start = runLadle(['start', '--host', '127.0.0.1', '--port', '0', '--token', 'abc', '--data', dir]);
+    const start = runLadle(['start', '--host', '127.0.0.1', '--port', '0', '--token', 'abc', '--data', dir, '--threads', '1', '--webgpu']);
     try {
       const [, url] = await start.waitFor(/^\s+(http:\/\/127\.0\.0\.1:\d+)$/m);
       await start.waitFor(/local headless worker page\(s\) joined/);
@@ -71,8 +71,10 @@ test('ladle start brings up a grid whose local page computes', { timeout: 90_000
       const tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
       assert.equal(await grid.submit(tasks.square, 12), 144);
       await grid.close();
-      const stats = await statsUntil(url, (s) => s.completed >= 1);
+      const stats = await statsUntil({ url, adminToken: 'abc' }, (s) => s.completed >= 1);
       assert.equal(stats.workers, 1);
+      assert.equal(stats.threads, 1);
+      assert.ok(stats.perWorker[0].capabilities?.gpu, `the local page has a WebGPU adapter: ${JSON.stringify(stats.perWorker[0].capabilities)}`);
     } finally {
       await start.stop();
     }
@@ -98,7 +100,9 @@ test('bad flags get a usage message', { timeout: 30_000 }, async () => {
   const c = runLadle(['workers']);
   const d = runLadle(['frobnicate']);
   const v = runLadle(['coordinator', '--host', '127.0.0.1', '--port', '0', '--no-data', '--verify', 'sometimes']);
-  assert.deepEqual(await Promise.all([c.exited, d.exited, v.exited]), [2, 2, 2]);
+  const g = runLadle(['start', '--host', '127.0.0.1', '--port', '0', '--no-data', '--local-workers', '0', '--webgpu']);
+  assert.deepEqual(await Promise.all([c.exited, d.exited, v.exited, g.exited]), [2, 2, 2, 2]);
+  assert.match(g.output(), /--threads and --webgpu set up the local pages: leave them out with --local-workers 0/);
   assert.match(c.output(), /workers needs --url/);
   assert.match(d.output(), /unknown command "frobnicate"/);
   assert.match(v.output(), /--verify is 'adaptive', 'off', or how many distinct pages run each task, a whole number from 2 to 9; got "sometimes"/);
