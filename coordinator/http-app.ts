@@ -70,6 +70,11 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'cross-origin-opener-policy': 'same-origin',
+      // With COOP, makes the pages cross-origin isolated (on https and
+      // localhost): SharedArrayBuffer and Wasm threads exist there, so tasks
+      // with needs: ['wasm-threads'] have somewhere to run. Everything the
+      // site loads is its own, so requiring CORP of the rest costs nothing.
+      'cross-origin-embedder-policy': 'require-corp',
     });
     next();
   });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, RemoteError } from '../../client-sdk/index.ts';
 import { buildKernels } from '../../demo/kernels/build.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import { fetchStats } from '../helpers/cli.ts';
 import type * as Wasm from '../fixtures/wasm.ts';
 
 /** A 41-byte module exporting add(i32, i32): i32. */
@@ -106,4 +107,23 @@ test('npm run demo:mandelbrot renders the set with the Wasm kernel and writes th
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a page on localhost is cross-origin isolated: it meets needs: ['wasm-threads'], and such a task shares Wasm memory between threads", async () => {
+  const caps = (await fetchStats({ url: g.coordinator.url, adminToken: g.coordinator.adminToken })).perWorker[0].capabilities;
+  assert.equal(caps?.wasmThreads, true, `the page reports Wasm threads: ${JSON.stringify(caps)}`);
+  const shares = g.grid.fn(async () => {
+    // A shared Wasm memory, seen from a nested Worker through one SharedArrayBuffer.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    const cells = new Int32Array(memory.buffer);
+    const source = 'onmessage = (e) => { Atomics.store(new Int32Array(e.data), 0, 42); postMessage(0); };';
+    const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+    await new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage(memory.buffer);
+    });
+    worker.terminate();
+    return { isolated: crossOriginIsolated, shared: memory.buffer instanceof SharedArrayBuffer, seen: Atomics.load(cells, 0) };
+  });
+  assert.deepEqual(await g.grid.submit(shares.with({ needs: ['wasm-threads'] })), { isolated: true, shared: true, seen: 42 });
 });
