@@ -34,17 +34,16 @@ import type { Journal } from './journal.ts';
 import type { Snapshot } from './store/store.ts';
 import { RateLimit, TokenGate, sameSecret, type TokenSet } from './auth.ts';
 import { HELLO_LIMITS } from '../protocol/frame-scan.ts';
-import { Scheduler, type Dispatch } from './scheduler.ts';
-import type { JobKey } from './fair-queue.ts';
+import type { Dispatch, Scheduler } from './scheduler.ts';
 import { JobBook } from './jobs.ts';
 import { OffloadRecord } from './offload-record.ts';
-import { TaskStore, clientOwner, pageOwner, type Outcome, type TaskRecord, type Owner } from './task-store.ts';
+import { clientOwner, pageOwner, type TaskStore, type TaskRecord } from './task-store.ts';
 import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
 import type { PeerStats, Stats } from './stats.ts';
 import { needsMet, type Capabilities } from '../protocol/needs.ts';
 import type { VerifyOption } from '../protocol/limits.ts';
-import { Verifier, modeOption, parseVerifyMode, type PageSeat } from './verifier.ts';
-import { majority, type Verdict } from './quorum.ts';
+import type { PageSeat, Verifier } from './verifier.ts';
+import { TaskLifecycle, cancelledOutcome } from './task-lifecycle.ts';
 import { publicId } from './page-identity.ts';
 
 export interface HubOptions {
@@ -192,14 +191,10 @@ export class Hub {
   private readonly onPageGone: (id: PageId) => void;
   private readonly offloads = new OffloadRecord();
   private readonly journal: Journal | undefined;
+  private readonly lifecycle: TaskLifecycle;
   private readonly verifier: Verifier;
   /** Clients told that their verified tasks wait for more distinct pages. */
   private readonly warnedVerify = new WeakSet<ClientSession>();
-  /** The job each verified task's replicas are charged to. */
-  private readonly verifiedJobs = new Map<TaskId, JobKey>();
-  /** Questions out to clients about their verified tasks' results (see askClient). */
-  private readonly comparing = new Map<number, { primary: TaskId; client: ClientSession; pairs: [TaskOutcome, TaskOutcome][] }>();
-  private nextCompare = 1;
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(options: HubOptions) {
@@ -212,17 +207,37 @@ export class Hub {
     this.pageReleaseRate = options.pageReleaseRate ?? 10_000;
     this.maxTasksPerPage = options.maxTasksPerPage ?? 100_000;
     this.sharedQuotaBytes = options.sharedQuotaBytes ?? 256 * 1024 * 1024;
-    this.store = new TaskStore(options.maxAttempts ?? 3);
-    this.scheduler = new Scheduler<PageId, TaskId>({
-      spawned: (id) => this.store.get(id)?.spawned === true,
-      spawnedBackupMs: options.spawnedBackupMs,
-      needsOf: (id) => this.store.get(id)?.spec.needs,
-      eligible: (pageId, id) => this.eligible(pageId, id),
+    this.lifecycle = new TaskLifecycle(options, {
+      seatOf: (pageId) => this.pages.get(pageId)?.seat,
+      seats: () => [...this.pages.values()].map((page) => page.seat),
+      ask: (clientId, question) => {
+        const client = this.clients.get(clientId);
+        if (!client) return false;
+        client.replies.push({ t: 'compare', ...question });
+        this.markClient(client);
+        return true;
+      },
     });
-    this.verifier = new Verifier(parseVerifyMode(options.verify), options.random);
+    this.store = this.lifecycle.store;
+    this.scheduler = this.lifecycle.scheduler;
+    this.verifier = this.lifecycle.verifier;
     this.peerConfig = options.peer;
     this.journal = options.journal;
     this.jobs = new JobBook(Date.now, this.journal);
+    // What follows the tasks: job statistics, the journal, and their owners.
+    this.lifecycle.on('ended', (record, how) => {
+      this.jobs.settled(record.id, how);
+      if (record.owner.kind === 'client') this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
+    });
+    this.lifecycle.on('started', (record) => {
+      const client = record.owner.kind === 'client' ? this.clients.get(record.owner.id) : undefined;
+      if (!client) return;
+      client.started.push(record.ownerTaskId);
+      this.markClient(client);
+    });
+    this.lifecycle.on('outcome', (record, outcome) => this.deliver(record, outcome));
+    this.lifecycle.on('revoke', (pageId, id) => this.tellCancel(pageId, id));
+    this.lifecycle.on('verifyWaits', (clientId, pages, joined) => this.warnVerify(clientId, pages, joined));
     this.onPageGone = options.onPageGone ?? (() => undefined);
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.deadlineMs = options.deadlineMs ?? 15_000;
@@ -476,7 +491,9 @@ export class Hub {
             if (job) this.jobs.submitted(job, undefined, spec.calls);
             continue;
           }
-          this.jobs.submitted(job!, this.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!)), spec.calls);
+          const id = this.lifecycle.enqueue(clientOwner(client.id), client.scope, spec, this.jobs.key(job!));
+          this.journal?.taskAdded(client.id, spec);
+          this.jobs.submitted(job!, id, spec.calls);
           room--;
         }
         if (msg.tasks.some((t) => t.needs?.length)) this.warnWaiting(client);
@@ -486,13 +503,10 @@ export class Hub {
         this.jobs.declare(client.id, client.tokenName, msg);
         break;
       case 'compared':
-        this.onCompared(client, msg.req, msg.equal);
+        this.lifecycle.compared(client.id, msg.req, msg.equal);
         break;
       case 'cancel':
-        for (const clientTaskId of msg.ids) {
-          const id = this.store.lookup(clientOwner(client.id), clientTaskId);
-          if (id !== undefined) this.drop(id, 'cancelled');
-        }
+        for (const clientTaskId of msg.ids) this.lifecycle.cancel(clientOwner(client.id), clientTaskId);
         break;
       case 'share': {
         const taken = Object.keys(msg.values).filter((name) => client.shared.has(name));
@@ -531,17 +545,6 @@ export class Hub {
     return undefined;
   }
 
-  /** Queues a task in its job: the scheduler shares the grid between clients, and a client's share between its jobs. */
-  private enqueue(owner: Owner, scope: ScopeId, spec: TaskSpec, job: JobKey): TaskId {
-    if (this.store.lookup(owner, spec.id) !== undefined) throw new ProtocolError(`task id ${spec.id} is already live`);
-    const record = this.store.add(owner, scope, spec);
-    const id = record.id;
-    this.queueTask(record, job, spec.verify, spec.equal);
-    // Subtasks of pages are not kept: after a restart their parent reruns and spawns them anew.
-    if (owner.kind === 'client') this.journal?.taskAdded(owner.id, spec);
-    return id;
-  }
-
   /** A restarted coordinator takes back what its store kept: sessions wait
    * (within their grace) for their clients, tasks are queued again in their
    * jobs, and results wait for their client to resume. */
@@ -563,8 +566,7 @@ export class Hub {
       // A job's record is written with its first task, so it is there; were it
       // not, the task still runs, counted in the session's own job.
       const job = this.jobs.get(client.id, spec.job ?? 0, client.tokenName) ?? this.jobs.get(client.id, 0, client.tokenName)!;
-      const record = this.store.add(clientOwner(client.id), client.scope, { id: taskId, ...spec });
-      this.queueTask(record, this.jobs.key(job), spec.verify, spec.equal);
+      const record = this.lifecycle.restore(clientOwner(client.id), client.scope, { id: taskId, ...spec }, this.jobs.key(job));
       this.jobs.adopt(job, record.id, spec.calls);
     }
     for (const r of snapshot.results) {
@@ -585,7 +587,7 @@ export class Hub {
     this.dirtyClients.delete(client);
     this.journal?.sessionEnded(client.id);
     // Nobody is left to receive these results: stop the whole tree.
-    for (const id of this.store.ofScope(client.scope)) this.drop(id, 'cancelled');
+    this.lifecycle.cancelScope(client.scope);
     this.jobs.clientGone(client.id);
     for (const page of this.pages.values()) {
       // A page that ran its tasks replaces the Web Workers that served it; a
@@ -693,33 +695,15 @@ export class Hub {
       if (n > bound) throw new ProtocolError(`report.${what} names ${n} tasks; this page holds at most ${bound}`);
     }
     // Ids a page reports name grid tasks; unknown ones match nothing.
-    for (const id of msg.started as TaskId[]) {
-      this.scheduler.started(id, page.id);
-      // A replica's start is its verified task's.
-      const record = this.store.get(this.verifier.primaryOf(id) ?? id);
-      if (!record || record.started) continue;
-      record.started = true;
-      if (record.owner.kind === 'client') {
-        const client = this.clients.get(record.owner.id);
-        if (client) {
-          client.started.push(record.ownerTaskId);
-          this.markClient(client);
-        }
-      }
-    }
+    for (const id of msg.started as TaskId[]) this.lifecycle.started(id, page.id);
     for (const id of (msg.spawning ?? []) as TaskId[]) {
       const record = this.store.get(id);
       if (record && this.scheduler.holdersOf(id).includes(page.id)) record.spawned = true;
     }
     for (const spec of msg.submit) this.release(page, spec);
-    for (const pageTaskId of msg.cancel) {
-      const id = this.store.lookup(pageOwner(page.id), pageTaskId);
-      if (id !== undefined) this.drop(id, 'cancelled');
-    }
+    for (const pageTaskId of msg.cancel) this.lifecycle.cancel(pageOwner(page.id), pageTaskId);
     for (const outcome of msg.results) this.onResult(page, outcome);
-    for (const id of msg.lost as TaskId[]) {
-      if (this.scheduler.release(id, page.id)) this.retry(id);
-    }
+    for (const id of msg.lost as TaskId[]) this.lifecycle.lost(id, page.id);
     // (Results of tasks it holds count too: see Scheduler.finish.)
     if ((msg.localDone ?? 0) > 0 || (msg.returned?.length ?? 0) > 0) this.scheduler.progressed(page.id);
     this.onPeerReport(page, msg);
@@ -754,7 +738,7 @@ export class Hub {
     // multiply the grid's work, nor skip a check); a subtask lent over WebRTC
     // descends from an unverified task (verified ones are never lent).
     const verify = ('task' in spec.under ? this.store.get(spec.under.task as TaskId)?.spec.verify : undefined) ?? 'off';
-    this.enqueue(pageOwner(page.id), scope, { ...spec, verify }, parent ?? { client: client.id, job: '0' });
+    this.lifecycle.enqueue(pageOwner(page.id), scope, { ...spec, verify }, parent ?? { client: client.id, job: '0' });
     this.peerCounts.tasksReleased++;
   }
 
@@ -798,20 +782,7 @@ export class Hub {
         error: { name: 'ResultTooLargeError', message: `the task's result is ${outcome.value.byteLength} bytes; the limit is ${this.limits.resultBytes}` },
       };
     }
-    // A result from a page that no longer holds the task (cancelled, stolen,
-    // or beaten by a backup copy) is a duplicate: drop it.
-    const id = outcome.id as TaskId;
-    const others = this.scheduler.finish(id, page.id);
-    if (!others) return;
-    for (const other of others) this.tellCancel(other, id);
-    if (this.verifier.primaryOf(id) !== undefined) {
-      // A replica's result is a vote; its verified task ends when they agree.
-      this.store.remove(id, 'completed');
-      const voted = this.verifier.vote(id, page.seat, outcome);
-      if (voted) this.act(voted.primary, voted.verdict);
-      return;
-    }
-    this.drop(id, outcome.ok ? 'completed' : 'failed', outcome);
+    this.lifecycle.result(page.id, page.seat, outcome);
   }
 
   private removePage(page: PageConn): void {
@@ -819,70 +790,13 @@ export class Hub {
     this.dirtyPages.delete(page);
     // Subtasks this page spawned have lost their parent; the parent reruns
     // elsewhere and spawns them anew.
-    for (const id of this.store.ofOwner(pageOwner(page.id))) this.drop(id, 'cancelled');
+    this.lifecycle.cancelOwned(pageOwner(page.id));
     const peerGone = encodeFrame({ t: 'peerGone', peer: page.id } satisfies ToPage);
     for (const other of this.offloads.pageGone(page.id)) this.pages.get(other)?.ws.send(peerGone);
     this.onPageGone(page.id);
     this.verifier.pageLeft(page.seat);
-    for (const id of this.scheduler.removePage(page.id)) this.retry(id);
+    this.lifecycle.pageLost(page.id);
     this.schedule();
-  }
-
-  /** A task whose page (or Web Worker) was lost runs again, up to its attempts. */
-  private retry(id: TaskId): void {
-    const record = this.store.get(id);
-    if (!record) return;
-    record.attempts++;
-    record.started = false;
-    record.spawned = false;
-    if (record.attempts >= record.maxAttempts) {
-      this.drop(id, 'failed', {
-        id,
-        ok: false,
-        kind: 'lost',
-        error: {
-          name: 'TaskLostError',
-          message: `task ${record.spec.fn} was lost ${record.attempts} times (its page closed, crashed or went silent while running it); giving up`,
-        },
-      });
-    } else {
-      this.scheduler.requeue(id);
-    }
-  }
-
-  /** Ends a task: unschedules it, cancels its subtree, and tells its owner
-   * (a cancelled task's owner already knows). */
-  private drop(id: TaskId, how: Outcome, outcome?: TaskOutcome): void {
-    const holders = this.scheduler.cancel(id);
-    const record = this.store.remove(id, how);
-    if (!record) return;
-    if (record.replicaOf !== undefined) {
-      for (const pageId of holders) this.tellCancel(pageId, id);
-      if (how === 'cancelled') this.verifier.withdraw(id);
-      else {
-        // It ended without a result (lost past its attempts): another may run.
-        const ended = this.verifier.ended(id, outcome);
-        if (ended) this.act(ended.primary, ended.verdict);
-      }
-      return;
-    }
-    // A verified task's replicas end with it.
-    for (const replica of this.verifier.close(id)) {
-      for (const pageId of this.scheduler.cancel(replica)) this.tellCancel(pageId, replica);
-      this.store.remove(replica, 'cancelled');
-    }
-    this.verifiedJobs.delete(id);
-    if (this.comparing.size > 0) for (const [req, ask] of this.comparing) if (ask.primary === id) this.comparing.delete(req);
-    this.jobs.settled(id, how);
-    if (record.owner.kind === 'client') this.journal?.taskEnded(record.owner.id, record.ownerTaskId);
-    if (how === 'cancelled') for (const pageId of holders) this.tellCancel(pageId, id);
-    if (outcome) {
-      outcome.id = record.ownerTaskId;
-      this.deliver(record, outcome);
-    } else if (how === 'cancelled' && record.owner.kind === 'page') {
-      // A page's task awaits its subtask's future: settle it.
-      this.deliver(record, cancelledOutcome(record.ownerTaskId, 'the subtask was cancelled'));
-    }
   }
 
   /** An outcome for a client, kept in the store until the client acknowledges it. */
@@ -911,134 +825,13 @@ export class Hub {
     }
   }
 
-  // ---- verification (see verifier.ts) ----
-
-  /** Queues a task, or, when it is verified, its first replicas. */
-  private queueTask(record: TaskRecord, job: JobKey, option: VerifyOption | undefined, equal: string | undefined): void {
-    const mode = this.verifier.modeFor(option);
-    if (!mode) {
-      delete record.spec.verify;
-      this.scheduler.enqueue(record.id, job);
-      return;
-    }
-    record.spec.verify = modeOption(mode);
-    this.verifiedJobs.set(record.id, job);
-    const n = this.verifier.open(record.id, mode, equal);
-    for (let i = 0; i < n; i++) this.launchReplica(record, job);
-    if (mode.kind === 'fixed' && majority(mode.n) > this.verifier.eligibleIdentities) this.warnVerify(record, majority(mode.n));
-  }
-
-  /** Tells a task's client, once, that its verified tasks wait for `pages` distinct pages. */
-  private warnVerify(record: TaskRecord, pages: number): void {
-    if (record.owner.kind !== 'client') return;
-    const client = this.clients.get(record.owner.id);
+  /** Tells a client, once, that its verified tasks wait for `pages` distinct pages (`joined` are). */
+  private warnVerify(clientId: ClientId, pages: number, joined: number): void {
+    const client = this.clients.get(clientId);
     if (!client || this.warnedVerify.has(client)) return;
     this.warnedVerify.add(client);
-    client.replies.push({ t: 'waiting', needs: {}, verify: { pages, joined: this.verifier.eligibleIdentities } });
+    client.replies.push({ t: 'waiting', needs: {}, verify: { pages, joined } });
     this.markClient(client);
-  }
-
-  /** `check`: a replica that checks or breaks a tie goes to the front of
-   * its job's queue: until it runs, a result waits, and a liar goes on
-   * getting work. */
-  private launchReplica(record: TaskRecord, job: JobKey, check = false): void {
-    const replica = this.store.addReplica(record, record.spec);
-    this.verifier.addReplica(record.id, replica.id);
-    if (check) this.scheduler.requeue(replica.id, job);
-    else this.scheduler.enqueue(replica.id, job);
-  }
-
-  /** Whether a page may run a task: any task but a replica, which verifier.ts places. */
-  private eligible(pageId: PageId, id: TaskId): boolean {
-    if (this.verifier.primaryOf(id) === undefined) return true;
-    const page = this.pages.get(pageId);
-    return page !== undefined && this.verifier.eligible(id, page.seat, (sibling) => this.seatsHolding(sibling));
-  }
-
-  private seatsHolding(id: TaskId): PageSeat[] {
-    const seats: PageSeat[] = [];
-    for (const pageId of this.scheduler.holdersOf(id)) {
-      const page = this.pages.get(pageId);
-      if (page) seats.push(page.seat);
-    }
-    return seats;
-  }
-
-  /** Carries out a verified task's verdict. */
-  private act(primary: TaskId, verdict: Verdict<TaskOutcome>): void {
-    const record = this.store.get(primary);
-    if (!record) return;
-    if (verdict.kind !== 'accept' && verdict.kind !== 'pending' && this.askClient(record)) return;
-    switch (verdict.kind) {
-      case 'pending':
-        return;
-      case 'more': {
-        const job = this.verifiedJobs.get(primary);
-        if (!job) return;
-        if (!this.verifier.canPlaceMore(primary, (sibling) => this.seatsHolding(sibling))) {
-          const failed = this.verifier.giveUp(primary);
-          if (failed.distinct > 1) {
-            // Results disagree and no joined page can break the tie: failing
-            // now beats waiting in silence for a page that may never join.
-            this.verifier.settle(primary, failed);
-            this.drop(primary, 'failed', unverifiedOutcome(primary, record.spec.fn, { ...failed, noPlace: true }));
-            return;
-          }
-          // Nothing disagrees; it lacks pages to confirm it (a grid of one
-          // page, say): the copy waits for one to join, and the client hears why.
-          this.verifier.stall(primary);
-          this.warnVerify(record, this.verifier.requiredPages(primary));
-        }
-        this.verifier.launched(primary, verdict.count);
-        for (let i = 0; i < verdict.count; i++) this.launchReplica(record, job, true);
-        return;
-      }
-      case 'accept': {
-        const quarantined = this.verifier.settle(primary, verdict);
-        this.drop(primary, verdict.outcome.ok ? 'completed' : 'failed', { ...verdict.outcome });
-        for (const identity of quarantined) this.onQuarantined(identity);
-        return;
-      }
-      case 'fail': {
-        this.verifier.settle(primary, verdict);
-        const lost = verdict.runs === 0 ? this.verifier.lastEnded(primary) : undefined;
-        this.drop(primary, 'failed', lost ? { ...lost } : unverifiedOutcome(primary, record.spec.fn, verdict));
-        return;
-      }
-    }
-  }
-
-  /** A task verified with the client's own `equal` got results whose bytes
-   * differ: its client judges them before more copies run or it fails.
-   * True while the client is asked. */
-  private askClient(record: TaskRecord): boolean {
-    if (this.verifier.asking(record.id)) return true;
-    const ask = this.verifier.toJudge(record.id);
-    if (!ask || record.owner.kind !== 'client') return false;
-    const client = this.clients.get(record.owner.id);
-    if (!client) return false;
-    const req = this.nextCompare++;
-    this.comparing.set(req, { primary: record.id, client, pairs: ask.pairs });
-    const values = ask.pairs.map(([a, b]) => [(a as { value: Uint8Array }).value, (b as { value: Uint8Array }).value] as [Uint8Array, Uint8Array]);
-    client.replies.push({ t: 'compare', req, bundle: record.spec.bundle, fn: ask.bundleFn, pairs: values });
-    this.markClient(client);
-    return true;
-  }
-
-  private onCompared(client: ClientSession, req: number, equal: boolean[]): void {
-    const ask = this.comparing.get(req);
-    // Another client's question, or an answer of the wrong length, is not an answer.
-    if (!ask || ask.client !== client || equal.length !== ask.pairs.length) return;
-    this.comparing.delete(req);
-    const verdict = this.verifier.judged(ask.primary, ask.pairs, equal);
-    if (verdict) this.act(ask.primary, verdict);
-  }
-
-  /** An identity lost a quorum: its pages take no more verified work, and
-   * its votes in tasks not yet decided no longer count. */
-  private onQuarantined(identity: string): void {
-    for (const page of this.pages.values()) if (page.seat.identity === identity) this.verifier.unseat(page.seat);
-    for (const { primary, verdict } of this.verifier.requarantined(identity)) this.act(primary, verdict);
   }
 
   // ---- batching: one frame per peer per turn of the event loop ----
@@ -1125,18 +918,4 @@ export class Hub {
 
 function refusedOutcome(id: number, message: string): TaskOutcome {
   return { id, ok: false, error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
-}
-
-function unverifiedOutcome(id: number, fn: string, v: { distinct: number; runs: number; noPlace?: boolean }): TaskOutcome {
-  const why = v.noPlace ? '; no other joined page can run another copy' : '';
-  const message =
-    v.runs === 0
-      ? `task ${fn} could not be verified: no copy returned a result${why}`
-      : `task ${fn} could not be verified: its ${v.runs} results from distinct pages were ${v.distinct} different ones and no quorum agreed${why} ` +
-        '(a task whose result is not deterministic cannot be verified by comparing bytes)';
-  return { id, ok: false, kind: 'unverified', error: { name: 'VerificationError', message }, verify: { distinct: v.distinct, runs: v.runs } };
-}
-
-function cancelledOutcome(id: number, message: string): TaskOutcome {
-  return { id, ok: false, kind: 'cancelled', error: { name: 'CancelledError', message } };
 }
