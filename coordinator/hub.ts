@@ -8,7 +8,7 @@
 // back out: one flush per turn of the event loop, one frame per peer.
 import type { WebSocket } from 'ws';
 import { CloseCode, PROTOCOL_VERSION, ProtocolError, decodeFrame, parseHello, type PeerConfig } from '../protocol/messages.ts';
-import { coordinatorLimits, type Limits } from '../protocol/limits.ts';
+import { coordinatorLimits, type Limits, type VerifyOption } from '../protocol/limits.ts';
 import type { Journal } from './journal.ts';
 import type { Snapshot } from './store/store.ts';
 import { TokenGate, type TokenSet } from './auth.ts';
@@ -18,7 +18,6 @@ import { JobBook } from './jobs.ts';
 import type { TaskStore } from './task-store.ts';
 import type { PageId, TaskId } from './ids.ts';
 import type { Stats } from './stats.ts';
-import type { VerifyOption } from '../protocol/limits.ts';
 import { TaskLifecycle } from './task-lifecycle.ts';
 import { ClientGateway } from './client-gateway.ts';
 import { PageGateway } from './page-gateway.ts';
