@@ -208,3 +208,26 @@ test('a task whose pages keep leaving fails with TaskLostError after its attempt
   assert.deepEqual([stats.failed, stats.jobs[0].failed, stats.queued + stats.running], [1, 1, 0]);
   g.hub.closeAll(1001, 'test over');
 });
+
+test("a page's subtask released to the grid runs and its result goes back to the page, under the page's id", async () => {
+  const g = await grid();
+  const a = await g.join('a');
+  g.send({ t: 'submit', tasks: [spec(1)] });
+  await turn();
+  const [parent] = held(a);
+  const b = await g.join('b');
+  // Page a runs the parent and hands subtask 900 to the grid.
+  a.deliver({ t: 'report', started: [parent.id], results: [], lost: [], submit: [{ ...spec(900), under: { task: parent.id } }], cancel: [], blocked: 1, ready: 0, local: 0 });
+  await turn();
+  const runner = [a, b].find((p) => p.received.some((m) => m.t === 'tasks'));
+  assert.ok(runner, 'a page got the subtask');
+  const [sub] = held(runner);
+  assert.notEqual(sub.id, 900, 'pages see it under a grid id');
+  report(runner, [{ id: sub.id, ok: true, value: pack(42) }]);
+  await turn();
+  const back = a.take<Extract<ToPage, { t: 'results' }>>('results').flatMap((m) => m.results);
+  assert.deepEqual(back.map((r) => [r.id, r.ok && unpack(r.value)]), [[900, 42]]);
+  assert.equal(g.results().length, 0, 'the client hears nothing of a subtask');
+  assert.equal(g.hub.stats().jobs[0].done, 0, "a subtask is not one of the client's tasks in its job");
+  g.hub.closeAll(1001, 'test over');
+});
