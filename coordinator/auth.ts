@@ -80,7 +80,7 @@ const ADDRESSES_KEPT = 10_000;
  * until it refills. So a guesser sharing the address learns at most that
  * many answers a minute more, and the holder passes unless the guesser keeps
  * spending the budget (a client resuming its session, by its secret, always
- * passes: see Hub.accept). A success does not clear the failures: the
+ * passes: see ClientGateway.admit). A success does not clear the failures: the
  * holder's uploads must not refill a guesser's attempts. */
 export class AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();

@@ -1,7 +1,7 @@
-// Result verification for the hub: which tasks are verified and how, their
-// replicas and quorums (quorum.ts), the pages' records (trust.ts), and where
-// a replica may run. The hub creates and schedules replicas and acts on the
-// verdicts; this module decides.
+// Result verification: which tasks are verified and how, their replicas and
+// quorums (quorum.ts), the pages' records (trust.ts), and where a replica may
+// run. The task lifecycle (task-lifecycle.ts) creates and schedules replicas
+// and acts on the verdicts; this module decides.
 //
 // A verified task is never scheduled itself: each of its runs is a replica,
 // a task of its own (own id, own attempts, own backups) that the scheduler
@@ -373,7 +373,7 @@ export class Verifier {
     return true;
   }
 
-  /** Called by the hub for each joined page of a newly quarantined identity. */
+  /** Called by the task lifecycle for each joined page of a newly quarantined identity. */
   unseat(seat: PageSeat): void {
     const a = (this.addresses.get(seat.address) ?? 1) - 1;
     if (a > 0) this.addresses.set(seat.address, a);

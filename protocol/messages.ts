@@ -353,7 +353,7 @@ export function isBundleHash(x: unknown): x is string {
 }
 
 /** Checks a task's shape. Its option values are checked against the limits
- * by `checkOptions`, or by the coordinator task by task (see hub.ts): a
+ * by `checkOptions`, or by the coordinator task by task (see client-gateway.ts): a
  * client's task out of range fails alone, it does not break the protocol. */
 function taskSpec(x: unknown, checkOptions = true): TaskSpec {
   const o = obj(x, 'task');
