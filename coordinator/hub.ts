@@ -149,6 +149,8 @@ export class Hub {
       this.clients,
       schedule,
     );
+    const journal = this.journal;
+    if (journal) this.lifecycle.verifier.trust.onRecord = (identity, record) => journal.trust(identity, record);
     // Who follows the tasks: job statistics, the journal, and each task's owner.
     this.lifecycle.on('ended', (record, how) => {
       this.jobs.settled(record.id, how);
@@ -245,6 +247,7 @@ export class Hub {
   restore(snapshot: Snapshot): void {
     this.store.completed = snapshot.counters.completed;
     this.store.failed = snapshot.counters.failed;
+    this.lifecycle.verifier.trust.restore(snapshot.trust);
     this.clients.restore(snapshot);
     this.schedule();
   }

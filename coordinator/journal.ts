@@ -9,7 +9,8 @@
 // of its task, in one batch; a crash meanwhile only reruns that task.
 import { createHash } from 'node:crypto';
 import type { TaskOutcome, TaskSpec } from '../protocol/messages.ts';
-import { emptyBatch, type Batch, type Store, type StoredResult, type StoredSession } from './store/store.ts';
+import { emptyBatch, type Batch, type Store, type StoredResult, type StoredSession, type StoredTrust } from './store/store.ts';
+import type { TrustRecord } from './trust.ts';
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -43,6 +44,7 @@ export class Journal {
   /** Tasks added this turn, so an end in the same turn cancels the add. */
   private readonly added = new Map<string, number>();
   private readonly jobs = new Map<string, () => string>();
+  private readonly trusts = new Map<string, StoredTrust>();
   /** Tasks ended this turn whose rows are in the store. */
   private readonly ended = new Set<string>();
   /** Results not acknowledged yet, oldest first, by key. */
@@ -136,6 +138,12 @@ export class Journal {
     this.touch();
   }
 
+  /** A page identity's record moved; the latest of the turn is written. */
+  trust(identity: string, record: Readonly<TrustRecord>): void {
+    this.trusts.set(identity, { identity, ...record });
+    this.touch();
+  }
+
   /** Writes what changed since the last commit. False when the store failed:
    * the caller then sends nothing that this batch would have covered. */
   commit(): boolean {
@@ -154,6 +162,8 @@ export class Journal {
       (s): StoredSession => ({ clientId: s.id, scope: s.scope, secretHash: s.secretHash, tokenName: s.tokenName, graceMs: s.graceMs, received: s.received }),
     );
     for (const [key, record] of this.jobs) batch.jobs.push({ key, record: record() });
+    batch.trust = [...this.trusts.values()];
+    this.trusts.clear();
     if (this.counted) batch.counters = this.counters();
     this.batch = emptyBatch();
     this.sessions.clear();

@@ -8,7 +8,9 @@
 // quorum quarantines its identity for the coordinator's life. A check that
 // ends without any quorum moves no record (see Verifier.settle).
 //
-// Trust lives here only: pages are told their record (to show it), never asked.
+// Trust lives here only: pages are told their record (to show it), never
+// asked. A durable coordinator keeps every record (store.ts), so a restart
+// neither frees a quarantined identity nor resets a trusted one.
 
 /** Checked results that must agree in a row before an identity is trusted. */
 export const TRUST_AFTER = 5;
@@ -46,9 +48,20 @@ export class TrustBook {
   /** Identities whose record changed since `changed()` was last read. */
   private readonly dirty = new Set<string>();
   quarantinedCount = 0;
+  /** Told of every record that moved, as it moves (the journal, in durable mode). */
+  onRecord: (identity: string, record: Readonly<TrustRecord>) => void = () => undefined;
 
   /** `random` in [0, 1): tests pass their own. */
   constructor(private readonly random: () => number = Math.random) {}
+
+  /** Takes back the records a restarted coordinator's store kept. */
+  restore(records: Iterable<{ identity: string } & TrustRecord>): void {
+    for (const { identity, checked, agreed, streak, quarantined } of records) {
+      if (this.records.get(identity)?.quarantined) this.quarantinedCount--;
+      this.records.set(identity, { checked, agreed, streak, quarantined });
+      if (quarantined) this.quarantinedCount++;
+    }
+  }
 
   get(identity: string): TrustRecord {
     let record = this.records.get(identity);
@@ -78,6 +91,7 @@ export class TrustBook {
     r.agreed++;
     r.streak++;
     this.dirty.add(identity);
+    this.onRecord(identity, r);
   }
 
   /** Its result lost a quorum. Returns true when this quarantined it now. */
@@ -86,10 +100,11 @@ export class TrustBook {
     r.checked++;
     r.streak = 0;
     this.dirty.add(identity);
-    if (r.quarantined) return false;
+    const now = !r.quarantined;
+    if (now) this.quarantinedCount++;
     r.quarantined = true;
-    this.quarantinedCount++;
-    return true;
+    this.onRecord(identity, r);
+    return now;
   }
 
   /** Identities whose record changed since the last call. */

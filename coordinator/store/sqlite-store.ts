@@ -7,11 +7,11 @@
 import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { StoreError, type Batch, type Snapshot, type Store, type StoredResult, type StoredTask } from './store.ts';
+import { StoreError, type Batch, type Snapshot, type Store, type StoredResult, type StoredTask, type StoredTrust } from './store.ts';
 
 export const DB_FILE = 'ladle.db';
 /** Bump with every schema change, and teach open() to migrate from the one before. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** 'LADL': a file with another id is not ours, whatever its tables. */
 const APPLICATION_ID = 0x4c41444c;
 
@@ -26,6 +26,10 @@ const SCHEMA = `
   CREATE TABLE jobs (key TEXT PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+/** Added by schema 2: page identities' records of checked results. */
+const TRUST_TABLE = `CREATE TABLE trust (identity TEXT PRIMARY KEY, checked INTEGER NOT NULL, agreed INTEGER NOT NULL,
+  streak INTEGER NOT NULL, quarantined INTEGER NOT NULL) WITHOUT ROWID;`;
 
 type Database = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement;
@@ -108,7 +112,14 @@ export class SqliteStore implements Store {
     if (appId !== APPLICATION_ID) {
       db.transaction(() => {
         db.exec(SCHEMA);
+        db.exec(TRUST_TABLE);
         db.pragma(`application_id = ${APPLICATION_ID}`);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    } else if (version === 1) {
+      // A file of the version before: what it holds stays; the trust table is new.
+      db.transaction(() => {
+        db.exec(TRUST_TABLE);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
@@ -129,6 +140,7 @@ export class SqliteStore implements Store {
       job: db.prepare('INSERT OR REPLACE INTO jobs VALUES (?, ?)'),
       jobEnded: db.prepare('DELETE FROM jobs WHERE key = ?'),
       counter: db.prepare('INSERT OR REPLACE INTO counters VALUES (?, ?)'),
+      trust: db.prepare('INSERT OR REPLACE INTO trust VALUES (?, ?, ?, ?, ?)'),
     };
     this.writeBatch = db.transaction((batch: Batch) => this.writeAll(batch));
   }
@@ -156,7 +168,10 @@ export class SqliteStore implements Store {
     for (const r of db.prepare('SELECT * FROM counters').all() as { name: string; value: number }[]) {
       if (r.name === 'completed' || r.name === 'failed') counters[r.name] = r.value;
     }
-    return { sessions, tasks, results, shared, jobs, counters };
+    const trust = (db.prepare('SELECT * FROM trust').all() as { identity: string; checked: number; agreed: number; streak: number; quarantined: number }[]).map(
+      (r): StoredTrust => ({ identity: r.identity, checked: r.checked, agreed: r.agreed, streak: r.streak, quarantined: r.quarantined === 1 }),
+    );
+    return { sessions, tasks, results, shared, jobs, counters, trust };
   }
 
   write(batch: Batch): void {
@@ -184,6 +199,7 @@ export class SqliteStore implements Store {
       p.sessionResults.run(id);
       p.sessionShared.run(id);
     }
+    for (const t of b.trust) p.trust.run(t.identity, t.checked, t.agreed, t.streak, t.quarantined ? 1 : 0);
     if (b.counters) {
       p.counter.run('completed', b.counters.completed);
       p.counter.run('failed', b.counters.failed);

@@ -60,6 +60,16 @@ export interface StoredJob {
   record: string;
 }
 
+/** A page identity's record of checked results (see trust.ts): a liar
+ * quarantined before a restart stays quarantined after it. */
+export interface StoredTrust {
+  identity: string;
+  checked: number;
+  agreed: number;
+  streak: number;
+  quarantined: boolean;
+}
+
 /** Everything a restarted coordinator needs. */
 export interface Snapshot {
   sessions: StoredSession[];
@@ -68,6 +78,7 @@ export interface Snapshot {
   shared: { clientId: string; name: string; value: Uint8Array }[];
   jobs: StoredJob[];
   counters: { completed: number; failed: number };
+  trust: StoredTrust[];
 }
 
 /** Changes to apply at once, atomically (one transaction). */
@@ -84,6 +95,8 @@ export interface Batch {
   jobs: StoredJob[];
   jobsEnded: string[];
   counters?: { completed: number; failed: number };
+  /** Records that changed (the latest of each identity). */
+  trust: StoredTrust[];
 }
 
 export interface Store {
@@ -105,5 +118,5 @@ export class StoreError extends Error {
 }
 
 export function emptyBatch(): Batch {
-  return { sessions: [], sessionsEnded: [], tasksAdded: [], tasksEnded: [], results: [], resultsAcked: [], shared: [], jobs: [], jobsEnded: [] };
+  return { sessions: [], sessionsEnded: [], tasksAdded: [], tasksEnded: [], results: [], resultsAcked: [], shared: [], jobs: [], jobsEnded: [], trust: [] };
 }

@@ -9,6 +9,11 @@ import { TokenSet } from '../../coordinator/auth.ts';
 import { CLIENT_CLOSED, PROTOCOL_VERSION, type TaskOutcome, type TaskSpec, type ToClient, type ToPage } from '../../protocol/messages.ts';
 import { packValue, unpack } from '../../protocol/codec.ts';
 import { clientSocket, pageSocket, turn, type FakeSocket } from '../helpers/fake-socket.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal } from '../../coordinator/journal.ts';
+import { openSqliteStore } from '../../coordinator/store/sqlite-store.ts';
 
 const BUNDLE = 'b'.repeat(64);
 type Page = { ws: FakeSocket<ToPage>; name: string; answer: (x: number) => number };
@@ -242,4 +247,40 @@ test("a client's own comparison: an answer of the wrong length, or from another 
   assert.deepEqual([...g.results()].map(([id, v]) => [id, Math.round(v)]), [[1, 9]]);
   assert.ok(g.hub.stats().perWorker.every((w) => w.trust.checked === 0), "the client's word moves no page's record");
   g.close();
+});
+
+test('a durable coordinator keeps trust records across a restart: the quarantined liar stays barred, the honest pages keep their record', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-trust-'));
+  try {
+    const store = await openSqliteStore(dir);
+    const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), (e) => assert.fail(e));
+    const g = await grid({ journal });
+    await g.join('liar', '10.0.0.1', () => -1);
+    for (const name of ['a', 'b']) await g.join(name, '10.0.0.1');
+    g.submit([1, 2, 3, 4, 5, 6], 2);
+    await g.runAll();
+    const before = new Map(g.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
+    assert.equal(before.get('liar')?.quarantined, true);
+    g.close();
+    journal.close();
+    store.close();
+
+    // The next run, from the same folder: the same identities join again.
+    const reopened = await openSqliteStore(dir);
+    const h = await grid();
+    h.hub.restore(reopened.load());
+    await h.join('liar', '10.0.0.1', () => -1);
+    for (const name of ['a', 'b']) await h.join(name, '10.0.0.1');
+    const after = new Map(h.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
+    assert.deepEqual(after, before, 'every record as it was');
+    assert.equal(h.hub.stats().verify.quarantined, 1);
+    assert.equal(h.pages[0].ws.take<Extract<ToPage, { t: 'standing' }>>('standing').at(-1)?.quarantined, true, 'the liar is told at once');
+    h.submit([7, 8, 9, 10], 2);
+    assert.equal((await h.runAll()).get('liar'), undefined, 'no verified work for the liar after the restart');
+    assert.deepEqual([...h.results().values()].sort((p, q) => p - q), [49, 64, 81, 100]);
+    h.close();
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

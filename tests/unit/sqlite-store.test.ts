@@ -20,7 +20,7 @@ const session = { clientId: 'c1', scope: 's1', secretHash: 'ab'.repeat(32), toke
 test('a new store loads empty; what a batch writes the next open loads; ended and acknowledged rows are gone', async (t) => {
   const dir = await tempDir(t);
   const first = await openSqliteStore(dir);
-  assert.deepEqual(first.load(), { sessions: [], tasks: [], results: [], shared: [], jobs: [], counters: { completed: 0, failed: 0 } });
+  assert.deepEqual(first.load(), { sessions: [], tasks: [], results: [], shared: [], jobs: [], counters: { completed: 0, failed: 0 }, trust: [] });
   first.write({
     ...emptyBatch(),
     sessions: [session],
@@ -61,6 +61,44 @@ test('a new store loads empty; what a batch writes the next open loads; ended an
   assert.deepEqual([after.sessions, after.tasks, after.results, after.shared].map((rows) => rows.length), [0, 0, 0, 0]);
   assert.equal(after.jobs.length, 1);
   second.close();
+});
+
+const liar = { identity: '0123456789abcdef', checked: 3, agreed: 2, streak: 0, quarantined: true };
+
+test('trust records: the latest of each identity is what the next open loads', async (t) => {
+  const dir = await tempDir(t);
+  const first = await openSqliteStore(dir);
+  const honest = { identity: 'fedcba9876543210', checked: 6, agreed: 6, streak: 6, quarantined: false };
+  first.write({ ...emptyBatch(), trust: [{ ...liar, checked: 2, agreed: 2, streak: 2, quarantined: false }, honest] });
+  first.write({ ...emptyBatch(), trust: [liar] });
+  first.close();
+  const second = await openSqliteStore(dir);
+  t.after(() => second.close());
+  assert.deepEqual(
+    second.load().trust.sort((a, b) => a.identity.localeCompare(b.identity)),
+    [liar, honest],
+  );
+});
+
+test('a file of schema 1 (before trust records) opens as it was, gains the trust table, and is marked schema 2', async (t) => {
+  const dir = await tempDir(t);
+  const first = await openSqliteStore(dir);
+  first.write({ ...emptyBatch(), sessions: [session] });
+  first.close();
+  // What the previous version left: no trust table, user_version 1.
+  const old = new Database(join(dir, DB_FILE));
+  old.exec('DROP TABLE trust');
+  old.pragma('user_version = 1');
+  old.close();
+  const second = await openSqliteStore(dir);
+  assert.deepEqual(second.load().sessions, [session]);
+  assert.deepEqual(second.load().trust, []);
+  second.write({ ...emptyBatch(), trust: [liar] });
+  second.close();
+  const db = new Database(join(dir, DB_FILE), { readonly: true });
+  t.after(() => db.close());
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM trust').get() as { n: number }).n, 1);
 });
 
 test('the file is in WAL mode and carries the schema version', async (t) => {

@@ -50,3 +50,25 @@ test('changed() lists each identity whose record moved, once', () => {
   assert.deepEqual(book.changed().sort(), ['a', 'b']);
   assert.deepEqual(book.changed(), []);
 });
+
+test('restored records stand as they were, counted once; every move is told to onRecord', () => {
+  const book = new TrustBook(() => 0.99);
+  const told: [string, boolean, number][] = [];
+  book.onRecord = (identity, r) => void told.push([identity, r.quarantined, r.streak]);
+  const records = [
+    { identity: 'liar', checked: 2, agreed: 1, streak: 0, quarantined: true },
+    { identity: 'honest', checked: 9, agreed: 9, streak: 9, quarantined: false },
+  ];
+  book.restore(records);
+  book.restore(records);
+  assert.equal(book.quarantinedCount, 1, 'a record restored twice counts once');
+  assert.equal(book.isQuarantined('liar'), true);
+  assert.deepEqual(book.standing('honest'), { checked: 9, agreed: 9, trusted: true, quarantined: false });
+  assert.equal(book.shouldCheck('honest'), false, 'a trusted record is spot-checked, not checked every time');
+  assert.deepEqual(told, [], 'restoring is not a move');
+  book.agreed('honest');
+  assert.equal(book.lost('honest'), true);
+  assert.equal(book.lost('liar'), false, 'already quarantined');
+  assert.deepEqual(told, [['honest', false, 10], ['honest', true, 0], ['liar', true, 0]]);
+  assert.equal(book.quarantinedCount, 2);
+});
