@@ -162,8 +162,10 @@ export class Journal {
       (s): StoredSession => ({ clientId: s.id, scope: s.scope, secretHash: s.secretHash, tokenName: s.tokenName, graceMs: s.graceMs, received: s.received }),
     );
     for (const [key, record] of this.jobs) batch.jobs.push({ key, record: record() });
-    batch.trust = [...this.trusts.values()];
-    this.trusts.clear();
+    if (this.trusts.size > 0) {
+      batch.trust = [...this.trusts.values()];
+      this.trusts.clear();
+    }
     if (this.counted) batch.counters = this.counters();
     this.batch = emptyBatch();
     this.sessions.clear();
