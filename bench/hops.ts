@@ -43,6 +43,15 @@ const inPage = `async ({ url, rounds }) => {
       const ms = await time(() => new Promise((r) => { ws.onmessage = (m) => { task.onmessage = () => { ws.onmessage = r; ws.send(m.data); }; task.postMessage(m.data); }; ws.send(new Uint8Array(40)); }));
       ws.close(); return ms;
     },
+    // The same over a MessageChannel instead of the worker's own postMessage.
+    'socket on the main thread + MessageChannel hop to a worker': async () => {
+      const ch = new MessageChannel();
+      task.postMessage(ch.port2, [ch.port2]);
+      const port = ch.port1;
+      const ws = await open_(url);
+      const ms = await time(() => new Promise((r) => { ws.onmessage = (m) => { port.onmessage = () => { ws.onmessage = r; ws.send(m.data); }; port.postMessage(m.data); }; ws.send(new Uint8Array(40)); }));
+      ws.close(); port.close(); return ms;
+    },
     // The socket alone in a dedicated worker.
     'socket in a worker': () => { const w = worker('onmessage = async (e) => { const ws = await open(e.data); postMessage(await time(() => new Promise((r) => { ws.onmessage = r; ws.send(new Uint8Array(40)); }))); ws.close(); close(); };'); const p = ask(w); w.postMessage(url); return p; },
     // The link worker of bench/README: socket in a worker, the task worker behind a MessageChannel.
