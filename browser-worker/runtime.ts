@@ -478,6 +478,8 @@ export class Runtime {
         break;
       case 'ping':
         this.send({ t: 'pong' });
+        // A quick function's call that runs long armed no started timer (see place): its news leaves by the next ping at the latest.
+        if (this.out.started.length > 0) this.scheduleFlush();
         return;
       case 'steal':
         this.peers.steal(msg.from, msg.max);
@@ -702,7 +704,8 @@ export class Runtime {
    * of a function timed here as quicker than that arms no timer (see place):
    * the timer's message to the clock's thread and its wake-ups of both
    * threads cost a lone round trip more than they could save, and the rare
-   * such task that runs long shows running() with the next report. */
+   * such task that runs long shows running() with the next report, or after
+   * the coordinator's next ping (every few seconds) at the latest. */
   private reportStartedSoon(): void {
     if (this.startedTimer !== undefined || this.stopped) return;
     this.startedTimer = this.clock.setTimeout(() => {
