@@ -33,23 +33,21 @@ export function hostExecutor(options: {
     nextTurn,
     (urgent) => {
       if (urgent) return report();
-      // Idle, nothing else can join this report before the promises settled
-      // in this turn have run: waiting for the next turn would only delay it
-      // (a round trip's worth, for a lone task).
-      if (executor.idle) {
-        if (microQueued) return;
-        microQueued = true;
-        queueMicrotask(() => {
-          microQueued = false;
+      // Decided once this turn's code has run: idle then, nothing else can
+      // join this report before the promises settled in this turn have run,
+      // and waiting for the next turn would only delay it (a round trip's
+      // worth, for a lone task, and a message to itself through nextTurn).
+      if (microQueued) return;
+      microQueued = true;
+      queueMicrotask(() => {
+        microQueued = false;
+        if (executor.idle) return report();
+        if (turnQueued) return;
+        turnQueued = true;
+        nextTurn(() => {
+          turnQueued = false;
           report();
         });
-        return;
-      }
-      if (turnQueued) return;
-      turnQueued = true;
-      nextTurn(() => {
-        turnQueued = false;
-        report();
       });
     },
     options.importCode,

@@ -479,6 +479,8 @@ export class Runtime {
         break;
       case 'ping':
         this.send({ t: 'pong' });
+        // A quick function's call that runs long armed no started timer (see place): its news leaves by the next ping at the latest.
+        if (this.out.started.length > 0) this.scheduleFlush();
         return;
       case 'steal':
         this.peers.steal(msg.from, msg.max);
@@ -631,7 +633,9 @@ export class Runtime {
     const grid = gridTaskOf(task.id as RunId);
     if (grid !== undefined) {
       this.out.started.push(grid);
-      this.reportStartedSoon();
+      // A function known to end sooner than the report would leave needs no
+      // timer: its result carries the news (see reportStartedSoon).
+      if (this.durations.get(key, PESSIMISTIC_MS) >= STARTED_REPORT_MS) this.reportStartedSoon();
     }
     return true;
   }
@@ -670,7 +674,12 @@ export class Runtime {
    * once: a short task's result mostly comes first and carries the news in
    * the same report, sparing the coordinator and the SDK a frame each on
    * every round trip. A long task still shows running() a moment after it
-   * began. The clock's timer keeps this prompt in a background tab. */
+   * began. The clock's timer keeps this prompt in a background tab. A task
+   * of a function timed here as quicker than that arms no timer (see place):
+   * the timer's message to the clock's thread and its wake-ups of both
+   * threads cost a lone round trip more than they could save, and the rare
+   * such task that runs long shows running() with the next report, or after
+   * the coordinator's next ping (every few seconds) at the latest. */
   private reportStartedSoon(): void {
     if (this.startedTimer !== undefined || this.stopped) return;
     this.startedTimer = this.clock.setTimeout(() => {
