@@ -114,7 +114,18 @@ export class ClientGateway {
       client.detach(() => this.removeClient(client));
     }
     this.jobs.restore(snapshot.jobs, (id) => this.sessions.has(id));
-    for (const { clientId, name, value } of snapshot.shared) this.sessions.get(clientId)?.share({ [name]: value });
+    const answered = new Set<string>();
+    for (const { clientId, name, value, req } of snapshot.shared) {
+      const client = this.sessions.get(clientId);
+      client?.share({ [name]: value });
+      // The answer to the request that set it may have died with the last
+      // process: it goes again (a client that has it ignores a second).
+      if (client && req !== undefined && !answered.has(`${clientId} ${req}`)) {
+        answered.add(`${clientId} ${req}`);
+        client.replies.push({ t: 'shared', req });
+        this.dirty.add(client);
+      }
+    }
     for (const { clientId, taskId, ...spec } of snapshot.tasks) {
       const client = this.sessions.get(clientId);
       if (!client) continue;
@@ -255,7 +266,7 @@ export class ClientGateway {
     this.lifecycle.scheduler.holdClient(client.id, false);
     client.attach(ws, { t: 'welcome', clientId: client.id, secret: client.secret, resumed: hello.resume !== undefined, ack: client.received, limits }, peerAck);
     // A session restored from the store sends what it kept once its client is back.
-    if (client.results.length > 0) this.mark(client);
+    if (client.results.length > 0 || client.replies.length > 0) this.mark(client);
   }
 
   /** Tells a client, once per needs, that none of the joined pages can run
@@ -356,7 +367,7 @@ export class ClientGateway {
       });
     } else {
       client.share(values);
-      this.journal?.shared(client.id, values);
+      this.journal?.shared(client.id, values, req);
       client.replies.push({ t: 'shared', req });
     }
   }

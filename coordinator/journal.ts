@@ -121,8 +121,8 @@ export class Journal {
     this.touch();
   }
 
-  shared(clientId: string, values: Record<string, Uint8Array>): void {
-    for (const [name, value] of Object.entries(values)) this.batch.shared.push({ clientId, name, value });
+  shared(clientId: string, values: Record<string, Uint8Array>, req: number): void {
+    for (const [name, value] of Object.entries(values)) this.batch.shared.push({ clientId, name, value, req });
     this.touch();
   }
 

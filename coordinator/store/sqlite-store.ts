@@ -7,7 +7,7 @@
 import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { StoreError, type Batch, type Snapshot, type Store, type StoredResult, type StoredTask, type StoredTrust } from './store.ts';
+import { StoreError, type Batch, type Snapshot, type Store, type StoredResult, type StoredShared, type StoredTask, type StoredTrust } from './store.ts';
 
 export const DB_FILE = 'ladle.db';
 /** Bump with every schema change, and teach open() to migrate from the one before. */
@@ -22,12 +22,13 @@ const SCHEMA = `
     args BLOB NOT NULL, options TEXT, PRIMARY KEY (client_id, task_id)) WITHOUT ROWID;
   CREATE TABLE results (client_id TEXT NOT NULL, task_id INTEGER NOT NULL, ok INTEGER NOT NULL, value BLOB, error TEXT,
     PRIMARY KEY (client_id, task_id)) WITHOUT ROWID;
-  CREATE TABLE shared (client_id TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (client_id, name));
+  CREATE TABLE shared (client_id TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL, req INTEGER, PRIMARY KEY (client_id, name));
   CREATE TABLE jobs (key TEXT PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
-/** Added by schema 2: page identities' records of checked results. */
+/** Added by schema 2: page identities' records of checked results, and the
+ * request that set each shared constant (the SCHEMA above has both). */
 const TRUST_TABLE = `CREATE TABLE trust (identity TEXT PRIMARY KEY, checked INTEGER NOT NULL, agreed INTEGER NOT NULL,
   streak INTEGER NOT NULL, quarantined INTEGER NOT NULL) WITHOUT ROWID;`;
 
@@ -120,6 +121,7 @@ export class SqliteStore implements Store {
       // A file of the version before: what it holds stays; the trust table is new.
       db.transaction(() => {
         db.exec(TRUST_TABLE);
+        db.exec('ALTER TABLE shared ADD COLUMN req INTEGER');
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
@@ -136,7 +138,7 @@ export class SqliteStore implements Store {
       taskEnded: db.prepare('DELETE FROM tasks WHERE client_id = ? AND task_id = ?'),
       result: db.prepare('INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)'),
       resultAcked: db.prepare('DELETE FROM results WHERE client_id = ? AND task_id = ?'),
-      shared: db.prepare('INSERT OR REPLACE INTO shared VALUES (?, ?, ?)'),
+      shared: db.prepare('INSERT OR REPLACE INTO shared VALUES (?, ?, ?, ?)'),
       job: db.prepare('INSERT OR REPLACE INTO jobs VALUES (?, ?)'),
       jobEnded: db.prepare('DELETE FROM jobs WHERE key = ?'),
       counter: db.prepare('INSERT OR REPLACE INTO counters VALUES (?, ?)'),
@@ -162,7 +164,9 @@ export class SqliteStore implements Store {
     const results = (db.prepare('SELECT * FROM results ORDER BY client_id, task_id').all() as { client_id: string; task_id: number; ok: number; value: Buffer | null; error: string | null }[]).map(
       (r): StoredResult => (r.ok ? { clientId: r.client_id, taskId: r.task_id, ok: true, value: new Uint8Array(r.value!) } : { clientId: r.client_id, taskId: r.task_id, ok: false, error: r.error! }),
     );
-    const shared = (db.prepare('SELECT * FROM shared').all() as { client_id: string; name: string; value: Buffer }[]).map((r) => ({ clientId: r.client_id, name: r.name, value: new Uint8Array(r.value) }));
+    const shared = (db.prepare('SELECT * FROM shared').all() as { client_id: string; name: string; value: Buffer; req: number | null }[]).map(
+      (r): StoredShared => ({ clientId: r.client_id, name: r.name, value: new Uint8Array(r.value), ...(r.req === null ? {} : { req: r.req }) }),
+    );
     const jobs = (db.prepare('SELECT * FROM jobs ORDER BY rowid').all() as { key: string; record: string }[]).map((r) => ({ key: r.key, record: r.record }));
     const counters = { completed: 0, failed: 0 };
     for (const r of db.prepare('SELECT * FROM counters').all() as { name: string; value: number }[]) {
@@ -190,7 +194,7 @@ export class SqliteStore implements Store {
     for (const t of b.tasksEnded) p.taskEnded.run(t.clientId, t.taskId);
     for (const r of b.results) p.result.run(r.clientId, r.taskId, r.ok ? 1 : 0, r.value ?? null, r.error ?? null);
     for (const r of b.resultsAcked) p.resultAcked.run(r.clientId, r.taskId);
-    for (const s of b.shared) p.shared.run(s.clientId, s.name, s.value);
+    for (const s of b.shared) p.shared.run(s.clientId, s.name, s.value, s.req ?? null);
     for (const j of b.jobs) p.job.run(j.key, j.record);
     for (const id of b.jobsEnded) p.jobEnded.run(id);
     for (const id of b.sessionsEnded) {

@@ -60,6 +60,16 @@ export interface StoredJob {
   record: string;
 }
 
+/** A shared constant, with the client's request that set it: a restarted
+ * coordinator answers that request again when the client resumes, since the
+ * first answer may have been lost with the process. */
+export interface StoredShared {
+  clientId: string;
+  name: string;
+  value: Uint8Array;
+  req?: number;
+}
+
 /** A page identity's record of checked results (see trust.ts): a liar
  * quarantined before a restart stays quarantined after it. */
 export interface StoredTrust {
@@ -75,7 +85,7 @@ export interface Snapshot {
   sessions: StoredSession[];
   tasks: StoredTask[];
   results: StoredResult[];
-  shared: { clientId: string; name: string; value: Uint8Array }[];
+  shared: StoredShared[];
   jobs: StoredJob[];
   counters: { completed: number; failed: number };
   trust: StoredTrust[];
@@ -91,7 +101,7 @@ export interface Batch {
   tasksEnded: { clientId: string; taskId: number }[];
   results: StoredResult[];
   resultsAcked: { clientId: string; taskId: number }[];
-  shared: { clientId: string; name: string; value: Uint8Array }[];
+  shared: StoredShared[];
   jobs: StoredJob[];
   jobsEnded: string[];
   counters?: { completed: number; failed: number };

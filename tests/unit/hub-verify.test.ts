@@ -284,3 +284,38 @@ test('a durable coordinator keeps trust records across a restart: the quarantine
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a durable coordinator's restart does not swallow the answer to a shared.set: the resumed client gets it again", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-shared-'));
+  try {
+    const store = await openSqliteStore(dir);
+    const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), (e) => assert.fail(e));
+    const g = await grid({ journal });
+    const welcome = g.client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0];
+    g.client.deliver({ t: 'share', seq: 1, req: 7, values: { factor: pack(3) } });
+    await turn();
+    // The coordinator answered (and stored the constant); the process dies before the client reads it.
+    assert.equal(g.client.take<Extract<ToClient, { t: 'shared' }>>('shared').length, 1);
+    g.close();
+    journal.close();
+    store.close();
+
+    const reopened = await openSqliteStore(dir);
+    const h = await grid();
+    h.hub.restore(reopened.load());
+    const client = clientSocket();
+    h.hub.accept(client as unknown as WebSocket, '10.9.9.9');
+    client.deliver({ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION, resume: { clientId: welcome.clientId, secret: welcome.secret, ack: 0 } });
+    await turn();
+    assert.equal(client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0]?.resumed, true);
+    assert.deepEqual(
+      client.take<Extract<ToClient, { t: 'shared' }>>('shared').map(({ req, error }) => ({ req, error })),
+      [{ req: 7, error: undefined }],
+      'the answer goes again, as a success',
+    );
+    h.close();
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

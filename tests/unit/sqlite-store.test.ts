@@ -80,20 +80,22 @@ test('trust records: the latest of each identity is what the next open loads', a
   );
 });
 
-test('a file of schema 1 (before trust records) opens as it was, gains the trust table, and is marked schema 2', async (t) => {
+test('a file of schema 1 (before trust records) opens as it was, gains the trust table and the shared req column, and is marked schema 2', async (t) => {
   const dir = await tempDir(t);
   const first = await openSqliteStore(dir);
   first.write({ ...emptyBatch(), sessions: [session] });
   first.close();
-  // What the previous version left: no trust table, user_version 1.
+  // What the previous version left: no trust table, no req column, user_version 1.
   const old = new Database(join(dir, DB_FILE));
   old.exec('DROP TABLE trust');
+  old.exec('ALTER TABLE shared DROP COLUMN req');
   old.pragma('user_version = 1');
   old.close();
   const second = await openSqliteStore(dir);
   assert.deepEqual(second.load().sessions, [session]);
   assert.deepEqual(second.load().trust, []);
-  second.write({ ...emptyBatch(), trust: [liar] });
+  second.write({ ...emptyBatch(), trust: [liar], shared: [{ clientId: 'c1', name: 'factor', value: new Uint8Array([7]), req: 4 }] });
+  assert.deepEqual(second.load().shared, [{ clientId: 'c1', name: 'factor', value: new Uint8Array([7]), req: 4 }]);
   second.close();
   const db = new Database(join(dir, DB_FILE), { readonly: true });
   t.after(() => db.close());
