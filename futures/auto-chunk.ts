@@ -20,6 +20,10 @@ import type { Future } from './future.ts';
 export const TARGET_MS = 2;
 /** Weight of the newest observation in the running estimate. */
 const ALPHA = 0.3;
+/** How many times the estimate one observation may count as. */
+const OUTLIER = 4;
+/** A browser's clock step: an estimate of 0 (calls too quick to see) still lets a real time in. */
+const CLOCK_STEP_MS = 0.1;
 
 /** The automatic chunking of one task function, as FuturesApi uses it. */
 export interface AutoChunk {
@@ -54,7 +58,16 @@ export class CallTimes {
 
   observe(key: unknown, msPerCall: number): void {
     const before = this.#perCall.get(key);
-    this.#perCall.set(key, before === undefined ? msPerCall : before + ALPHA * (msPerCall - before));
+    if (before === undefined) {
+      this.#perCall.set(key, msPerCall);
+      return;
+    }
+    // A time far above the estimate is most often a preempted thread on a
+    // busy device, not a slower call: it counts as at most OUTLIER times the
+    // estimate, so one such task cannot undo chunking, while calls that did
+    // get slower still double the estimate about every observation.
+    const sample = Math.min(msPerCall, Math.max(OUTLIER * before, CLOCK_STEP_MS));
+    this.#perCall.set(key, before + ALPHA * (sample - before));
   }
 
   /** The estimate for `key`, in ms per call (undefined until observed). */

@@ -227,3 +227,20 @@ test("a result's run time (ms) is checked where results are parsed: a page canno
     assert.throws(() => parsePageMessage(report(bad)), ProtocolError);
   }
 });
+
+test('one preempted task does not undo chunking; calls that really got slower still raise the estimate within a few tasks', () => {
+  const times = new CallTimes();
+  for (let i = 0; i < 10; i++) times.observe('f', 0.05);
+  const steady = times.estimate('f')!;
+  // A task of quick calls whose thread was descheduled for 50 ms.
+  times.observe('f', 50);
+  assert.ok(times.estimate('f')! <= 2 * steady, `one outlier moves the estimate at most 2x: ${times.estimate('f')}`);
+  assert.ok(sizeFor(times.estimate('f')) >= 20, 'its calls still travel many to a task');
+  // Calls that now take 5 ms each: one task per call within ten observations.
+  for (let i = 0; i < 10; i++) times.observe('f', 5);
+  assert.equal(sizeFor(times.estimate('f')), 1);
+  // From "too quick to time" (0 ms), a real time still gets in.
+  times.observe('g', 0);
+  times.observe('g', 3);
+  assert.ok(times.estimate('g')! > 0);
+});
