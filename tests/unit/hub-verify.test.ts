@@ -249,73 +249,73 @@ test("a client's own comparison: an answer of the wrong length, or from another 
   g.close();
 });
 
-test('a durable coordinator keeps trust records across a restart: the quarantined liar stays barred, the honest pages keep their record', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'ladle-trust-'));
-  try {
-    const store = await openSqliteStore(dir);
-    const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), (e) => assert.fail(e));
-    const g = await grid({ journal });
-    await g.join('liar', '10.0.0.1', () => -1);
-    for (const name of ['a', 'b']) await g.join(name, '10.0.0.1');
-    g.submit([1, 2, 3, 4, 5, 6], 2);
-    await g.runAll();
-    const before = new Map(g.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
-    assert.equal(before.get('liar')?.quarantined, true);
-    g.close();
-    journal.close();
-    store.close();
-
-    // The next run, from the same folder: the same identities join again.
-    const reopened = await openSqliteStore(dir);
-    const h = await grid();
-    h.hub.restore(reopened.load());
-    await h.join('liar', '10.0.0.1', () => -1);
-    for (const name of ['a', 'b']) await h.join(name, '10.0.0.1');
-    const after = new Map(h.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
-    assert.deepEqual(after, before, 'every record as it was');
-    assert.equal(h.hub.stats().verify.quarantined, 1);
-    assert.equal(h.pages[0].ws.take<Extract<ToPage, { t: 'standing' }>>('standing').at(-1)?.quarantined, true, 'the liar is told at once');
-    h.submit([7, 8, 9, 10], 2);
-    assert.equal((await h.runAll()).get('liar'), undefined, 'no verified work for the liar after the restart');
-    assert.deepEqual([...h.results().values()].sort((p, q) => p - q), [49, 64, 81, 100]);
-    h.close();
-    reopened.close();
-  } finally {
+/** A grid whose hub writes to a real SQLite file in a temp folder, and its
+ * restart: the next hub, restored from what the first left there. */
+async function durableGrid(t: { after: (fn: () => Promise<void>) => void }) {
+  const dir = await mkdtemp(join(tmpdir(), 'ladle-hub-'));
+  const store = await openSqliteStore(dir);
+  const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), (e) => assert.fail(e));
+  const first = await grid({ journal });
+  let reopened: Awaited<ReturnType<typeof openSqliteStore>> | undefined;
+  t.after(async () => {
+    reopened?.close();
     await rm(dir, { recursive: true, force: true });
-  }
+  });
+  return {
+    first,
+    async restart() {
+      first.close();
+      journal.close();
+      store.close();
+      reopened = await openSqliteStore(dir);
+      const next = await grid();
+      next.hub.restore(reopened.load());
+      return next;
+    },
+  };
+}
+
+test('a durable coordinator keeps trust records across a restart: the quarantined liar stays barred, the honest pages keep their record', async (t) => {
+  const { first: g, restart } = await durableGrid(t);
+  await g.join('liar', '10.0.0.1', () => -1);
+  for (const name of ['a', 'b']) await g.join(name, '10.0.0.1');
+  g.submit([1, 2, 3, 4, 5, 6], 2);
+  await g.runAll();
+  const before = new Map(g.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
+  assert.equal(before.get('liar')?.quarantined, true);
+
+  // The next run, from the same folder: the same identities join again.
+  const h = await restart();
+  await h.join('liar', '10.0.0.1', () => -1);
+  for (const name of ['a', 'b']) await h.join(name, '10.0.0.1');
+  const after = new Map(h.hub.stats().perWorker.map((w) => [w.userAgent, w.trust]));
+  assert.deepEqual(after, before, 'every record as it was');
+  assert.equal(h.hub.stats().verify.quarantined, 1);
+  assert.equal(h.pages[0].ws.take<Extract<ToPage, { t: 'standing' }>>('standing').at(-1)?.quarantined, true, 'the liar is told at once');
+  h.submit([7, 8, 9, 10], 2);
+  assert.equal((await h.runAll()).get('liar'), undefined, 'no verified work for the liar after the restart');
+  assert.deepEqual([...h.results().values()].sort((p, q) => p - q), [49, 64, 81, 100]);
+  h.close();
 });
 
-test("a durable coordinator's restart does not swallow the answer to a shared.set: the resumed client gets it again", async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'ladle-shared-'));
-  try {
-    const store = await openSqliteStore(dir);
-    const journal = new Journal(store, () => ({ completed: 0, failed: 0 }), (e) => assert.fail(e));
-    const g = await grid({ journal });
-    const welcome = g.client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0];
-    g.client.deliver({ t: 'share', seq: 1, req: 7, values: { factor: pack(3) } });
-    await turn();
-    // The coordinator answered (and stored the constant); the process dies before the client reads it.
-    assert.equal(g.client.take<Extract<ToClient, { t: 'shared' }>>('shared').length, 1);
-    g.close();
-    journal.close();
-    store.close();
+test("a durable coordinator's restart does not swallow the answer to a shared.set: the resumed client gets it again", async (t) => {
+  const { first: g, restart } = await durableGrid(t);
+  const welcome = g.client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0];
+  g.client.deliver({ t: 'share', seq: 1, req: 7, values: { factor: pack(3) } });
+  await turn();
+  // The coordinator answered (and stored the constant); the process dies before the client reads it.
+  assert.equal(g.client.take<Extract<ToClient, { t: 'shared' }>>('shared').length, 1);
 
-    const reopened = await openSqliteStore(dir);
-    const h = await grid();
-    h.hub.restore(reopened.load());
-    const client = clientSocket();
-    h.hub.accept(client as unknown as WebSocket, '10.9.9.9');
-    client.deliver({ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION, resume: { clientId: welcome.clientId, secret: welcome.secret, ack: 0 } });
-    await turn();
-    assert.equal(client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0]?.resumed, true);
-    assert.deepEqual(
-      client.take<Extract<ToClient, { t: 'shared' }>>('shared').map(({ req, error }) => ({ req, error })),
-      [{ req: 7, error: undefined }],
-      'the answer goes again, as a success',
-    );
-    h.close();
-    reopened.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const h = await restart();
+  const client = clientSocket();
+  h.hub.accept(client as unknown as WebSocket, '10.9.9.9');
+  client.deliver({ t: 'hello', role: 'client', token: 'tok', version: PROTOCOL_VERSION, resume: { clientId: welcome.clientId, secret: welcome.secret, ack: 0 } });
+  await turn();
+  assert.equal(client.take<Extract<ToClient, { t: 'welcome' }>>('welcome')[0]?.resumed, true);
+  assert.deepEqual(
+    client.take<Extract<ToClient, { t: 'shared' }>>('shared').map(({ req, error }) => ({ req, error })),
+    [{ req: 7, error: undefined }],
+    'the answer goes again, as a success',
+  );
+  h.close();
 });
