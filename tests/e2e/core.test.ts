@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, RemoteError, ConnectionError } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
+import { until } from '../helpers/futures.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 
 let g: TestGrid;
@@ -93,6 +94,8 @@ test('a bundle is fetched once, then served from IndexedDB after a page reload',
   // A module no other test used, so this page has never seen its bundle.
   const fresh = g.grid.fn((s: string) => `cached:${s}`);
   assert.equal(await g.grid.submit(fresh, 'a'), 'cached:a');
+  // Playwright's request event can reach this process after the task's result does.
+  await until(() => bundleRequests.length > 0, 'the page fetched the bundle');
   assert.equal(bundleRequests.length, 1);
   const before = await page.evaluate(() => (globalThis as unknown as { ladle: { bundles: { fetched: number } } }).ladle.bundles);
   assert.ok(before.fetched >= 1);

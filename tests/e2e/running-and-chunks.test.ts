@@ -78,6 +78,11 @@ test('map without chunkSize: once a function is timed quick, its calls travel se
     const s = g.coordinator.hub.stats();
     return s.completed + s.failed;
   };
+  // The test before ends on a failed map whose other tasks may still run: count from an idle grid.
+  await until(() => {
+    const s = g.coordinator.hub.stats();
+    return s.queued + s.running === 0;
+  }, 'the grid is idle');
   const xs = Array.from({ length: 300 }, (_, i) => i);
   const none = xs.map(() => -1);
   const words = xs.map((x) => `w${x}`);
