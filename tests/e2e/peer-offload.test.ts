@@ -82,10 +82,11 @@ test('a verified tree is never lent to a single peer: its subtasks go through th
   try {
     await statsUntil(g.coordinator, (s) => s.workers === 3 && s.peer.pages === 3);
     const offload = await g.grid.module<typeof Offload>(fixture('offload.ts'));
-    // Leaves of 8 units (about 13 ms each, 0.7 s a replica): long enough for the idle page's steal to reach a replica's page on a busy machine.
-    assert.equal(await g.grid.submit(offload.chain.with({ verify: 2 }), 6, 8), expectedChain(6));
+    // Its leaves wait until a subtask is released to the grid: the tree cannot end before the idle page's steal arrives.
+    assert.equal(await g.grid.submit(offload.chain.with({ verify: 2 }), 6, 'released'), expectedChain(6));
     const s = await stats(g.coordinator);
     assert.equal(s.peer.tasksOffloaded, 0, 'no subtask of a verified tree crossed WebRTC');
+    assert.ok(s.peer.tasksReleased > 0, 'the steal found verified subtasks and sent them to the grid');
     // Each replica's subtasks that left their page were verified on the grid: more verified tasks than the one submitted.
     assert.ok(s.verify.tasks > 1, `verified tasks: ${s.verify.tasks}`);
     assert.equal(s.verify.failed, 0);
