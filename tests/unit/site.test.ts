@@ -101,6 +101,7 @@ test('the banner lists the join URLs, a QR code of the first, the dashboard and 
 test('chart scale and number formatting', () => {
   assert.deepEqual([0.3, 1, 3, 7, 12, 99, 101].map(niceCeiling), [0.5, 1, 5, 10, 20, 100, 200]);
   assert.equal(formatNumber(1234567), '1,234,567');
+  assert.deepEqual([0, 7, 100, 999.6, 1000, 123456, -1234, -999, 1234.5].map(formatNumber), ['0', '7', '100', '1,000', '1,000', '123,456', '-1,234', '-999', '1,235']);
   assert.equal(formatNumber(12.345), '12.3');
   assert.equal(formatDuration(45), '45 s');
   assert.equal(formatDuration(185), '3 min 05 s');
