@@ -4,11 +4,10 @@
 // WebRTC at all, and when an argument is megabytes long.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchWorkers, joinUrl, describePage, type LocalWorkers } from '../../cli/workers.ts';
 import { connect } from '../../client-sdk/index.ts';
-import { launchChromium } from '../../cli/chromium.ts';
-import { startTestGrid, fixture, type TestGrid, type TestGridOptions } from '../helpers/grid.ts';
+import { startTestGrid, fixture, testBrowser, type TestGrid, type TestGridOptions } from '../helpers/grid.ts';
 import { fetchStats, statsUntil } from '../helpers/cli.ts';
 import { browserPid, rendererPids } from '../helpers/processes.ts';
 import { expectedChain } from '../fixtures/offload.ts';
@@ -190,7 +189,7 @@ test("a client's constants reach a peer with its subtasks, and leave every page 
 test('a page without WebRTC (RTCPeerConnection removed): subtasks move through the coordinator and all complete', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
   // As in a browser with WebRTC turned off by policy.
-  const { browser, page, errors } = await joinWith(g.coordinator.url, 'delete globalThis.RTCPeerConnection;');
+  const { context, page, errors } = await joinWith(g.coordinator.url, 'delete globalThis.RTCPeerConnection;');
   try {
     await page.waitForFunction(() => (globalThis as unknown as Status).ladle?.status.peer.state === 'unavailable');
     await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 1);
@@ -206,7 +205,7 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
     assert.ok(noRtc.tasksDone > 0 && withRtc.tasksDone > 0, `both pages worked: ${noRtc.tasksDone} and ${withRtc.tasksDone}`);
     assert.deepEqual(errors, []);
   } finally {
-    await browser.close();
+    await context.close();
     await g.close();
   }
 });
@@ -214,7 +213,7 @@ test('a page without WebRTC (RTCPeerConnection removed): subtasks move through t
 test('WebRTC that cannot connect (no ICE candidates get through): the grid falls back to the coordinator and does not stall', { timeout: 120_000 }, async () => {
   const g = await startTestGrid({ pages: 1, threads: 2 });
   // As behind a firewall that drops every candidate: links are signalled but never open.
-  const { browser, page, errors } = await joinWith(g.coordinator.url, FIREWALLED_RTC);
+  const { context, page, errors } = await joinWith(g.coordinator.url, FIREWALLED_RTC);
   try {
     await statsUntil(g.coordinator, (s) => s.workers === 2 && s.peer.pages === 2);
 
@@ -229,24 +228,24 @@ test('WebRTC that cannot connect (no ICE candidates get through): the grid falls
     assert.ok(both.every((p) => p.tasksDone > 0), 'both pages worked');
     assert.deepEqual(errors, []);
   } finally {
-    await browser.close();
+    await context.close();
     await g.close();
   }
 });
 
-/** A page in its own browser that runs `script` before anything else (a
- * string: tsx would add helpers to a function's source). */
-async function joinWith(url: string, script: string): Promise<{ browser: Browser; page: Page; errors: string[] }> {
-  const browser = await launchChromium();
+/** A page in a context of its own that runs `script` before anything else
+ * (a string: tsx would add helpers to a function's source). */
+async function joinWith(url: string, script: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await (await testBrowser()).newContext();
   try {
-    const page = await (await browser.newContext()).newPage();
-    await page.context().addInitScript({ content: script });
+    await context.addInitScript({ content: script });
+    const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(joinUrl(url, 2));
-    return { browser, page, errors };
+    return { context, page, errors };
   } catch (e) {
-    await browser.close();
+    await context.close();
     throw e;
   }
 }

@@ -33,13 +33,16 @@ after(async () => {
   await (await sharedBrowser?.catch(() => undefined))?.close();
 });
 
+/** The test file's shared Chromium, for pages a test opens in contexts of its own. */
+export const testBrowser = (): Promise<Browser> => (sharedBrowser ??= launchChromium());
+
 export async function startTestGrid(options: TestGridOptions = {}): Promise<TestGrid> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
   const coordinator = await startCoordinator({ ...options.coordinator, host: '127.0.0.1', port: 0, dataDir });
   let workers: LocalWorkers | undefined;
   try {
     // A grid with its own browser flags (or WebGPU) launches its own browser; the others share one.
-    const browser = options.browserArgs || options.webgpu ? undefined : await (sharedBrowser ??= launchChromium());
+    const browser = options.browserArgs || options.webgpu ? undefined : await testBrowser();
     workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs, webgpu: options.webgpu, browser });
     const grid = await connect({ url: coordinator.url, token: coordinator.token });
     return {
