@@ -18,8 +18,27 @@ export interface WorkersOptions {
   /** A browser to open the pages in instead of launching one; close() then
    * closes only the pages (tests share one browser between grids). */
   browser?: Browser;
+  /** Where the pages come from and go back to, with `browser`: by default
+   * each opens in a context of its own that close() closes. Tests hand their
+   * pages back to a pool instead, since a fresh context costs seconds of CPU. */
+  pageSource?: PageSource;
   log?: (line: string) => void;
 }
+
+/** Lends blank pages, each in a context of its own, and takes them back. */
+export interface PageSource {
+  take(): Promise<Page>;
+  /** Takes a page back when its workers close, it failed to join or it
+   * crashed; a page given back twice is taken once. */
+  give(page: Page): Promise<void>;
+}
+
+/** Each page in a new context, closed with it. */
+const freshContexts = (browser: Browser): PageSource => ({
+  // One context per page: each is its own volunteer, with its own storage.
+  take: async () => (await browser.newContext()).newPage(),
+  give: (page) => page.context().close().catch(() => undefined),
+});
 
 export interface LocalWorkers {
   browser: Browser;
@@ -51,13 +70,17 @@ export interface JoinedPage {
 /** Opens a volunteer page and resolves once it is connected. `onCrash` is
  * watching from the first moment: a page can get a task, and crash on it,
  * before it is seen to be connected. */
-async function openPage(browser: Browser, url: string, onCrash: (page: Page) => void): Promise<Page> {
-  // One context per page: each is its own volunteer, with its own storage.
-  const context = await browser.newContext();
-  const page = await context.newPage();
+async function openPage(source: PageSource, url: string, onCrash: (page: Page) => void): Promise<Page> {
+  const page = await source.take();
   page.once('crash', () => onCrash(page));
-  await page.goto(url);
-  await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => (globalThis as { ladle?: { status: { state: string } } }).ladle?.status.state === 'connected');
+  } catch (e) {
+    // A page that crashed was given back by its replacement already; a source takes a page back once.
+    await source.give(page);
+    throw e;
+  }
   return page;
 }
 
@@ -78,10 +101,11 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
   const log = options.log ?? (() => undefined);
   const url = joinUrl(options.url, options.threads);
   const browser = options.browser ?? (await launchChromium([...(options.webgpu ? WEBGPU_ARGS : []), ...(options.browserArgs ?? [])]));
+  const source = (options.browser && options.pageSource) || freshContexts(browser);
   let closing = false;
   const closeAll = async () => {
     if (!options.browser) await browser.close();
-    else await Promise.all(workers.pages.map((p) => p.context().close().catch(() => undefined)));
+    else await Promise.all(workers.pages.map((p) => source.give(p)));
   };
   const workers: LocalWorkers = {
     browser,
@@ -103,14 +127,14 @@ export async function launchWorkers(options: WorkersOptions): Promise<LocalWorke
       if (closing) return;
       log(`page ${n} crashed; opening a new one`);
       workers.relaunched++;
-      void page.context().close().catch(() => undefined);
+      void source.give(page);
       open(n).then(
         (fresh) => fresh && joinedLine(fresh, n, options.url, 'rejoined').then(log, () => log(`page ${n} rejoined ${options.url}`)),
         (e: Error) => closing || log(`page ${n} could not be reopened: ${e.message}`),
       );
     };
     try {
-      const page = await openPage(browser, url, replace);
+      const page = await openPage(source, url, replace);
       page.on('pageerror', (e) => log(`page ${n}: ${e.message}`));
       workers.pages[n - 1] = page;
       return page;

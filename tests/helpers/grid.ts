@@ -5,8 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
-import type { Browser } from 'playwright-core';
-import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
+import type { Browser, Page } from 'playwright-core';
+import { launchWorkers, type LocalWorkers, type PageSource } from '../../cli/workers.ts';
 import { launchChromium } from '../../cli/chromium.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 
@@ -22,6 +22,8 @@ export interface TestGridOptions {
   threads?: number;
   browserArgs?: string[];
   webgpu?: boolean;
+  /** Pages in a browser of their own, which the test may kill or freeze alone. */
+  ownBrowser?: boolean;
   coordinator?: Omit<CoordinatorOptions, 'host' | 'port' | 'dataDir'>;
 }
 
@@ -36,14 +38,63 @@ after(async () => {
 /** The test file's shared Chromium, for pages a test opens in contexts of its own. */
 export const testBrowser = (): Promise<Browser> => (sharedBrowser ??= launchChromium());
 
+/** The shared browser's grid pages, kept between grids. A fresh context costs
+ * about 3 CPU-seconds here (a new renderer process, even for about:blank);
+ * a page taken back and sent to the next coordinator about 1.2. Each grid's
+ * coordinator has a port, so an origin, of its own; a page goes back blank,
+ * without listeners or routes, with its old origin's storage cleared (a later
+ * coordinator may get the same port) and the cookies of its context. */
+class PagePool implements PageSource {
+  private readonly idle: Page[] = [];
+  private readonly lent = new Set<Page>();
+  private readonly crashed = new WeakSet<Page>();
+
+  async take(): Promise<Page> {
+    const page = this.idle.pop() ?? (await (await (await testBrowser()).newContext()).newPage());
+    this.lent.add(page);
+    // Watching for the whole loan: a page killed or crashed by its test does not come back.
+    page.once('crash', () => this.crashed.add(page));
+    return page;
+  }
+
+  async give(page: Page): Promise<void> {
+    if (!this.lent.delete(page)) return;
+    page.removeAllListeners();
+    const origin = new URL(page.url()).origin;
+    try {
+      if (this.crashed.has(page) || page.isClosed()) throw new Error('not reusable');
+      await page.unrouteAll();
+      await page.goto('about:blank', { timeout: 5000 });
+      if (origin.startsWith('http')) {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
+        await cdp.detach();
+      }
+      await page.context().clearCookies();
+      this.idle.push(page);
+    } catch {
+      await page.context().close().catch(() => undefined);
+    }
+  }
+}
+const pool = new PagePool();
+
 export async function startTestGrid(options: TestGridOptions = {}): Promise<TestGrid> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
   const coordinator = await startCoordinator({ ...options.coordinator, host: '127.0.0.1', port: 0, dataDir });
   let workers: LocalWorkers | undefined;
   try {
     // A grid with its own browser flags (or WebGPU) launches its own browser; the others share one.
-    const browser = options.browserArgs || options.webgpu ? undefined : await testBrowser();
-    workers = await launchWorkers({ url: coordinator.url, count: options.pages ?? 1, threads: options.threads ?? 2, browserArgs: options.browserArgs, webgpu: options.webgpu, browser });
+    const browser = options.ownBrowser || options.browserArgs || options.webgpu ? undefined : await testBrowser();
+    workers = await launchWorkers({
+      url: coordinator.url,
+      count: options.pages ?? 1,
+      threads: options.threads ?? 2,
+      browserArgs: options.browserArgs,
+      webgpu: options.webgpu,
+      browser,
+      pageSource: pool,
+    });
     const grid = await connect({ url: coordinator.url, token: coordinator.token });
     return {
       coordinator,
