@@ -263,7 +263,7 @@ async function withTwoBrowsers(
   options: { threads: number; coordinator?: TestGridOptions['coordinator'] },
   body: (g: TestGrid, pages: Volunteer[]) => Promise<void>,
 ): Promise<void> {
-  const g = await startTestGrid({ pages: 1, threads: options.threads, coordinator: options.coordinator });
+  const g = await startTestGrid({ pages: 1, threads: options.threads, coordinator: options.coordinator, ownBrowser: true });
   let other: LocalWorkers | undefined;
   try {
     other = await launchWorkers({ url: g.coordinator.url, count: 1, threads: options.threads });
