@@ -4,7 +4,7 @@
 // billion items, arrays nested thousands deep, millions of tiny objects).
 // It follows exactly the subset of msgpack (with msgpackr's record
 // extension) that Ladle frames use, and refuses anything else.
-import { ProtocolError } from './messages.ts';
+import { ProtocolError } from './parse.ts';
 
 export interface FrameLimits {
   /** Containers (arrays, maps, records) nested deeper than this are refused. */
