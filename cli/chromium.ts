@@ -35,16 +35,24 @@ export function chromiumPath(): string | undefined {
   return existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
 }
 
+/** How Ladle launches Chromium: headless, the flags above, the path found. */
+export function launchOptions(extraArgs: string[] = []): { executablePath: string | undefined; args: string[]; headless: true } {
+  return { executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, ...extraArgs], headless: true };
+}
+
+/** A failed launch, said with what to do about it. */
+export function launchError(e: unknown): Error {
+  const where = chromiumPath() ?? "Playwright's own Chromium";
+  return new Error(
+    `could not start Chromium (${where}): ${(e as Error).message.split('\n')[0]}\n` + 'Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.',
+  );
+}
+
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const { chromium } = await loadPlaywright();
-  const executablePath = chromiumPath();
   try {
-    return await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
+    return await chromium.launch(launchOptions(extraArgs));
   } catch (e) {
-    const where = executablePath ?? "Playwright's own Chromium";
-    throw new Error(
-      `could not start Chromium (${where}): ${(e as Error).message.split('\n')[0]}\n` +
-        'Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH.',
-    );
+    throw launchError(e);
   }
 }

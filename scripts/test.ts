@@ -4,13 +4,16 @@
 // run next to the e2e files instead of after them. E2e files run two at a
 // time (LADLE_E2E_CONCURRENCY to change it): most of their time is spent
 // waiting on browsers, sockets and deadlines rather than computing, and each
-// file has its own coordinator, port and browser. The longest files start
-// first so that no long file is left running alone at the end.
+// file has its own coordinator and port. The longest files start first so
+// that no long file is left running alone at the end. The e2e files share one
+// Chromium, launched here as a Playwright browser server, for the pages they
+// open without browser flags of their own.
 // Extra arguments go to both test runners (e.g. --test-reporter=spec).
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { startSharedBrowserServer } from '../tests/helpers/shared-browser.ts';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
@@ -53,10 +56,15 @@ const steps = await Promise.all([run([tsc, '--noEmit'], true), run([eslint, '.']
 for (const s of steps) process.stdout.write(s.output);
 if (steps.some((s) => s.code !== 0)) process.exit(1);
 
-// 2. Tests: e2e output as it comes, unit output once its run ends.
+// 2. One browser for all e2e files. Pages still get contexts of their own;
+// files that kill, freeze or flag a browser launch theirs.
+const server = await startSharedBrowserServer();
+
+// 3. Tests: e2e output as it comes, unit output once its run ends.
 const [e2e, unit] = await Promise.all([
   run([tsx, '--test', `--test-concurrency=${concurrency}`, ...extra, ...e2eFiles()]),
   run([tsx, '--test', '--test-concurrency=1', ...extra, ...files('tests/unit')], true),
 ]);
+await server.close();
 process.stdout.write(`\n---- unit tests ----\n${unit.output}`);
 process.exit(e2e.code !== 0 || unit.code !== 0 ? 1 : 0);

@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import { launchChromium } from '../../cli/chromium.ts';
 import { publicId } from '../../coordinator/page-identity.ts';
 import { CloseCode, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseHello, type PageHello } from '../../protocol/messages.ts';
 import type { RuntimeStatus } from '../../browser-worker/runtime.ts';
 import type { Standing } from '../../browser-worker/identity.ts';
 import { connect } from '../../client-sdk/index.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 import type * as Verify from '../fixtures/verify.ts';
 
@@ -35,7 +34,7 @@ const errors: string[] = [];
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ladle-identity-'));
   c = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
-  browser = await launchChromium();
+  browser = await testBrowser();
 });
 
 afterEach(async () => {
@@ -44,7 +43,6 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close();
   await c?.close();
   await rm(dataDir, { recursive: true, force: true });
 });

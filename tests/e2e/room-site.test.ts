@@ -12,9 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import { joinUrls } from '../../coordinator/join-urls.ts';
-import { launchChromium } from '../../cli/chromium.ts';
 import { connect } from '../../client-sdk/index.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import type * as Room from '../fixtures/room.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/', import.meta.url));
@@ -32,10 +31,9 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ladle-room-'));
   // Bound to every interface, as in a classroom: the join URLs name the LAN addresses.
   c = await startCoordinator({ host: '0.0.0.0', port: 0, dataDir });
-  browser = await launchChromium();
+  browser = await testBrowser();
 });
 after(async () => {
-  await browser?.close();
   await c?.close();
   await rm(dataDir, { recursive: true, force: true });
 });

@@ -12,9 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
 import type { Stats, WorkerStats } from '../../coordinator/stats.ts';
-import { launchChromium } from '../../cli/chromium.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 import type * as Offload from '../fixtures/offload.ts';
 import { expectedChain } from '../fixtures/offload.ts';
@@ -38,7 +37,7 @@ before(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   dataDir = await mkdtemp(join(tmpdir(), 'ladle-site-'));
   c = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
-  browser = await launchChromium();
+  browser = await testBrowser();
   grid = await connect({ url: c.url, token: c.token });
   tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
 });
@@ -53,7 +52,6 @@ afterEach(async () => {
 
 after(async () => {
   await grid?.close();
-  await browser?.close();
   await c?.close();
   await rm(dataDir, { recursive: true, force: true });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startCoordinator, type Coordinator, type CoordinatorOptions } from '../../coordinator/coordinator.ts';
 import type { Browser, Page } from 'playwright-core';
 import { launchWorkers, type LocalWorkers, type PageSource } from '../../cli/workers.ts';
-import { launchChromium } from '../../cli/chromium.ts';
+import { openSharedBrowser } from './shared-browser.ts';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 
 export interface TestGrid {
@@ -27,8 +27,8 @@ export interface TestGridOptions {
   coordinator?: Omit<CoordinatorOptions, 'host' | 'port' | 'dataDir'>;
 }
 
-/** One Chromium per test file for the grids without browser flags: each grid
- * opens its pages in contexts of their own and closes them; launching a
+/** One Chromium for the grids without browser flags (the run's, under `npm
+ * test`): each grid opens its pages in contexts of their own; launching a
  * browser per grid cost a second or more each. */
 let sharedBrowser: Promise<Browser> | undefined;
 after(async () => {
@@ -36,7 +36,7 @@ after(async () => {
 });
 
 /** The test file's shared Chromium, for pages a test opens in contexts of its own. */
-export const testBrowser = (): Promise<Browser> => (sharedBrowser ??= launchChromium());
+export const testBrowser = (): Promise<Browser> => (sharedBrowser ??= openSharedBrowser());
 
 /** The shared browser's grid pages, kept between grids. A fresh context costs
  * about 3 CPU-seconds here (a new renderer process, even for about:blank);
