@@ -7,18 +7,18 @@
 // otherwise (see subtasks.ts). A task therefore comes from one of three
 // places (the coordinator, this page's own subtasks, a peer: an Origin, see
 // task-origin.ts), and its outcome goes back to where it came from.
+// What the page's report says is page-report.ts's business.
 import {
   CloseCode,
   PROTOCOL_VERSION,
   WS_PATH,
   type FromWebWorker,
-  type PageReport,
   type TaskOutcome,
   type TaskRef,
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
-import { PeerOffload, addPeerReport, type OffloadHost, type PeerStatus } from './peer-offload.ts';
+import { PeerOffload, type OffloadHost, type PeerStatus } from './peer-offload.ts';
 import { SharedConstants } from './shared-constants.ts';
 import { Subtasks, type SubtaskHost } from './subtasks.ts';
 import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId } from './task-origin.ts';
@@ -28,6 +28,7 @@ import { Clock } from './clock.ts';
 import { errorInfo } from './error-info.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, fnKey } from './durations.ts';
+import { ReportOutbox } from './page-report.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
 import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
@@ -86,19 +87,15 @@ export class Runtime {
   private readonly peerRuns = new Map<RunId, Extract<Origin, { kind: 'peer' }>>();
   /** Tasks taken from peers, waiting for a Web Worker. */
   private peerQueue: TaskSpec[] = [];
-  /** Coordinator tasks that spawned subtasks, already reported. */
-  private readonly spawning = new Set<number>();
   /** How long each task function takes here (see durations.ts). */
   private readonly durations = new Durations();
-  private out = emptyReport();
   private flushQueued = false;
-  /** Armed while started tasks wait to be reported (see reportStartedSoon). */
-  private startedTimer: number | undefined;
   private emitTimer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   /** Timers in a Web Worker: background tabs throttle the page's own timers
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
+  private readonly report = new ReportOutbox(this.clock, () => this.scheduleFlush());
   private readonly peers = new PeerOffload(this.offloadHost(), this.subtasks, this.shared, this.clock);
   private identity?: PageIdentity;
   readonly status: RuntimeStatus;
@@ -188,6 +185,7 @@ export class Runtime {
   stop(): void {
     this.stopped = true;
     this.peers.close();
+    this.report.stop();
     this.clock.stop();
     this.link.stop();
     this.pool.stop();
@@ -269,11 +267,10 @@ export class Runtime {
     const run = outcome.id as RunId;
     const grid = gridTaskOf(run);
     if (grid !== undefined) {
-      this.spawning.delete(grid);
-      this.out.results.push(outcome);
+      this.report.result(grid, outcome);
       return;
     }
-    this.out.localDone = (this.out.localDone ?? 0) + 1;
+    this.report.localDone();
     const origin = this.localOrigin(run);
     if (origin?.kind === 'own') {
       this.subtasks.finished(run, outcome);
@@ -307,10 +304,7 @@ export class Runtime {
     const sub = this.subtasks.add(spec, { slot, scope: slot.scope, under, parentKey: parentTask && fnKey(parentTask) });
     slot.subtasks.set(spec.id, sub.id);
     const grid = parent === undefined ? undefined : gridTaskOf(parent);
-    if (grid !== undefined && !this.spawning.has(grid)) {
-      this.spawning.add(grid);
-      (this.out.spawning ??= []).push(grid);
-    }
+    if (grid !== undefined) this.report.spawned(grid);
   }
 
   /** The task of run `run`, as the coordinator can check this page runs
@@ -335,7 +329,7 @@ export class Runtime {
   private requeue(task: TaskSpec): void {
     const run = task.id as RunId;
     const origin = this.originOf(run);
-    if (origin?.kind === 'grid') this.out.lost.push(origin.id);
+    if (origin?.kind === 'grid') this.report.lost(origin.id);
     else if (origin?.kind === 'own') this.subtasks.requeue(run);
     else if (origin?.kind === 'peer') this.peerQueue.push(task);
   }
@@ -418,8 +412,7 @@ export class Runtime {
     this.subtasks.clear();
     this.peerRuns.clear();
     this.peerQueue = [];
-    this.spawning.clear();
-    this.out = emptyReport();
+    this.report.clear();
     this.shared.clear();
     this.pool.reset();
     this.emit(true);
@@ -479,8 +472,7 @@ export class Runtime {
         break;
       case 'ping':
         this.send({ t: 'pong' });
-        // A quick function's call that runs long armed no started timer (see place): its news leaves by the next ping at the latest.
-        if (this.out.started.length > 0) this.scheduleFlush();
+        this.report.pinged();
         return;
       case 'steal':
         this.peers.steal(msg.from, msg.max);
@@ -555,10 +547,10 @@ export class Runtime {
         this.scheduleFlush();
       },
       toGrid: (task) => {
-        this.out.submit.push(task);
+        this.report.submit(task);
         this.scheduleFlush();
       },
-      cancelAtGrid: (id) => void this.out.cancel.push(id),
+      cancelAtGrid: (id) => this.report.cancel(id),
       withdrawFromPeer: (link, id) => this.peers.withdraw(link, id),
       newRun: () => this.newRun(),
       usualMs: (spec) => this.durations.get(fnKey(spec), PESSIMISTIC_MS),
@@ -597,7 +589,7 @@ export class Runtime {
     const copied = this.subtasks.copyOverdue(performance.now(), (task) => this.place(task, 1));
     if (copied === 0) return;
     this.status.peer.copied += copied;
-    this.out.copied = (this.out.copied ?? 0) + copied;
+    this.report.copied(copied);
   }
 
   /** While subtasks are lent, looks now and then for overdue ones. */
@@ -620,23 +612,15 @@ export class Runtime {
       return false;
     }
     const key = fnKey(task);
+    const usualMs = this.durations.get(key, PESSIMISTIC_MS);
     // A task that awaits keeps its worker's turn until it ends (unless it
     // waits on subtasks): holding several would only queue them there.
-    const hold = this.durations.awaits(key) ? 1 : Math.floor(HOLD_MS / Math.max(this.durations.get(key, PESSIMISTIC_MS), 0.01));
+    const hold = this.durations.awaits(key) ? 1 : Math.floor(HOLD_MS / Math.max(usualMs, 0.01));
     const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
     if (!slot) return false;
     this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
-    // A task handed to a Web Worker runs there (now, or after the few the
-    // worker holds) and can no longer be withdrawn: it is running for the
-    // grid from here. The worker's own "started" comes after a synchronous
-    // task has ended, in the same report as its result.
     const grid = gridTaskOf(task.id as RunId);
-    if (grid !== undefined) {
-      this.out.started.push(grid);
-      // A function known to end sooner than the report would leave needs no
-      // timer: its result carries the news (see reportStartedSoon).
-      if (this.durations.get(key, PESSIMISTIC_MS) >= STARTED_REPORT_MS) this.reportStartedSoon();
-    }
+    if (grid !== undefined) this.report.started(grid, usualMs);
     return true;
   }
 
@@ -655,7 +639,7 @@ export class Runtime {
         const error = errorInfo(e);
         const fail = (run: number) => {
           const grid = gridTaskOf(run as RunId);
-          if (grid !== undefined) this.out.started.push(grid);
+          if (grid !== undefined) this.report.started(grid);
           this.settle({ id: run, ok: false, error });
         };
         const [failed, rest] = partition(this.queue, (t) => t.bundle === hash);
@@ -670,24 +654,6 @@ export class Runtime {
     );
   }
 
-  /** Started tasks are reported within STARTED_REPORT_MS rather than at
-   * once: a short task's result mostly comes first and carries the news in
-   * the same report, sparing the coordinator and the SDK a frame each on
-   * every round trip. A long task still shows running() a moment after it
-   * began. The clock's timer keeps this prompt in a background tab. A task
-   * of a function timed here as quicker than that arms no timer (see place):
-   * the timer's message to the clock's thread and its wake-ups of both
-   * threads cost a lone round trip more than they could save, and the rare
-   * such task that runs long shows running() with the next report, or after
-   * the coordinator's next ping (every few seconds) at the latest. */
-  private reportStartedSoon(): void {
-    if (this.startedTimer !== undefined || this.stopped) return;
-    this.startedTimer = this.clock.setTimeout(() => {
-      this.startedTimer = undefined;
-      this.scheduleFlush();
-    }, STARTED_REPORT_MS);
-  }
-
   /** Once per turn: outcomes to the Web Workers, results to peers, and one
    * report to the coordinator, batching whatever happened together. */
   private scheduleFlush(): void {
@@ -699,54 +665,21 @@ export class Runtime {
     (idle ? queueMicrotask : nextTurn)(() => {
       this.flushQueued = false;
       this.pool.sendInboxes();
-      const out = this.out;
       const load = { blocked: this.pool.blocked, ready: this.subtasks.waiting, local: this.subtasks.running + this.peerRuns.size };
-      const { links, bytes } = this.peers.flush();
-      addPeerReport(out, this.peers.takeReport());
-      if (links !== this.lastLoad.links) out.links = links;
-      if (bytes > 0) out.peerBytes = bytes;
-      const last = this.lastLoad;
-      if (isEmpty(out) && load.blocked === last.blocked && load.ready === last.ready && load.local === last.local) return;
-      this.lastLoad = { ...load, links };
-      this.out = emptyReport();
-      this.send({ ...out, ...load });
+      const report = this.report.take(load, this.peers.flush(), this.peers.takeReport());
+      if (report) this.send(report);
     });
   }
-  private lastLoad = { blocked: 0, ready: 0, local: 0, links: 0 };
 }
 
 /** Until a function has been timed here, assume its tasks are long. */
 const PESSIMISTIC_MS = 1000;
-
-/** How long the report of a started task may wait for its result (see reportStartedSoon). */
-const STARTED_REPORT_MS = 2;
 
 /** About how much work a Web Worker holds (see pump). */
 const HOLD_MS = 200;
 
 /** Lent subtasks are looked at this often for overdue ones (see Subtasks.copyOverdue). */
 const COPY_CHECK_MS = 250;
-
-type Report = Omit<PageReport, 'blocked' | 'ready' | 'local'>;
-
-function emptyReport(): Report {
-  return { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [] };
-}
-
-function isEmpty(r: Report): boolean {
-  return (
-    r.started.length + r.results.length + r.lost.length + r.submit.length + r.cancel.length === 0 &&
-    r.spawning === undefined &&
-    r.offload === undefined &&
-    r.returned === undefined &&
-    r.stole === undefined &&
-    r.links === undefined &&
-    r.peerBytes === undefined &&
-    r.localDone === undefined &&
-    r.copied === undefined &&
-    r.refused === undefined
-  );
-}
 
 function partition<T>(xs: T[], pred: (x: T) => boolean): [T[], T[]] {
   const yes: T[] = [];
