@@ -5,6 +5,9 @@
 /** A task function, as its tasks name it; a chunk of calls times apart from one call. */
 export const fnKey = (task: { bundle: string; fn: string; chunk?: true }): string => `${task.bundle}:${task.fn}${task.chunk ? '[]' : ''}`;
 
+/** Until a function has been timed here, assume its tasks are long. */
+export const PESSIMISTIC_MS = 1000;
+
 export class Durations {
   private readonly byFn = new Map<string, { ms: number; n: number; awaits: boolean }>();
 

@@ -7,7 +7,8 @@
 // otherwise (see subtasks.ts). A task therefore comes from one of three
 // places (the coordinator, this page's own subtasks, a peer: an Origin, see
 // task-origin.ts), and its outcome goes back to where it came from.
-// What the page's report says is page-report.ts's business.
+// Which Web Worker takes a waiting task is placement.ts's business, and what
+// the page's report says is page-report.ts's.
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -22,13 +23,13 @@ import { PeerOffload, type OffloadHost, type PeerStatus } from './peer-offload.t
 import { SharedConstants } from './shared-constants.ts';
 import { Subtasks, type SubtaskHost } from './subtasks.ts';
 import { gridTaskOf, isGridRun, localRuns, type LocalOrigin, type Origin, type PeerTaskId, type RunId } from './task-origin.ts';
-import { bundleCounters, loadBundle, type BundleCacheCounters } from './bundle-cache.ts';
+import { bundleCounters, type BundleCacheCounters } from './bundle-cache.ts';
 import { nextTurn } from './next-turn.ts';
 import { Clock } from './clock.ts';
-import { errorInfo } from './error-info.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
-import { Durations, fnKey } from './durations.ts';
+import { Durations, PESSIMISTIC_MS, fnKey } from './durations.ts';
 import { ReportOutbox } from './page-report.ts';
+import { Placement, type PlacementHost } from './placement.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
 import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
@@ -77,12 +78,9 @@ export class Runtime {
   private threads: number;
   private paused: boolean;
   private queue: TaskSpec[] = [];
-  private readonly code = new Map<string, string>();
-  private readonly loading = new Set<string>();
   private readonly shared = new SharedConstants();
   private readonly newRun = localRuns();
   private readonly subtasks = new Subtasks(this.subtaskHost());
-  private copyTimer: number | undefined;
   /** Tasks taken from peers and running or waiting here, by run id. */
   private readonly peerRuns = new Map<RunId, Extract<Origin, { kind: 'peer' }>>();
   /** Tasks taken from peers, waiting for a Web Worker. */
@@ -96,6 +94,7 @@ export class Runtime {
    * to one a minute, which would stall timeouts, heartbeats and reconnects. */
   private readonly clock = new Clock();
   private readonly report = new ReportOutbox(this.clock, () => this.scheduleFlush());
+  private readonly placement: Placement;
   private readonly peers = new PeerOffload(this.offloadHost(), this.subtasks, this.shared, this.clock);
   private identity?: PageIdentity;
   readonly status: RuntimeStatus;
@@ -109,10 +108,11 @@ export class Runtime {
       ended: (slot) => this.ended(slot),
       died: (slot) => this.died(slot),
       ready: () => {
-        this.pump();
+        this.placement.pump();
         this.emit(true);
       },
     });
+    this.placement = new Placement(this.placementHost(), this.pool, this.durations, this.shared, this.subtasks, this.report, this.clock);
     this.status = {
       state: 'connecting',
       threads: this.threads,
@@ -160,7 +160,7 @@ export class Runtime {
     this.status.threads = threads;
     if (!this.stopped) {
       this.pool.resize(threads);
-      this.pump();
+      this.placement.pump();
     }
     this.sendCapacity();
     this.emit(true);
@@ -174,7 +174,7 @@ export class Runtime {
     this.paused = paused;
     this.status.paused = paused;
     this.sendCapacity();
-    this.pump();
+    this.placement.pump();
     this.emit(true);
   }
 
@@ -186,6 +186,7 @@ export class Runtime {
     this.stopped = true;
     this.peers.close();
     this.report.stop();
+    this.placement.stop();
     this.clock.stop();
     this.link.stop();
     this.pool.stop();
@@ -255,7 +256,7 @@ export class Runtime {
       return;
     }
     this.pool.settled(slot);
-    this.pump();
+    this.placement.pump();
     this.scheduleFlush();
     this.emit();
   }
@@ -355,7 +356,7 @@ export class Runtime {
   private stopWorker(slot: Slot): void {
     this.vacate(slot);
     this.pool.replace(slot);
-    this.pump();
+    this.placement.pump();
     this.scheduleFlush();
     this.emit();
   }
@@ -365,7 +366,7 @@ export class Runtime {
   private died(slot: Slot): void {
     this.vacate(slot);
     this.pool.revive(slot);
-    this.pump();
+    this.placement.pump();
     this.scheduleFlush();
     this.emit();
   }
@@ -440,7 +441,7 @@ export class Runtime {
       }
       case 'tasks':
         for (const t of msg.tasks) this.queue.push(t);
-        this.pump();
+        this.placement.pump();
         break;
       case 'cancel': {
         // Tasks not handed to a worker yet are dropped; the coordinator
@@ -508,7 +509,7 @@ export class Runtime {
       slot.started.clear();
       this.pool.replace(slot);
     }
-    this.pump();
+    this.placement.pump();
   }
 
   // ---- peers (WebRTC): what peer-offload.ts asks of the queues ----
@@ -528,8 +529,8 @@ export class Runtime {
       changed: (registered) => {
         if (registered !== undefined) this.send({ t: 'peer', open: registered });
         // Subtasks may have been lent: watch them for overdue ones.
-        this.armCopies();
-        this.pump();
+        this.placement.watchCopies();
+        this.placement.pump();
         this.scheduleFlush();
         this.emit(registered !== undefined);
       },
@@ -557,86 +558,20 @@ export class Runtime {
     };
   }
 
-  // ---- handing tasks to Web Workers ----
+  // ---- handing tasks to Web Workers: what placement.ts asks of the queues ----
 
-  /** Gives waiting tasks to workers: tasks taken from peers first, then this
-   * page's own subtasks (newest first), then the coordinator's. A worker
-   * holds, besides tasks waiting on subtasks, one task of a function that
-   * awaits, or about HOLD_MS of a synchronous one (at most its share of the
-   * queue): it runs those back to back, with no wait for this thread, which
-   * on a busy machine can take milliseconds to be scheduled, and tiny tasks
-   * travel in batches. A paused page still runs subtasks: its started tasks
-   * need them. */
-  private pump(): void {
-    const waiting = this.peerQueue.length + this.subtasks.waiting + (this.paused ? 0 : this.queue.length);
-    if (waiting === 0) {
-      if (this.subtasks.anyLent) this.copyOverdue();
-    } else {
-      this.placeWaiting(waiting);
-    }
-    this.pool.sendBatches();
-  }
-
-  private placeWaiting(waiting: number): void {
-    const batch = Math.max(1, Math.min(64, Math.ceil(waiting / this.pool.slots.length)));
-    this.peerQueue = this.peerQueue.filter((task) => !this.place(task, batch));
-    this.subtasks.runReady((task) => this.place(task, batch));
-    if (!this.paused) this.queue = this.queue.filter((task) => !this.place(task, batch));
-  }
-
-  /** Copies of overdue lent subtasks run in idle Web Workers (see Subtasks.copyOverdue). */
-  private copyOverdue(): void {
-    const copied = this.subtasks.copyOverdue(performance.now(), (task) => this.place(task, 1));
-    if (copied === 0) return;
-    this.status.peer.copied += copied;
-    this.report.copied(copied);
-  }
-
-  /** While subtasks are lent, looks now and then for overdue ones. */
-  private armCopies(): void {
-    if (this.copyTimer !== undefined || !this.subtasks.anyLent || this.stopped) return;
-    this.copyTimer = this.clock.setTimeout(() => {
-      this.copyTimer = undefined;
-      this.pump();
-      this.scheduleFlush();
-      this.emit();
-      this.armCopies();
-    }, COPY_CHECK_MS);
-  }
-
-  /** Hands a task to a worker with room; false if none has room (or its code is loading). */
-  private place(task: TaskSpec, batch: number): boolean {
-    const code = this.code.get(task.bundle);
-    if (code === undefined) {
-      this.fetchBundle(task.bundle);
-      return false;
-    }
-    const key = fnKey(task);
-    const usualMs = this.durations.get(key, PESSIMISTIC_MS);
-    // A task that awaits keeps its worker's turn until it ends (unless it
-    // waits on subtasks): holding several would only queue them there.
-    const hold = this.durations.awaits(key) ? 1 : Math.floor(HOLD_MS / Math.max(usualMs, 0.01));
-    const slot = this.pool.pick(task.scope, Math.max(1, Math.min(batch, hold)));
-    if (!slot) return false;
-    this.pool.give(slot, task, code, task.scope === undefined ? undefined : this.shared.get(task.scope));
-    const grid = gridTaskOf(task.id as RunId);
-    if (grid !== undefined) this.report.started(grid, usualMs);
-    return true;
-  }
-
-  private fetchBundle(hash: string): void {
-    if (this.loading.has(hash)) return;
-    this.loading.add(hash);
-    loadBundle(hash).then(
-      (code) => {
-        this.loading.delete(hash);
-        this.code.set(hash, code);
-        this.pump();
+  private placementHost(): PlacementHost {
+    return {
+      // A paused page still runs subtasks: its started tasks need them.
+      waiting: () => this.peerQueue.length + this.subtasks.waiting + (this.paused ? 0 : this.queue.length),
+      // Tasks taken from peers first, then this page's own subtasks (newest
+      // first), then the coordinator's.
+      offer: (place) => {
+        this.peerQueue = this.peerQueue.filter((task) => !place(task));
+        this.subtasks.runReady(place);
+        if (!this.paused) this.queue = this.queue.filter((task) => !place(task));
       },
-      (e: Error) => {
-        this.loading.delete(hash);
-        // Without its code no task of this bundle can run here.
-        const error = errorInfo(e);
+      unloadable: (hash, error) => {
         const fail = (run: number) => {
           const grid = gridTaskOf(run as RunId);
           if (grid !== undefined) this.report.started(grid);
@@ -651,7 +586,15 @@ export class Runtime {
         this.subtasks.failBundle(hash, error);
         this.scheduleFlush();
       },
-    );
+      copied: (n) => {
+        this.status.peer.copied += n;
+        this.report.copied(n);
+      },
+      checked: () => {
+        this.scheduleFlush();
+        this.emit();
+      },
+    };
   }
 
   /** Once per turn: outcomes to the Web Workers, results to peers, and one
@@ -671,15 +614,6 @@ export class Runtime {
     });
   }
 }
-
-/** Until a function has been timed here, assume its tasks are long. */
-const PESSIMISTIC_MS = 1000;
-
-/** About how much work a Web Worker holds (see pump). */
-const HOLD_MS = 200;
-
-/** Lent subtasks are looked at this often for overdue ones (see Subtasks.copyOverdue). */
-const COPY_CHECK_MS = 250;
 
 function partition<T>(xs: T[], pred: (x: T) => boolean): [T[], T[]] {
   const yes: T[] = [];

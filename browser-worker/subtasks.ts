@@ -2,9 +2,9 @@
 // wait here (for locality) and run in this page's Web Workers until the
 // coordinator says otherwise: an idle page steals some over WebRTC, or this
 // page releases some to the grid queue. Wherever one runs, its outcome goes
-// back to the Web Worker that spawned it. The runtime (runtime.ts) places
-// runs in Web Workers and carries messages; this class decides where each
-// subtask is and what becomes of it.
+// back to the Web Worker that spawned it. The runtime (runtime.ts, with
+// placement.ts) places runs in Web Workers and carries messages; this class
+// decides where each subtask is and what becomes of it.
 import type { ReleasedTask, RemoteErrorInfo, TaskOutcome, TaskRef, TaskSpec } from '../protocol/messages.ts';
 import type { Need } from '../protocol/needs.ts';
 import type { PeerLink } from './peer-offload.ts';

@@ -1,7 +1,8 @@
 // The Web Workers of a page, one per thread, and what the page has sent
-// each: bundles, constants, tasks. The runtime (runtime.ts) decides which
-// task goes where and keeps the per-task records in each Slot; this module
-// starts, resizes and ends the workers and batches what goes to them.
+// each: bundles, constants, tasks. The runtime decides which task goes
+// where (placement.ts) and keeps the per-task records in each Slot
+// (runtime.ts); this module starts, resizes and ends the workers and
+// batches what goes to them.
 //
 // A Web Worker serves one client (one task scope) for its life: a task can
 // patch globals and prototypes or start nested workers, and none of that may
