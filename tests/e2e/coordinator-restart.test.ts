@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { connect, type Grid } from '../../client-sdk/index.ts';
 import { launchWorkers } from '../../cli/workers.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import { runLadle, statsUntil, type LadleProcess } from '../helpers/cli.ts';
 import type * as Isolation from '../fixtures/isolation.ts';
 
@@ -31,7 +31,7 @@ test('a coordinator killed mid-map and restarted on the same port: the same page
   const dir = await mkdtemp(join(tmpdir(), 'ladle-restart-'));
   const first = await coordinator(dir);
   const port = Number(new URL(first.url).port);
-  const workers = await launchWorkers({ url: first.url, count: 1, threads: 2 });
+  const workers = await launchWorkers({ url: first.url, browser: await testBrowser(), count: 1, threads: 2 });
   let second: { proc: LadleProcess; url: string } | undefined;
   let old: Grid | undefined;
   try {
@@ -76,7 +76,7 @@ test('a coordinator killed mid-map and restarted on the same port: the same page
 test('SIGTERM drains a coordinator in memory: the running task finishes, the queued one does not start, and the client is told why', { timeout: 120_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ladle-drain-'));
   const { proc, url } = await coordinator(dir, 0, false);
-  const workers = await launchWorkers({ url, count: 1, threads: 1 });
+  const workers = await launchWorkers({ url, browser: await testBrowser(), count: 1, threads: 1 });
   let grid: Grid | undefined;
   try {
     grid = await connect({ url, token: 'restart-secret', grace: 1000 });

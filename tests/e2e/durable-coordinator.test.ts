@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { runLadle, statsUntil, type LadleProcess } from '../helpers/cli.ts';
+import { testBrowser } from '../helpers/grid.ts';
 import { unpack } from '../../protocol/codec.ts';
 
 const N = 2000;
@@ -102,7 +103,7 @@ async function interruptMap(signal: NodeJS.Signals): Promise<{ exitCode: number 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ladle-durable-'));
   await startCoordinator();
-  workers = await launchWorkers({ url, count: 1, threads: 2 });
+  workers = await launchWorkers({ url, browser: await testBrowser(), count: 1, threads: 2 });
   page = workers.pages[0];
   await page.evaluate(() => {
     const g = globalThis as unknown as PageGlobals;

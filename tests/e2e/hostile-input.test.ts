@@ -17,7 +17,7 @@ import { launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
 import { pack } from '../../protocol/codec.ts';
 import { CloseCode, PROTOCOL_VERSION, encodeFrame } from '../../protocol/messages.ts';
 import { runLadle, type LadleProcess } from '../helpers/cli.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 
 const TOKEN = 'hostile-input-test-token';
@@ -32,7 +32,7 @@ before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ladle-hostile-'));
   ladle = runLadle(['coordinator', '--host', '127.0.0.1', '--port', '0', '--token', TOKEN, '--data', dataDir]);
   url = (await ladle.waitFor(/http:\/\/127\.0\.0\.1:\d+/))[0];
-  workers = await launchWorkers({ url, count: 1, threads: 2 });
+  workers = await launchWorkers({ url, browser: await testBrowser(), count: 1, threads: 2 });
   grid = await connect({ url, token: TOKEN });
   tasks = await grid.module<typeof Tasks>(fixture('tasks.ts'));
   // Warm up: the coordinator has served a page, a client and a task before memory is read.

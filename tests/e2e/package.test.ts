@@ -13,6 +13,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchWorkers } from '../../cli/workers.ts';
 import { runLadle } from '../helpers/cli.ts';
+import { testBrowser } from '../helpers/grid.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -210,7 +211,7 @@ test('the README quick start, as pasted, prints its results from a real coordina
   try {
     const [, url] = await coordinator.waitFor(/LADLE_URL=(http:\/\/127\.0\.0\.1:\d+)/, 60_000);
     // A real page, served the package's prebuilt site.
-    const workers = await launchWorkers({ url, count: 1, threads: 1 });
+    const workers = await launchWorkers({ url, browser: await testBrowser(), count: 1, threads: 1 });
     try {
       const assignments = Object.fromEntries([...mainLine.matchAll(/(\w+)=(\S+) /g)].map(([, k, v]) => [k, v]));
       const command = mainLine.slice(mainLine.indexOf('npx ')).split(' ');

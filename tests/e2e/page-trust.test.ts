@@ -23,7 +23,7 @@ import {
   type ToPage,
 } from '../../protocol/messages.ts';
 import { statsUntil } from '../helpers/cli.ts';
-import { fixture, withCoordinator } from '../helpers/grid.ts';
+import { fixture, testBrowser, withCoordinator } from '../helpers/grid.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 
 /** Resolves once `check` returns something, looked at after each frame; fails after `ms`. */
@@ -158,7 +158,7 @@ test("a page cannot inject tasks into another client's job: made-up parents are 
 
       // The page leaves; an honest page finishes the job: the victim's session and results are intact.
       evil.ws.terminate();
-      workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
+      workers = await launchWorkers({ url: c.url, browser: await testBrowser(), count: 1, threads: 2 });
       assert.deepEqual(await results, xs.map((x) => x * x));
       assert.equal(await grid.submit(tasks.square, 12), 144, 'the session still works');
       s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.jobs[0]?.done === 21);
@@ -188,7 +188,7 @@ test('a page that hoards tasks (claims 1024 threads, starts and spawns, never fi
       const alone = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.running > 0);
       assert.equal(alone.running, 32, 'a new page holds at most 32 tasks, whatever it claims');
       assert.equal(hoarder.tasks.length, 32);
-      workers = await launchWorkers({ url: c.url, count: 1, threads: 2 });
+      workers = await launchWorkers({ url: c.url, browser: await testBrowser(), count: 1, threads: 2 });
       assert.deepEqual(await results, xs.map((x) => x * x), 'every task completed');
       const s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.jobs[0]?.done === 200);
       assert.equal(s.jobs[0].failed, 0);

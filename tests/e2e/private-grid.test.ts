@@ -8,6 +8,7 @@ import { startCoordinator } from '../../coordinator/coordinator.ts';
 import { launchWorkers } from '../../cli/workers.ts';
 import { connect, ConnectionError } from '../../client-sdk/index.ts';
 import { statsUntil } from '../helpers/cli.ts';
+import { testBrowser } from '../helpers/grid.ts';
 
 test('pages need the join token; each student submits with their own named token', { timeout: 90_000 }, async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ladle-private-'));
@@ -15,15 +16,15 @@ test('pages need the join token; each student submits with their own named token
   try {
     assert.equal(c.token, '', 'no anonymous token when named tokens are given');
     // Without the join token a page is refused and never counted.
-    const outsider = await launchWorkers({ url: c.url, count: 0 });
-    const page = await outsider.browser.newPage();
+    const outsider = await (await testBrowser()).newContext();
+    const page = await outsider.newPage();
     const refused = new Promise<string>((resolve) => page.on('console', (m) => m.text().includes('refused') && resolve(m.text())));
     await page.goto(`${c.url}/?threads=1`);
     assert.match(await refused, /invalid join token/);
     assert.equal((await statsUntil(c.url, () => true)).workers, 0);
     await outsider.close();
 
-    const insider = await launchWorkers({ url: `${c.url}/?join=join-secret-7`, count: 1, threads: 1 });
+    const insider = await launchWorkers({ url: `${c.url}/?join=join-secret-7`, browser: await testBrowser(), count: 1, threads: 1 });
     try {
       await statsUntil(c.url, (s) => s.workers === 1);
       for (const token of ['alice-token-1', 'bob-token-22']) {
