@@ -1,5 +1,5 @@
 // Result verification against pages that lie (issue 15), in real Chromium:
-// three honest pages and, test by test, a fresh lying page (a browser launched
+// three honest pages and, test by test, a fresh lying page (a context opened
 // with a user agent that tests/fixtures/verify.ts reads in its Web Workers).
 // Without verification its wrong results arrive; with `verify: 2` or
 // 'adaptive' none does and it ends quarantined; a page that earns trust and
@@ -10,14 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { startCoordinator, type Coordinator } from '../../coordinator/coordinator.ts';
-import { describePage, launchWorkers, type LocalWorkers } from '../../cli/workers.ts';
-import { launchChromium } from '../../cli/chromium.ts';
+import { describePage, launchWorkers, type LocalWorkers, type PageSource } from '../../cli/workers.ts';
 import { connect, LadleError, RemoteError, VerificationError, type Grid } from '../../client-sdk/index.ts';
 import type { Stats, WorkerStats } from '../../coordinator/stats.ts';
 import { fetchStats, runLadle, statsUntil } from '../helpers/cli.ts';
-import { fixture } from '../helpers/grid.ts';
+import { fixture, testBrowser } from '../helpers/grid.ts';
 import type * as Verify from '../fixtures/verify.ts';
 
 let dataDir: string;
@@ -25,8 +23,6 @@ let coordinator: Coordinator;
 let grid: Grid;
 let tasks: Awaited<ReturnType<typeof load>>;
 const load = () => grid.module<typeof Verify>(fixture('verify.ts'));
-let honestBrowser: Browser;
-let liarBrowser: Browser;
 let honest: LocalWorkers;
 
 const HONEST = 'Mozilla/5.0 LadleHonest';
@@ -36,9 +32,7 @@ const LIAR_AFTER_100 = 'Mozilla/5.0 LadleLiarAfter100';
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ladle-test-'));
   coordinator = await startCoordinator({ host: '127.0.0.1', port: 0, dataDir });
-  honestBrowser = await launchChromium([`--user-agent=${HONEST}`]);
-  liarBrowser = await launchChromium([`--user-agent=${LIAR}`]);
-  honest = await launchWorkers({ url: coordinator.url, browser: honestBrowser, count: 3, threads: 1 });
+  honest = await launchWorkers({ url: coordinator.url, browser: await testBrowser(), pageSource: saying(HONEST), count: 3, threads: 1 });
   grid = await connect({ url: coordinator.url, token: coordinator.token });
   tasks = await load();
 });
@@ -46,7 +40,6 @@ before(async () => {
 after(async () => {
   await grid?.close();
   await honest?.close();
-  await Promise.all([honestBrowser?.close(), liarBrowser?.close()]);
   await coordinator?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -54,10 +47,19 @@ after(async () => {
 const stats = (): Promise<Stats> => fetchStats({ url: coordinator.url, adminToken: coordinator.adminToken });
 const source = () => ({ url: coordinator.url, adminToken: coordinator.adminToken });
 
-/** A page of its own context in `browser` (a fresh identity, untrusted and
+/** Pages whose user agent, as they, their Web Workers and the coordinator
+ * see it, is `agent`: each in a context of its own in the shared browser. */
+function saying(agent: string): PageSource {
+  return {
+    take: async () => (await (await testBrowser()).newContext({ userAgent: agent })).newPage(),
+    give: (page) => page.context().close().catch(() => undefined),
+  };
+}
+
+/** A page of its own context saying `agent` (a fresh identity, untrusted and
  * not quarantined), and the coordinator's id for it. */
-async function openPage(browser: Browser): Promise<{ page: LocalWorkers; id: string }> {
-  const page = await launchWorkers({ url: coordinator.url, browser, count: 1, threads: 1 });
+async function openPage(agent: string): Promise<{ page: LocalWorkers; id: string }> {
+  const page = await launchWorkers({ url: coordinator.url, browser: await testBrowser(), pageSource: saying(agent), count: 1, threads: 1 });
   return { page, id: (await describePage(page.pages[0])).workerId };
 }
 
@@ -72,8 +74,8 @@ function pageBy(s: Stats, id: string, agent: string): WorkerStats {
 const xs = Array.from({ length: 400 }, (_, i) => i);
 const wrongOf = (ys: number[]) => xs.filter((x, i) => ys[i] !== x * x);
 
-test("a lying page's Web Workers see the user agent its browser was launched with", { timeout: 60_000 }, async () => {
-  const liar = await openPage(liarBrowser);
+test("a lying page's Web Workers see the user agent its context was opened with", { timeout: 60_000 }, async () => {
+  const liar = await openPage(LIAR);
   try {
     const seen = await liar.page.pages[0].evaluate(() => new Promise<string>((resolve) => {
       const w = new Worker(URL.createObjectURL(new Blob(['postMessage(navigator.userAgent)'], { type: 'text/javascript' })));
@@ -86,7 +88,7 @@ test("a lying page's Web Workers see the user agent its browser was launched wit
 });
 
 test('without verification, the lying page gets work and its wrong results arrive', { timeout: 120_000 }, async () => {
-  const liar = await openPage(liarBrowser);
+  const liar = await openPage(LIAR);
   try {
     const before = pageBy(await stats(), liar.id, LIAR).tasksDone;
     const wrong = wrongOf(await grid.map(tasks.square, xs, { chunkSize: 1 }));
@@ -100,7 +102,7 @@ test('without verification, the lying page gets work and its wrong results arriv
 
 for (const verify of [2, 'adaptive'] as const) {
   test(`verify: ${JSON.stringify(verify)}: not one wrong result in 400 tasks, and the liar ends quarantined`, { timeout: 180_000 }, async () => {
-    const liar = await openPage(liarBrowser);
+    const liar = await openPage(LIAR);
     try {
       const s0 = await stats();
       const wrong = wrongOf(await grid.map(tasks.square.with({ verify }), xs, { chunkSize: 1 }));
@@ -121,10 +123,9 @@ for (const verify of [2, 'adaptive'] as const) {
 }
 
 test('a page honest for its first 100 tasks, then lying, is caught by spot checks', { timeout: 300_000 }, async () => {
-  const browser = await launchChromium([`--user-agent=${LIAR_AFTER_100}`]);
+  // threads=1: one Web Worker, whose count is the page's.
+  const turncoat = await openPage(LIAR_AFTER_100);
   try {
-    // threads=1: one Web Worker, whose count is the page's.
-    const turncoat = await openPage(browser);
     const batch = Array.from({ length: 40 }, (_, i) => i);
     let trustedBeforeCaught = false;
     let wrongDelivered = 0;
@@ -142,9 +143,8 @@ test('a page honest for its first 100 tasks, then lying, is caught by spot check
     assert.ok(trustedBeforeCaught, 'it had earned trust while honest (so a spot check, not the untrusted rule, caught it)');
     // Reported, not asserted: what a trusted cheater gets through before a spot check.
     console.log(`# wrong results delivered before the turncoat was caught: ${wrongDelivered}`);
-    await turncoat.page.close();
   } finally {
-    await browser.close();
+    await turncoat.page.close();
   }
 });
 
@@ -195,7 +195,7 @@ test('verify: n whose majority is beyond the pages joined waits with a word (sta
     assert.match(warnings[0], /\b3\b/, 'and the pages joined');
     assert.equal(y.done(), false);
     // A fourth page: four agreeing results are a majority of six.
-    more = (await openPage(honestBrowser)).page;
+    more = (await openPage(HONEST)).page;
     assert.equal(await y, 49);
     assert.equal((await stats()).verify.waiting, 0);
     assert.equal(warnings.length, 1, 'warned once');
