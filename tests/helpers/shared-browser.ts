@@ -11,7 +11,9 @@ const SERVER_ENV = 'LADLE_TEST_BROWSER';
 /** Launches the server and tells child processes started after it where it is. */
 export async function startSharedBrowserServer(): Promise<BrowserServer> {
   const { chromium } = await loadPlaywright();
-  const server = await chromium.launchServer(launchOptions()).catch((e: unknown) => {
+  // Loopback only: unless told, Playwright listens on every interface, and
+  // anyone who reached the server would drive the run's browser.
+  const server = await chromium.launchServer({ ...launchOptions(), host: '127.0.0.1', port: 0 }).catch((e: unknown) => {
     throw launchError(e);
   });
   process.env[SERVER_ENV] = server.wsEndpoint();
