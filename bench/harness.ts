@@ -6,11 +6,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Stats } from '../coordinator/stats.ts';
 import { connect, type Grid, type ModuleHandles } from '../client-sdk/index.ts';
 import type { CoordinatorReply, CoordinatorRequest, Mem } from './coordinator-process.ts';
 import type { BrowserReply, BrowserRequest } from './browser-process.ts';
+import type { RelayReply, RelayRequest } from './relay-process.ts';
 import type * as Kernels from './kernels.mjs';
 
 export const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
@@ -126,7 +127,30 @@ export let chromiumVersion: string | undefined;
 /** Headless Chromium pages (in their own process) joined to `c`; resolves
  * once they count. `browserArgs`: extra Chromium flags (a `--user-agent` that
  * a task module reads, say). */
-export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number, browserArgs: string[] = []): Promise<{ stop(): Promise<void>; echoFloor(): Promise<number[]> }> {
+/** The floors under a round trip through a page of a browser: see forkBrowser. */
+export interface Floors {
+  echoFloor(): Promise<number[]>;
+  relayFloor(): Promise<number[]>;
+}
+
+/** ms per echo of `batches` batches of `size` sequential 40-byte echoes of `ws`, after 200 to warm up. */
+async function echoBatches(ws: WebSocket, batches: number, size: number): Promise<number[]> {
+  const echo = () =>
+    new Promise<void>((resolve) => {
+      ws.once('message', () => resolve());
+      ws.send(new Uint8Array(40));
+    });
+  for (let i = 0; i < 200; i++) await echo();
+  const out: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = ms();
+    for (let i = 0; i < size; i++) await echo();
+    out.push((ms() - t0) / size);
+  }
+  return out;
+}
+
+export async function forkBrowser(c: CoordinatorProcess, pages: number, threads: number, browserArgs: string[] = []): Promise<{ stop(): Promise<void> } & Floors> {
   // Threads already joined (another browser's): these pages count on top.
   const joined = (await c.stats()).threads;
   const s = await forkService<BrowserRequest, BrowserReply>('browser-process.ts', [c.url, String(pages), String(threads), ...browserArgs], []);
@@ -134,8 +158,8 @@ export async function forkBrowser(c: CoordinatorProcess, pages: number, threads:
   await until('the pages to join', async () => (await c.stats()).threads === joined + pages * threads);
   return {
     stop: s.stop,
-    /** ms per echo, in 20 batches of 100, of a page of this browser and a
-     * WebSocket echo server in this process. */
+    /** ms per echo, in 20 batches of 100, of a settled page of this browser
+     * and a WebSocket echo server in this process. */
     async echoFloor() {
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
       await once(server, 'listening');
@@ -145,6 +169,25 @@ export async function forkBrowser(c: CoordinatorProcess, pages: number, threads:
         return (await s.ask<Extract<BrowserReply, { t: 'echoed' }>>({ t: 'echo', url, batches: 20, size: 100 })).msPerEcho;
       } finally {
         server.close();
+      }
+    },
+    /** ms per echo, in 20 batches of 100, of a Node WebSocket client here
+     * -> a relay process -> a page of this browser and back: the two socket
+     * legs and two process wake-ups that any grid round trip has
+     * (SDK -> coordinator -> page), with no work. */
+    async relayFloor() {
+      const relay = await forkService<RelayRequest, RelayReply>('relay-process.ts', [], []);
+      try {
+        await s.ask({ t: 'relay', url: `${relay.ready.url}/page` });
+        const ws = new WebSocket(`${relay.ready.url}/client`);
+        await once(ws, 'open');
+        try {
+          return await echoBatches(ws, 20, 100);
+        } finally {
+          ws.close();
+        }
+      } finally {
+        await relay.stop();
       }
     },
   };
@@ -159,10 +202,8 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 }
 
 // ---- a whole grid: coordinator process + one Chromium page + SDK here ----
-export interface BenchGrid {
+export interface BenchGrid extends Floors {
   coordinator: CoordinatorProcess;
-  /** See forkBrowser. */
-  echoFloor(): Promise<number[]>;
   grid: Grid;
   kernels: ModuleHandles<typeof Kernels>;
   close(): Promise<void>;
@@ -177,6 +218,7 @@ export async function startGrid(threads = 2, flags: CoordinatorFlags = {}): Prom
     return {
       coordinator,
       echoFloor: browser.echoFloor,
+      relayFloor: browser.relayFloor,
       grid,
       kernels,
       async close() {
