@@ -74,14 +74,16 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** The error the task failed with, or undefined if it succeeded. Rejects with
-   * CancelledError for a cancelled future, TimeoutError on timeout. */
+   * CancelledError for a cancelled future, TimeoutError when `timeout` passes
+   * first. A task that failed with a TimeoutError of its own (it ran past its
+   * `timeout` option) has it returned, like any other error of a task. */
   async exception(options: WaitOptions = {}): Promise<unknown> {
     try {
       await this.result(options);
       return undefined;
     } catch (e) {
-      if (e instanceof TimeoutError || e instanceof CancelledError) throw e;
-      return e;
+      if (this.failed()) return e;
+      throw e;
     }
   }
 

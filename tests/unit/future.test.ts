@@ -25,6 +25,24 @@ test('an exception rejects await and is returned by exception()', async () => {
   assert.equal(await f.exception(), boom);
 });
 
+test("exception() returns a task's own TimeoutError and CancelledError; only the wait's timeout and a cancelled future reject", async () => {
+  const ranLong = new Future<number>();
+  const overdue = new TimeoutError('task spin ran past its timeout of 200 ms');
+  ranLong.setException(overdue);
+  assert.equal(await ranLong.exception(), overdue);
+  assert.equal(await ranLong.exception({ timeout: 10 }), overdue);
+  const withdrawn = new Future<number>();
+  const parentGone = new CancelledError('its parent task was withdrawn');
+  withdrawn.setException(parentGone);
+  assert.equal(await withdrawn.exception(), parentGone);
+
+  const slow = new Future<number>();
+  slow.setRunning();
+  await assert.rejects(slow.exception({ timeout: 10 }), (e: unknown) => e instanceof TimeoutError && e !== overdue);
+  slow.setException(overdue);
+  assert.equal(await slow.exception({ timeout: 10 }), overdue);
+});
+
 test('settles exactly once: later results are ignored', async () => {
   const f = new Future<number>();
   f.setResult(1);
