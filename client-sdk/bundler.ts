@@ -93,7 +93,22 @@ export function bundleModule(entry: string): Promise<Bundle> {
   return bundle({ entry });
 }
 
-/** Bundles a self-contained function given as source text, as the default export. */
-export function bundleInline(fnSource: string): Promise<Bundle> {
-  return bundle({ source: `export default (${fnSource});\n`, resolveDir: process.cwd() });
+// Words an export may not be named with `export const`.
+const RESERVED = new Set(
+  ('await break case catch class const continue debugger default delete do else enum eval export extends false finally for function ' +
+    'if implements import in instanceof interface let new null package private protected public return static super switch this throw ' +
+    'true try typeof var void while with yield arguments').split(' '),
+);
+
+/** The export name of an inline task: the function's own name when it is a
+ * plain identifier (`function square(x)`, or a `const square = (x) => ...`
+ * passed by name), else `inline`. Errors and timeouts name the task by it,
+ * where `default` would tell the user nothing. */
+export function inlineName(f: { name: string }): string {
+  return /^[A-Za-z_$][\w$]*$/.test(f.name) && !RESERVED.has(f.name) ? f.name : 'inline';
+}
+
+/** Bundles a self-contained function given as source text, exported as `name` (see inlineName). */
+export function bundleInline(fnSource: string, name: string): Promise<Bundle> {
+  return bundle({ source: `export const ${name} = (${fnSource});\n`, resolveDir: process.cwd() });
 }

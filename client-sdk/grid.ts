@@ -7,7 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packValue, unpack } from '../protocol/codec.ts';
 import type { TaskOutcome, TaskSpec, ToClientData } from '../protocol/messages.ts';
-import { bundleInline, bundleModule, type Bundle } from './bundler.ts';
+import { bundleInline, bundleModule, inlineName, type Bundle } from './bundler.ts';
 import { Channel, endpoints } from './channel.ts';
 import { remoteTransport, type ClientFrame, type Transport } from './transport.ts';
 import { LocalChannel } from './local/local-channel.ts';
@@ -260,12 +260,13 @@ export class Grid {
    * from the enclosing scope; its source text is what runs). */
   fn<F extends TaskFn>(f: F): TaskHandle<F> {
     if (typeof f !== 'function') throw new TypeError('grid.fn takes a function');
-    const hash = bundleInline(f.toString()).then(async (b) => {
+    const name = inlineName(f);
+    const hash = bundleInline(f.toString(), name).then(async (b) => {
       await this.#upload(b);
       return b.hash;
     });
     hash.catch(() => undefined); // reported through each future that uses it
-    return makeHandle<F>('default', hash);
+    return makeHandle<F>(name, hash);
   }
 
   submit<F extends TaskFn>(handle: TaskHandle<F>, ...args: Parameters<F>): Future<ResultOf<F>> {

@@ -1,7 +1,7 @@
 // The core grid end to end: SDK -> coordinator -> Chromium Web Workers -> back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, RemoteError, ConnectionError } from '../../client-sdk/index.ts';
+import { connect, RemoteError, ConnectionError, TimeoutError } from '../../client-sdk/index.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
 import { until } from '../helpers/futures.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
@@ -55,6 +55,23 @@ test('an inline function runs on the grid', async () => {
   const inc = g.grid.fn((x: number) => x + 1);
   assert.equal(await g.grid.submit(inc, 41), 42);
   assert.deepEqual(await g.grid.map(inc, [1, 2, 3]), [2, 3, 4]);
+});
+
+test("an inline function's errors name it: by its own name when it has one, else `inline`", async () => {
+  assert.equal(g.grid.fn((x: number) => x).name, 'inline');
+  // A loop that only its timeout ends: the message names the function.
+  const spin = (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  };
+  const handle = g.grid.fn(spin);
+  assert.equal(handle.name, 'spin');
+  const err = await g.grid.submit(handle.with({ timeout: 200, attempts: 1 }), 60_000).exception();
+  assert.ok(err instanceof TimeoutError, `got ${String(err)}`);
+  assert.match(err.message, /task spin ran past its timeout of 200 ms/);
+  // It may call itself by that name.
+  const fact = (n: number): number => (n < 2 ? 1 : n * fact(n - 1));
+  assert.equal(await g.grid.submit(g.grid.fn(fact), 10), 3_628_800);
 });
 
 test('a task that throws rejects with RemoteError carrying the remote name, message and stack', async () => {
