@@ -4,6 +4,7 @@
 // a started task needs a flush of its own, and when a report would tell the
 // coordinator nothing new.
 import type { PageReport, ReleasedTask, TaskOutcome } from '../protocol/messages.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, outcomeFrameBytes, resultBytesError, taskFrameBytes, type Limits } from '../protocol/limits.ts';
 import { addPeerReport, type PeerReport } from './peer-offload.ts';
 import type { Timers } from './clock.ts';
 import type { GridTaskId, SubtaskId } from './task-origin.ts';
@@ -22,6 +23,8 @@ export class ReportOutbox {
   /** What the last report sent said of the load and the links: the same again is no news. */
   private last = { blocked: 0, ready: 0, local: 0, links: 0 };
   private stopped = false;
+  /** The coordinator's, from its welcome: a frame over `frameBytes` would close this page's connection. */
+  limits: Readonly<Limits> = DEFAULT_LIMITS;
 
   /** `flush`: asks the runtime for a flush this turn (the report is taken then). */
   constructor(
@@ -60,9 +63,14 @@ export class ReportOutbox {
     if (this.out.started.length > 0) this.flush();
   }
 
+  /** A grid task's outcome. A result over the coordinator's limit fails
+   * here, alone: sent, it could be too large for a frame, and the
+   * coordinator would close the connection and every task of this page
+   * would run again elsewhere. */
   result(grid: GridTaskId, outcome: TaskOutcome): void {
     this.spawners.delete(grid);
-    this.out.results.push(outcome);
+    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, this.limits) : undefined;
+    this.out.results.push(tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } });
   }
 
   /** A grid task started here is lost (its Web Worker ended): the coordinator retries it. */
@@ -97,19 +105,20 @@ export class ReportOutbox {
     this.out.copied = (this.out.copied ?? 0) + n;
   }
 
-  /** The report to send now, with the page's load and what peers' links
-   * add (see PeerOffload.flush and takeReport); undefined when it would
-   * tell the coordinator nothing new. */
-  take(load: PageLoad, { links, bytes }: { links: number; bytes: number }, peers: PeerReport | undefined): PageReport | undefined {
+  /** The reports to send now, with the page's load and what peers' links
+   * add (see PeerOffload.flush and takeReport); none when they would tell
+   * the coordinator nothing new. Usually one; more when its results and
+   * subtasks are too large for one frame (see splitReport). */
+  take(load: PageLoad, { links, bytes }: { links: number; bytes: number }, peers: PeerReport | undefined): PageReport[] {
     const out = this.out;
     addPeerReport(out, peers);
     if (links !== this.last.links) out.links = links;
     if (bytes > 0) out.peerBytes = bytes;
     const last = this.last;
-    if (isEmpty(out) && load.blocked === last.blocked && load.ready === last.ready && load.local === last.local) return undefined;
+    if (isEmpty(out) && load.blocked === last.blocked && load.ready === last.ready && load.local === last.local) return [];
     this.last = { ...load, links };
     this.out = emptyReport();
-    return { ...out, ...load };
+    return splitReport({ ...out, ...load }, this.limits.frameBytes - FRAME_OVERHEAD_BYTES);
   }
 
   /** The page left the coordinator, which requeues whatever it held: nothing
@@ -123,6 +132,32 @@ export class ReportOutbox {
   stop(): void {
     this.stopped = true;
   }
+}
+
+/** `report` as frames of at most `budget` bytes of results and subtasks
+ * each: the first carries everything else, the rest only results and
+ * subtasks (and the load, which every report states). Each result and
+ * subtask is within the coordinator's limits, so each fits a frame alone. */
+export function splitReport(report: PageReport, budget: number): PageReport[] {
+  const items: ({ result: TaskOutcome } | { submit: ReleasedTask })[] = [...report.results.map((result) => ({ result })), ...report.submit.map((submit) => ({ submit }))];
+  const size = (item: (typeof items)[number]) => ('result' in item ? outcomeFrameBytes(item.result) : taskFrameBytes(item.submit));
+  if (items.reduce((n, item) => n + size(item), 0) <= budget) return [report];
+  const reports: PageReport[] = [];
+  let next: PageReport = { ...report, results: [], submit: [] };
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (bytes > 0 && bytes + n > budget) {
+      reports.push(next);
+      next = { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: report.blocked, ready: report.ready, local: report.local };
+      bytes = 0;
+    }
+    if ('result' in item) next.results.push(item.result);
+    else next.submit.push(item.submit);
+    bytes += n;
+  }
+  reports.push(next);
+  return reports;
 }
 
 /** How long the report of a started task may wait for its result (see started). */

@@ -29,6 +29,7 @@ import { Clock } from './clock.ts';
 import { WorkerPool, type Slot } from './worker-pool.ts';
 import { Durations, PESSIMISTIC_MS, fnKey } from './durations.ts';
 import { ReportOutbox } from './page-report.ts';
+import { taskBytesError } from '../protocol/limits.ts';
 import { Placement, type PlacementHost } from './placement.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
@@ -431,6 +432,7 @@ export class Runtime {
         this.status.workerId = msg.workerId;
         this.peers.open(msg.workerId, msg.peer, this.link.url);
         if (msg.identity && this.status.identity) this.status.identity.id = msg.identity;
+        this.report.limits = msg.limits;
         this.emit(true);
         break;
       case 'standing': {
@@ -551,6 +553,7 @@ export class Runtime {
         this.report.submit(task);
         this.scheduleFlush();
       },
+      fitsGrid: (spec) => taskBytesError(spec.fn, spec.args.byteLength, this.report.limits) === undefined,
       cancelAtGrid: (id) => this.report.cancel(id),
       withdrawFromPeer: (link, id) => this.peers.withdraw(link, id),
       newRun: () => this.newRun(),
@@ -609,8 +612,7 @@ export class Runtime {
       this.flushQueued = false;
       this.pool.sendInboxes();
       const load = { blocked: this.pool.blocked, ready: this.subtasks.waiting, local: this.subtasks.running + this.peerRuns.size };
-      const report = this.report.take(load, this.peers.flush(), this.peers.takeReport());
-      if (report) this.send(report);
+      for (const report of this.report.take(load, this.peers.flush(), this.peers.takeReport())) this.send(report);
     });
   }
 }

@@ -46,6 +46,9 @@ export interface SubtaskHost {
   answered(sub: Subtask, outcome: TaskOutcome): void;
   /** Hands a subtask to the grid queue (through the coordinator). */
   toGrid(task: ReleasedTask): void;
+  /** Whether the coordinator takes a subtask of this spec: one whose
+   * arguments are over its task limit stays here and runs here. */
+  fitsGrid(spec: TaskSpec): boolean;
   /** A subtask released to the grid is no longer wanted there. */
   cancelAtGrid(id: SubtaskId): void;
   /** A subtask lent over `link` is no longer wanted from that peer. */
@@ -183,13 +186,14 @@ export class Subtasks {
     const ms = this.host.usualMs(oldest.spec);
     const enough = Math.floor(HAND_OVER_MS / Math.max(ms, 0.1));
     const count = Math.max(max, Math.min(enough * max, Math.floor(this.ready.length / 2)));
-    if (!has) return this.ready.splice(0, count);
-    // A peer gets only subtasks it meets every need of (a page without a GPU
-    // never takes a GPU subtask), and never a verified one: one peer's word
-    // on it would go unchecked (it goes to the grid, where it is verified).
+    // The grid gets only subtasks the coordinator takes. A peer gets only
+    // subtasks it meets every need of (a page without a GPU never takes a GPU
+    // subtask), and never a verified one: one peer's word on it would go
+    // unchecked (it goes to the grid, where it is verified).
+    const goes = has ? (sub: Subtask) => sub.spec.verify === undefined && (sub.spec.needs ?? []).every((n) => has.includes(n)) : (sub: Subtask) => this.host.fitsGrid(sub.spec);
     const given: Subtask[] = [];
     this.ready = this.ready.filter((sub) => {
-      if (given.length >= count || sub.spec.verify !== undefined || !(sub.spec.needs ?? []).every((n) => has.includes(n))) return true;
+      if (given.length >= count || !goes(sub)) return true;
       given.push(sub);
       return false;
     });
@@ -205,7 +209,7 @@ export class Subtasks {
   private releaseVerified(max: number): void {
     let released = 0;
     this.ready = this.ready.filter((sub) => {
-      if (released >= max || sub.spec.verify === undefined) return true;
+      if (released >= max || sub.spec.verify === undefined || !this.host.fitsGrid(sub.spec)) return true;
       this.toGrid(sub);
       released++;
       return false;

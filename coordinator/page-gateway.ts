@@ -12,6 +12,7 @@ import {
   ProtocolError,
   encodeFrame,
   parsePageMessage,
+  type FailureKindRefused,
   type PageHello,
   type PageMessage,
   type PageReport,
@@ -22,7 +23,7 @@ import {
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
-import type { Limits } from '../protocol/limits.ts';
+import { resultBytesError, taskBytesError, type Limits } from '../protocol/limits.ts';
 import { RateLimit, sameSecret } from './auth.ts';
 import type { Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
@@ -291,7 +292,7 @@ export class PageGateway {
     listen(ws, parsePageMessage, (msg) => this.onMessage(page, msg));
     ws.on('close', () => this.removePage(page));
     const peer = peerConfig && { ...peerConfig, token: page.peerSecret };
-    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer, identity: page.seat.identity } satisfies ToPage));
+    ws.send(encodeFrame({ t: 'welcome', workerId: page.id, peer, identity: page.seat.identity, limits: this.options.limits } satisfies ToPage));
     // A returning volunteer sees its record at once; a page nothing has checked hears of it once something is.
     const standing = verifier.standing(page.seat.identity);
     if (standing.checked > 0) ws.send(encodeFrame({ t: 'standing', ...standing } satisfies ToPage));
@@ -357,6 +358,9 @@ export class PageGateway {
     // A peer's subtask may outlive its client on the coordinator's record.
     const client = this.clients.byScope(scope);
     if (!client) return refuse(cancelledOutcome(spec.id, 'the client that started this task tree has left'));
+    // The limit a client's tasks keep to (an honest page keeps such a subtask and runs it itself).
+    const tooLarge = taskBytesError(spec.fn, spec.args.byteLength, this.options.limits);
+    if (tooLarge) return refuse(refusedOutcome(spec.id, tooLarge, 'tooLarge'));
     if (!page.releases.take(1)) return refuse(refusedOutcome(spec.id, `this page released subtasks faster than ${pageReleaseRate} per second`));
     if (store.ownerSize(pageOwner(page.id)) >= maxTasksPerPage) {
       return refuse(refusedOutcome(spec.id, `this page has ${maxTasksPerPage} unfinished subtasks on the grid already`));
@@ -406,15 +410,8 @@ export class PageGateway {
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
-    const { resultBytes } = this.options.limits;
-    if (outcome.ok && outcome.value.byteLength > resultBytes) {
-      outcome = {
-        id: outcome.id,
-        ok: false,
-        kind: 'tooLarge',
-        error: { name: 'ResultTooLargeError', message: `the task's result is ${outcome.value.byteLength} bytes; the limit is ${resultBytes}` },
-      };
-    }
+    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, this.options.limits) : undefined;
+    if (tooLarge !== undefined) outcome = { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
     this.lifecycle.result(page.id, page.seat, outcome);
   }
 
@@ -453,6 +450,6 @@ export class PageGateway {
   }
 }
 
-function refusedOutcome(id: number, message: string): TaskOutcome {
-  return { id, ok: false, error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
+function refusedOutcome(id: number, message: string, kind?: FailureKindRefused): TaskOutcome {
+  return { id, ok: false, ...(kind && { kind }), error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };
 }

@@ -135,6 +135,14 @@ export function taskBytesError(fn: string, bytes: number, limits: Pick<Limits, '
   );
 }
 
+/** Why a task's packed result is refused (too large), or undefined. Pages
+ * check it before sending, so a result too large for a frame fails alone
+ * instead of closing the page's connection; the coordinator checks again. */
+export function resultBytesError(bytes: number, limits: Pick<Limits, 'resultBytes'>): string | undefined {
+  if (bytes <= limits.resultBytes) return undefined;
+  return `the task's result is ${bytes} bytes packed; a result may be at most ${limits.resultBytes} (return less, or split the work over more tasks)`;
+}
+
 /** Why shared constants adding up to `bytes` are refused, or undefined. */
 export function sharedBytesError(bytes: number, limits: Pick<Limits, 'taskBytes'>): string | undefined {
   if (bytes <= limits.taskBytes) return undefined;
@@ -147,4 +155,17 @@ export function sharedBytesError(bytes: number, limits: Pick<Limits, 'taskBytes'
 /** What a task adds to a frame at most: its arguments plus its fields. */
 export function taskFrameBytes(task: { fn: string; args: Uint8Array }): number {
   return task.args.byteLength + 3 * task.fn.length + 256;
+}
+
+type SizedOutcome =
+  | { ok: true; value: Uint8Array }
+  | { ok: false; error: { name: string; message: string; stack?: string; code?: string | number; props?: Uint8Array; dropped?: string[]; value?: Uint8Array } };
+
+/** What an outcome adds to a frame at most: its value, or its error's
+ * fields (3 bytes a character of text at most), plus the rest. */
+export function outcomeFrameBytes(outcome: SizedOutcome): number {
+  if (outcome.ok) return outcome.value.byteLength + 256;
+  const e = outcome.error;
+  const text = e.name.length + e.message.length + (e.stack?.length ?? 0) + String(e.code ?? '').length + (e.dropped ?? []).reduce((n, d) => n + d.length + 1, 0);
+  return 3 * text + (e.props?.byteLength ?? 0) + (e.value?.byteLength ?? 0) + 1024;
 }

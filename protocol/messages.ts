@@ -279,7 +279,8 @@ export type ToPage =
   /** `peer`: offloading over WebRTC is on, with this PeerServer; the page
    * registers there under its worker id, presenting `peer.token`. */
   /** `identity`: the page's public id, as the coordinator derived it from its secret. */
-  | { t: 'welcome'; workerId: string; peer?: PeerConfig; identity?: string }
+  /** `limits`: what the page's frames must keep to (a frame over `frameBytes` closes its connection). */
+  | { t: 'welcome'; workerId: string; peer?: PeerConfig; identity?: string; limits: Limits }
   /** The page's record in result verification (coordinator/trust.ts), to show its volunteer. */
   | { t: 'standing'; checked: number; agreed: number; trusted: boolean; quarantined: boolean }
   | { t: 'tasks'; tasks: TaskSpec[] }

@@ -348,6 +348,7 @@ export function parseToPage(x: unknown): ToPage {
   switch (o.t) {
     case 'welcome':
       str(o.workerId, 'welcome.workerId');
+      limits(o.limits);
       if (o.identity !== undefined) str(o.identity, 'welcome.identity', 64);
       if (o.peer !== undefined) {
         const peer = obj(o.peer, 'welcome.peer');

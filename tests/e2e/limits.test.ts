@@ -15,7 +15,7 @@ import { pack, unpack } from '../../protocol/codec.ts';
 import { CloseCode, PROTOCOL_VERSION, WS_PATH, decodeFrame, encodeFrame, parseClientMessage, parseToClient, type ToClient } from '../../protocol/messages.ts';
 import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { startTestGrid, fixture, type TestGrid } from '../helpers/grid.ts';
-import { runLadle } from '../helpers/cli.ts';
+import { fetchStats, runLadle } from '../helpers/cli.ts';
 import type * as Tasks from '../fixtures/tasks.ts';
 
 const MiB = 1024 * 1024;
@@ -205,6 +205,32 @@ test('ladle coordinator --max-task-bytes sets the limit the SDK enforces; bad va
     assert.equal(await bad.exited, 2);
     assert.match(bad.output(), message);
   }
+});
+
+/** The ids of the joined pages: a page whose connection the coordinator closed comes back under a new one. */
+async function pageIds(): Promise<string[]> {
+  return (await fetchStats({ url: g.coordinator.url, adminToken: g.coordinator.adminToken })).perWorker.map((w) => w.id).sort();
+}
+
+test('a result too large for a frame fails alone with ERR_TOO_LARGE at once; the page keeps its connection and its other task', { timeout: 60_000 }, async () => {
+  const pages = await pageIds();
+  const other = g.grid.submit(t.sleepThen, 300, 7);
+  // 9 MiB: over the result limit and over the 8 MiB frame, which the
+  // coordinator would answer by closing the page's connection.
+  const bytes = g.grid.fn((n: number) => new Uint8Array(n));
+  const err = await g.grid.submit(bytes, 9 * MiB).exception();
+  assert.ok(err instanceof LadleError, `got ${String(err)}`);
+  assert.equal(err.code, 'ERR_TOO_LARGE');
+  assert.match(err.message, new RegExp(`result is ${9 * MiB + 5} bytes packed; a result may be at most ${TASK_BYTES}`));
+  assert.equal(await other, 7);
+  assert.deepEqual(await pageIds(), pages, 'the page was not dropped');
+  // Results that fit one by one but not together leave in several frames.
+  const sizes = Array.from({ length: 6 }, () => 3 * MiB);
+  assert.deepEqual(
+    (await g.grid.map(bytes, sizes, { chunkSize: 1 })).map((r) => r.byteLength),
+    sizes,
+  );
+  assert.deepEqual(await pageIds(), pages, 'the page was not dropped');
 });
 
 // Last: its 24 MB keep the page busy for a while on a loaded machine.

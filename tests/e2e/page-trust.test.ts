@@ -123,7 +123,7 @@ test("pages never see a client's session id: tasks, constants and unshare carry 
 });
 
 test("a page cannot inject tasks into another client's job: made-up parents are refused, and a real parent's subtasks are bounded", { timeout: 180_000 }, async () => {
-  await withCoordinator({ maxTasksPerPage: 50 }, async (c) => {
+  await withCoordinator({ maxTasksPerPage: 50, maxTaskBytes: 1024 * 1024 }, async (c) => {
     const evil = await RawPage.join(c, 1);
     const grid = await connect({ url: c.url, token: c.token });
     let workers: LocalWorkers | undefined;
@@ -155,6 +155,10 @@ test("a page cannot inject tasks into another client's job: made-up parents are 
       assert.ok(overBound.every((r) => !r.ok && /50 unfinished subtasks/.test(r.error.message)));
       s = await statsUntil({ url: c.url, adminToken: c.adminToken }, (x) => x.queued + x.running === 70);
       assert.equal(s.jobs[0].submitted, 20, "subtasks are the page's, not the client's");
+      // Nor with arguments over the task limit, which a client could not send either.
+      evil.report({ submit: [{ ...fake(50_001, { task: held.id }), args: new Uint8Array(1024 * 1024 + 1) }] });
+      const [big] = await when(evil.ws, () => (evil.results.length > 10_001 + 9_950 ? evil.results.slice(10_001 + 9_950) : undefined), 'the refusal of a subtask over the task limit');
+      assert.ok(!big.ok && big.kind === 'tooLarge' && /arguments of square are \d+ bytes packed; a task may carry at most 1048576/.test(big.error.message), JSON.stringify(big));
 
       // The page leaves; an honest page finishes the job: the victim's session and results are intact.
       evil.ws.terminate();

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseHello, parseToPage } from '../../protocol/messages.ts';
 import { publicId } from '../../coordinator/page-identity.ts';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 import { newSecret, publicIdOf } from '../../browser-worker/identity.ts';
 import { describeStanding } from '../../site/standing.ts';
 
@@ -54,7 +55,7 @@ test('the public id is the first 16 hex chars of sha256 of the secret, the same 
 test('the coordinator tells a page its standing, and may name its public id in the welcome', () => {
   const standing = { t: 'standing', checked: 120, agreed: 119, trusted: false, quarantined: true };
   assert.deepEqual(roundTrip(standing, parseToPage), standing);
-  const welcome = { t: 'welcome', workerId: 'w', identity: publicId(newSecret()) };
+  const welcome = { t: 'welcome', workerId: 'w', identity: publicId(newSecret()), limits: DEFAULT_LIMITS };
   assert.deepEqual(roundTrip(welcome, parseToPage), welcome);
   const bad: [unknown, RegExp][] = [
     [{ ...standing, checked: -1 }, /standing.checked/],

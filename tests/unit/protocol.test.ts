@@ -12,6 +12,7 @@ import {
   parseToPage,
   PROTOCOL_VERSION,
 } from '../../protocol/messages.ts';
+import { DEFAULT_LIMITS } from '../../protocol/limits.ts';
 
 const hash = 'a'.repeat(64);
 const task = { id: 1, bundle: hash, fn: 'square', args: new Uint8Array([0x91, 0x04]) };
@@ -36,7 +37,7 @@ test('every message type round-trips through a frame', () => {
       parsePageMessage,
     ],
     [{ t: 'peer', open: true }, parsePageMessage],
-    [{ t: 'welcome', workerId: 'w', peer: { path: '/peerjs', key: 'ladle', iceServers: [{ urls: 'stun:stun.example.org' }, { urls: ['turn:t.example.org'], username: 'u', credential: 'c' }] } }, parseToPage],
+    [{ t: 'welcome', workerId: 'w', limits: DEFAULT_LIMITS, peer: { path: '/peerjs', key: 'ladle', iceServers: [{ urls: 'stun:stun.example.org' }, { urls: ['turn:t.example.org'], username: 'u', credential: 'c' }] } }, parseToPage],
     [{ t: 'steal', from: 'peer-a', max: 2 }, parseToPage],
     [{ t: 'release', max: 3 }, parseToPage],
     [{ t: 'lend', to: 'peer-b', max: 2 }, parseToPage],
@@ -53,7 +54,7 @@ test('every message type round-trips through a frame', () => {
     [{ t: 'unshare', scope: 's' }, parseToPage],
     [{ t: 'welcome', clientId: 'c', secret: 's', resumed: false, ack: 0 }, parseToClient],
     [{ t: 'results', seq: 5, started: [], results: [{ id: 3, ok: false, kind: 'lost', error: { name: 'TaskLostError', message: 'gone' } }] }, parseToClient],
-    [{ t: 'welcome', workerId: 'w' }, parseToPage],
+    [{ t: 'welcome', workerId: 'w', limits: DEFAULT_LIMITS }, parseToPage],
     [{ t: 'tasks', tasks: [task] }, parseToPage],
     [{ t: 'cancel', ids: [9] }, parseToPage],
     [{ t: 'submit', seq: 6, tasks: [{ ...task, verify: 3, equal: 'close' }, { ...task, id: 2, verify: 'adaptive' }, { ...task, id: 3, verify: 'off' }] }, parseClientMessage],
@@ -121,7 +122,9 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     [{ t: 'results', results: [{ id: 1, ok: true, value: 'x' }] }, parsePeerMessage, /result.value/],
     [{ t: 'report', started: [] }, parsePeerMessage, /unknown peer message/],
     [{ t: 'steal', from: 'a', max: -1 }, parseToPage, /steal.max/],
-    [{ t: 'welcome', workerId: 'w', peer: { path: '/p', key: 'k', iceServers: [{ urls: 5 }] } }, parseToPage, /urls/],
+    [{ t: 'welcome', workerId: 'w', limits: DEFAULT_LIMITS, peer: { path: '/p', key: 'k', iceServers: [{ urls: 5 }] } }, parseToPage, /urls/],
+    [{ t: 'welcome', workerId: 'w' }, parseToPage, /welcome.limits must be an object/],
+    [{ t: 'welcome', workerId: 'w', limits: { ...DEFAULT_LIMITS, frameBytes: 0 } }, parseToPage, /welcome.limits.frameBytes/],
     [{ t: 'share', seq: 1, req: 1, values: { 'not a name': new Uint8Array() } }, parseClientMessage, /identifier/],
     [{ t: 'share', seq: 1, req: 1, values: JSON.parse('{"__proto__": 1}') as unknown }, parseClientMessage, /identifier|bytes/],
     [{ t: 'submit', seq: 1, tasks: [{ ...task, chunk: false }] }, parseClientMessage, /task.chunk must be true/],

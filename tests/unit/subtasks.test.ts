@@ -36,6 +36,8 @@ function harness(ms = 1000) {
   const host: SubtaskHost = {
     answered: (sub, outcome) => void calls.answered.push({ local: sub.local, outcome }),
     toGrid: (task) => void calls.toGrid.push(task),
+    // Arguments of more than 8 bytes stand for a subtask over the coordinator's task limit.
+    fitsGrid: (spec) => spec.args.byteLength <= 8,
     cancelAtGrid: (id) => void calls.cancelled.push(id),
     withdrawFromPeer: (link, id) => void calls.withdrawn.push([link.peer, id]),
     newRun: () => -nextRun++ as RunId,
@@ -140,6 +142,29 @@ test('tiny subtasks leave several per thread asked for, at most half of those re
   for (let i = 1; i <= 40; i++) slow.spawn(i);
   slow.subs.release(3);
   assert.equal(slow.calls.toGrid.length, 3, 'long ones leave one per thread asked for');
+});
+
+test('a subtask over the task limit never goes to the grid (verified or not): it stays ready and runs here; a peer may take it', () => {
+  const { subs, calls, spawn, runAll } = harness();
+  const big = spawn(1, { args: new Uint8Array(9) });
+  const bigVerified = spawn(2, { args: new Uint8Array(9), verify: 2 });
+  const small = spawn(3);
+  subs.release(3);
+  assert.deepEqual(
+    calls.toGrid.map((t) => t.id),
+    [small.id],
+  );
+  assert.deepEqual(
+    subs.lend(new FakeLink('thief'), 3, [], 0).map((t) => t.id),
+    [big.id],
+    'a peer may take the unverified one',
+  );
+  assert.equal(calls.toGrid.length, 1, 'the verified one stays, even when a thief asks');
+  assert.deepEqual(
+    runAll().map((t) => t.args.byteLength),
+    [9],
+  );
+  assert.equal(bigVerified.at.kind, 'here');
 });
 
 test('an outcome from the grid answers only a subtask released there', () => {
