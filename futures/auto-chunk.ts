@@ -31,6 +31,8 @@ export interface AutoChunk {
   size(): number;
   /** Watches a submitted task of `calls` calls, to learn from its timing. */
   watch(task: Future<unknown>, calls: number): void;
+  /** A chunk's results were too large together: from now on, one task per call. */
+  tooLarge(): void;
   /** Maps a remote stack to source lines, as for a task of one call. */
   mapStack?: (stack: string) => string;
 }
@@ -41,11 +43,14 @@ export const ranMs = new WeakMap<Future<unknown>, number>();
 /** Per task function, how long one call runs, in ms (a running mean). */
 export class CallTimes {
   readonly #perCall = new Map<unknown, number>();
+  /** Functions whose results are too large to gather several in one task. */
+  readonly #unchunked = new Set<unknown>();
 
   /** `key` names the function (bundle and export); `mapStack` as in AutoChunk. */
   for(key: unknown, mapStack?: (stack: string) => string): AutoChunk {
     return {
-      size: () => sizeFor(this.#perCall.get(key)),
+      size: () => (this.#unchunked.has(key) ? 1 : sizeFor(this.#perCall.get(key))),
+      tooLarge: () => void this.#unchunked.add(key),
       watch: (task, calls) => {
         task.addDoneCallback((f) => {
           const ms = ranMs.get(f);

@@ -6,7 +6,7 @@
 // On the wire a chunk is a task with `chunk: true` whose args pack the calls'
 // argument lists and whose result packs one ChunkOutcome per call.
 import type { RemoteErrorInfo } from '../protocol/messages.ts';
-import { RemoteError } from './errors.ts';
+import { ErrorCode, LadleError, RemoteError } from './errors.ts';
 import { Future } from './future.ts';
 import { copyError } from './map-errors.ts';
 
@@ -72,6 +72,8 @@ export class Chunker {
     size: number | (() => number),
     /** Maps remote stacks of the calls' errors to source lines. */
     private readonly mapStack?: (stack: string) => string,
+    /** Told when a chunk's results were too large together (see #send). */
+    private readonly tooLarge?: () => void,
   ) {
     this.#size = typeof size === 'number' ? () => size : size;
   }
@@ -137,8 +139,17 @@ export class Chunker {
           else future.setException(new RemoteError(v, this.mapStack));
         });
       },
-      // The whole task failed (timed out, lost, cancelled, its bundle missing): every call with it.
       (e: unknown) => {
+        // Results that fit one by one need not fit together in one task's
+        // result: each call goes again alone, and only one whose own result
+        // is over the limit fails. (An automatic chunk is about 2 ms of
+        // work, so little runs twice; see auto-chunk.ts.)
+        if (chunk.calls.length > 1 && e instanceof LadleError && e.code === ErrorCode.TOO_LARGE) {
+          this.tooLarge?.();
+          for (const call of chunk.calls) this.#send((call.chunk = { calls: [call], live: 1 }));
+          return;
+        }
+        // The whole task failed (timed out, lost, cancelled, its bundle missing): every call with it.
         for (const call of chunk.calls) call.future.setException(copyError(e));
       },
     );

@@ -91,6 +91,7 @@ export class FuturesApi {
         },
         sizeNow,
         auto.mapStack,
+        () => auto.tooLarge(),
       );
       submit = (args) => {
         if (!chunker.idle || sizeNow() > 1) return chunker.add(args);

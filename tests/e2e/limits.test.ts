@@ -233,6 +233,19 @@ test('a result too large for a frame fails alone with ERR_TOO_LARGE at once; the
   assert.deepEqual(await pageIds(), pages, 'the page was not dropped');
 });
 
+test('a chunk whose results are too large together runs again call by call: the map completes', { timeout: 120_000 }, async () => {
+  // 200 results of 60 KB: 12 MB for the chunk, over the 8 MiB limit.
+  const block = g.grid.fn(function block(i: number) {
+    return `${i}:`.padEnd(60_000, '.');
+  });
+  const xs = Array.from({ length: 300 }, (_, i) => i);
+  const ys = await g.grid.map(block, xs, { chunkSize: 200 });
+  assert.deepEqual(
+    ys.map((y) => [y.length, y.slice(0, y.indexOf(':'))]),
+    xs.map((i) => [60_000, String(i)]),
+  );
+});
+
 // Last: its 24 MB keep the page busy for a while on a loaded machine.
 test('a map over 6 arguments of 4 MB completes with the right results', { timeout: 120_000 }, async () => {
   const inputs = Array.from({ length: 6 }, (_, i) => new Float64Array(500_000).fill(i + 0.5));

@@ -94,6 +94,19 @@ function fakeGrid(fn: (x: number) => number, msPerCall: number, options: { auto?
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+test('a function whose chunk results were too large together goes one task per call from then on, however quick', () => {
+  const times = new CallTimes();
+  const auto = times.for('bundle:big');
+  times.observe('bundle:big', 0.001);
+  assert.equal(auto.size(), Math.floor(TARGET_MS / 0.001));
+  auto.tooLarge();
+  assert.equal(auto.size(), 1);
+  times.observe('bundle:big', 0.001);
+  assert.equal(times.for('bundle:big').size(), 1, 'for later maps too');
+  assert.equal(times.for('bundle:other').size(), 1, 'another function is untouched (not timed yet)');
+  times.observe('bundle:other', 0.001);
+  assert.ok(times.for('bundle:other').size() > 1);
+});
 test('a quick function: the first map goes one task per call, the next in chunks, with the same results in input order', async () => {
   const g = fakeGrid((x) => x * 2, 0.001);
   const xs = range(500);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Future } from '../../futures/future.ts';
 import { Chunker, chunkOutcomes, chunkSizeOf, type ChunkOutcome } from '../../futures/chunking.ts';
 import { FuturesApi } from '../../futures/futures-api.ts';
-import { CancelledError, RemoteError, TimeoutError } from '../../futures/errors.ts';
+import { CancelledError, ErrorCode, LadleError, RemoteError, TimeoutError } from '../../futures/errors.ts';
 import { packChunk, runChunk } from '../../browser-worker/chunk-runner.ts';
 import { unpack } from '../../protocol/codec.ts';
 import { tick } from '../helpers/futures.ts';
@@ -57,6 +57,29 @@ test("a chunk's state is each call's: running together; a failed task fails ever
   assert.ok(ea instanceof TimeoutError && eb instanceof TimeoutError);
   assert.notEqual(ea, eb, 'one error object per call');
   assert.equal((ea as Error).message, 'ran past its timeout');
+});
+
+test('a chunk whose results are too large together goes again call by call; only a call too large alone fails', async () => {
+  const d = chunkDriver();
+  let told = 0;
+  const chunker = new Chunker(d.submit, 3, undefined, () => told++);
+  const futures = [1, 2, 3].map((x) => chunker.add([x]));
+  d.tasks[0].future.setRunning();
+  d.tasks[0].future.setException(new LadleError(ErrorCode.TOO_LARGE, "the task's result is 20000000 bytes packed; a result may be at most 16777216"));
+  await tick();
+  assert.equal(told, 1);
+  assert.deepEqual(
+    d.tasks.slice(1).map((t) => t.calls),
+    [[[1]], [[2]], [[3]]],
+  );
+  d.tasks[1].future.setResult([ok(10)]);
+  d.tasks[2].future.setException(new LadleError(ErrorCode.TOO_LARGE, 'alone too'));
+  d.tasks[3].future.setResult([ok(30)]);
+  assert.equal(await futures[0], 10);
+  await assert.rejects(futures[1].result(), (e: unknown) => e instanceof LadleError && e.code === ErrorCode.TOO_LARGE && e.message === 'alone too');
+  assert.equal(await futures[2], 30);
+  assert.equal(d.tasks.length, 4, 'a call alone is not sent again');
+  assert.equal(told, 1);
 });
 
 test('cancelling a call of a queued chunk: true for it alone; the task is withdrawn once no call is wanted', async () => {
