@@ -5,6 +5,7 @@
 // coordinator nothing new.
 import type { PageReport, ReleasedTask, TaskOutcome } from '../protocol/messages.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, outcomeFrameBytes, resultBytesError, taskFrameBytes, type Limits } from '../protocol/limits.ts';
+import { batchesBySize } from '../protocol/frame-batches.ts';
 import { addPeerReport, type PeerReport } from './peer-offload.ts';
 import type { Timers } from './clock.ts';
 import type { GridTaskId, SubtaskId } from './task-origin.ts';
@@ -141,23 +142,13 @@ export class ReportOutbox {
 export function splitReport(report: PageReport, budget: number): PageReport[] {
   const items: ({ result: TaskOutcome } | { submit: ReleasedTask })[] = [...report.results.map((result) => ({ result })), ...report.submit.map((submit) => ({ submit }))];
   const size = (item: (typeof items)[number]) => ('result' in item ? outcomeFrameBytes(item.result) : taskFrameBytes(item.submit));
-  if (items.reduce((n, item) => n + size(item), 0) <= budget) return [report];
-  const reports: PageReport[] = [];
-  let next: PageReport = { ...report, results: [], submit: [] };
-  let bytes = 0;
-  for (const item of items) {
-    const n = size(item);
-    if (bytes > 0 && bytes + n > budget) {
-      reports.push(next);
-      next = { t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: report.blocked, ready: report.ready, local: report.local };
-      bytes = 0;
-    }
-    if ('result' in item) next.results.push(item.result);
-    else next.submit.push(item.submit);
-    bytes += n;
-  }
-  reports.push(next);
-  return reports;
+  const batches = batchesBySize(items, size, budget, Infinity);
+  if (batches.length <= 1) return [report];
+  return batches.map((batch, i) => ({
+    ...(i === 0 ? report : { t: 'report', started: [], lost: [], cancel: [], blocked: report.blocked, ready: report.ready, local: report.local }),
+    results: batch.flatMap((item) => ('result' in item ? [item.result] : [])),
+    submit: batch.flatMap((item) => ('submit' in item ? [item.submit] : [])),
+  }));
 }
 
 /** How long the report of a started task may wait for its result (see started). */

@@ -15,7 +15,7 @@ import { CancelledError, ConnectionError, DataCloneError, ErrorCode, LadleError,
 import { SourceMaps } from './stack-map.ts';
 import type { Need } from '../protocol/needs.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits, type VerifyOption } from '../protocol/limits.ts';
-import { batchesBySize } from './frame-batches.ts';
+import { batchesBySize } from '../protocol/frame-batches.ts';
 import { Future } from '../futures/future.ts';
 import type { Inputs } from '../futures/inputs.ts';
 import type { MapResult } from '../futures/map-result.ts';

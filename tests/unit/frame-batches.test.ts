@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchesBySize } from '../../client-sdk/frame-batches.ts';
+import { batchesBySize } from '../../protocol/frame-batches.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, taskFrameBytes } from '../../protocol/limits.ts';
 import { encodeFrame, type TaskSpec } from '../../protocol/messages.ts';
 import { pack } from '../../protocol/codec.ts';
