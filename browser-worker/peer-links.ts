@@ -6,12 +6,11 @@
 import { Peer, type DataConnection } from 'peerjs';
 import { decodeFrame, encodeFrame, parsePeerMessage, type PeerConfig, type PeerMessage } from '../protocol/messages.ts';
 import { ChunkJoiner, chunkSize, toChunks } from '../protocol/chunks.ts';
+import { PEER_MESSAGE_BYTES } from '../protocol/limits.ts';
 import type { Timers } from './clock.ts';
 
 /** A link that is not open by then is given up: the grid never waits on WebRTC. */
 const CONNECT_TIMEOUT_MS = 4000;
-/** Largest message accepted from a peer. */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface PeerLink {
   /** The other page's worker id. */
@@ -32,7 +31,7 @@ export interface PeerNetworkEvents {
 }
 
 class Link implements PeerLink {
-  private readonly joiner = new ChunkJoiner(MAX_MESSAGE_BYTES);
+  private readonly joiner = new ChunkJoiner(PEER_MESSAGE_BYTES);
   private closed = false;
 
   constructor(

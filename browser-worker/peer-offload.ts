@@ -16,6 +16,8 @@ import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpe
 // RTCPeerConnection from webkitRTCPeerConnection.
 import type { PeerNetwork, PeerLink } from './peer-links.ts';
 import type { Timers } from './clock.ts';
+import { FRAME_OVERHEAD_BYTES, PEER_MESSAGE_BYTES, outcomeFrameBytes, resultBytesError, taskFrameBytes } from '../protocol/limits.ts';
+import { batchesBySize } from '../protocol/frame-batches.ts';
 import type { SharedConstants } from './shared-constants.ts';
 import type { PeerTaskId, RunId, SubtaskId, SubtaskSpec } from './task-origin.ts';
 
@@ -61,8 +63,9 @@ export interface LentSubtask {
 /** The subtask bookkeeping (subtasks.ts), as offloading uses it. */
 export interface LendingSubtasks {
   /** Hands over up to `max` (or more, for tiny tasks) of the oldest ready
-   * subtasks, now held by `link` since `now`, among those whose needs are all in `has`. */
-  lend(link: PeerLink, max: number, has: readonly Need[], now: number): readonly LentSubtask[];
+   * subtasks, now held by `link` since `now`, among those whose needs are all
+   * in `has`; `fits`, asked of each in turn, says whether it still fits the message. */
+  lend(link: PeerLink, max: number, has: readonly Need[], now: number, fits?: (spec: SubtaskSpec) => boolean): readonly LentSubtask[];
   /** The outcome of a subtask lent to `link`. */
   returned(link: PeerLink, id: SubtaskId, outcome: TaskOutcome): void;
   /** Subtasks lent to a peer that is gone: they run again (or fail). */
@@ -120,6 +123,8 @@ export class PeerOffload {
     private readonly subtasks: LendingSubtasks,
     private readonly constants: SharedConstants,
     private readonly clock: Timers,
+    /** The largest message a peer accepts (PEER_MESSAGE_BYTES; smaller in tests). */
+    private readonly messageBytes = PEER_MESSAGE_BYTES,
   ) {}
 
   /** Registers with the coordinator's PeerServer (at the origin of `url`,
@@ -254,7 +259,7 @@ export class PeerOffload {
   flush(): { links: number; bytes: number } {
     for (const [link, state] of this.links) {
       if (state.results.length === 0) continue;
-      link.send({ t: 'results', results: state.results });
+      for (const results of resultMessages(state.results, this.messageBytes)) link.send({ t: 'results', results });
       state.results = [];
     }
     const bytes = this.network?.takeBytesSent() ?? 0;
@@ -358,7 +363,20 @@ export class PeerOffload {
   /** Answers a peer's steal with ready subtasks and the constants their
    * scopes need that this link has not carried yet. */
   private lend(link: PeerLink, state: LinkState, max: number, has: readonly Need[]): void {
-    const lent = this.subtasks.lend(link, max, has, performance.now());
+    // The answer is one message: subtasks go while their arguments, and the
+    // constants of each new scope, fit in it; the rest wait for the next steal.
+    const budget = this.messageBytes - FRAME_OVERHEAD_BYTES;
+    let bytes = 0;
+    const scopes = new Set<string>();
+    const fits = (spec: SubtaskSpec) => {
+      const scope = spec.scope!;
+      const n = taskFrameBytes(spec) + (scopes.has(scope) ? 0 : this.unsentConstantBytes(state, scope));
+      if (bytes + n > budget) return false;
+      bytes += n;
+      scopes.add(scope);
+      return true;
+    };
+    const lent = this.subtasks.lend(link, max, has, performance.now(), fits);
     const shared: Record<string, Record<string, Uint8Array>> = {};
     for (const { spec } of lent) {
       state.given.add(spec.id);
@@ -373,6 +391,15 @@ export class PeerOffload {
     if (lent.length === 0) return;
     (this.report.offload ??= []).push({ to: link.peer, ids: lent.map((l) => l.spec.id), under: lent.map((l) => l.under) });
     this.status.given += lent.length;
+  }
+
+  /** Bytes of the constants of `scope` that a lend on this link would carry (all of them, the first time). */
+  private unsentConstantBytes(state: LinkState, scope: string): number {
+    const names = this.constants.get(scope);
+    if (!names || (state.sharedSent.get(scope) ?? 0) >= names.size) return 0;
+    let n = 0;
+    for (const [name, value] of names) n += 3 * name.length + value.byteLength + 16;
+    return n;
   }
 
   /** A link closed (the peer left, crashed or was cut off): subtasks it held
@@ -391,6 +418,18 @@ export class PeerOffload {
     if (state.stealing) (this.report.stole ??= []).push({ from: link.peer, got: 0, linked: true });
     this.host.changed();
   }
+}
+
+/** Outcomes for a peer, as the messages that carry them, each at most
+ * `messageBytes`: in order, and a result too large for any message fails
+ * alone (sent, it would close the link, and every task on it would run again). */
+export function resultMessages(outcomes: readonly TaskOutcome[], messageBytes: number): TaskOutcome[][] {
+  const budget = messageBytes - FRAME_OVERHEAD_BYTES;
+  const fitting = outcomes.map((outcome): TaskOutcome => {
+    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, { resultBytes: budget - outcomeFrameBytes({ ok: true, value: new Uint8Array() }) }) : undefined;
+    return tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
+  });
+  return batchesBySize(fitting, outcomeFrameBytes, budget, Infinity);
 }
 
 /** How long the coordinator's word that a peer may steal holds: as long as

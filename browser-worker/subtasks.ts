@@ -161,8 +161,8 @@ export class Subtasks {
    * `has`. Verified subtasks never go to a single peer: when they are what
    * the thief could have had, they go to the grid (which verifies them, and
    * feeds the idle thief) rather than leave it idle. */
-  lend(link: PeerLink, max: number, has: readonly Need[], now: number): readonly Subtask[] {
-    const subs = this.handOver(max, has);
+  lend(link: PeerLink, max: number, has: readonly Need[], now: number, fits: (spec: SubtaskSpec) => boolean = () => true): readonly Subtask[] {
+    const subs = this.handOver(max, has, fits);
     for (const sub of subs) {
       sub.at = { kind: 'lent', link, since: now };
       this.lent.add(sub);
@@ -180,7 +180,7 @@ export class Subtasks {
    * which are the biggest pieces of a tree. Small ones leave several to a
    * thread, about HAND_OVER_MS of work (at most half of those ready): a
    * round trip each would cost the thief more idle time than it saves. */
-  private handOver(max: number, has?: readonly Need[]): Subtask[] {
+  private handOver(max: number, has?: readonly Need[], fits?: (spec: SubtaskSpec) => boolean): Subtask[] {
     const oldest = this.ready[0];
     if (!oldest) return [];
     const ms = this.host.usualMs(oldest.spec);
@@ -190,7 +190,9 @@ export class Subtasks {
     // subtasks it meets every need of (a page without a GPU never takes a GPU
     // subtask), and never a verified one: one peer's word on it would go
     // unchecked (it goes to the grid, where it is verified).
-    const goes = has ? (sub: Subtask) => sub.spec.verify === undefined && (sub.spec.needs ?? []).every((n) => has.includes(n)) : (sub: Subtask) => this.host.fitsGrid(sub.spec);
+    const goes = has
+      ? (sub: Subtask) => sub.spec.verify === undefined && (sub.spec.needs ?? []).every((n) => has.includes(n)) && (fits?.(sub.spec) ?? true)
+      : (sub: Subtask) => this.host.fitsGrid(sub.spec);
     const given: Subtask[] = [];
     this.ready = this.ready.filter((sub) => {
       if (given.length >= count || !goes(sub)) return true;

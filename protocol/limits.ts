@@ -17,6 +17,10 @@ export const MAX_ATTEMPTS = 100;
 export const MAX_GRACE_MS = 15 * 60 * 1000;
 /** Room a frame needs beside one task's arguments or one result: ids, names, the envelope. */
 export const FRAME_OVERHEAD_BYTES = 64 * 1024;
+/** The largest message a page accepts from another page over WebRTC (a
+ * larger one closes the link): lent subtasks and the constants that go with
+ * them, and results sent back, keep under it. */
+export const PEER_MESSAGE_BYTES = 64 * MiB;
 /** The largest --max-task-bytes: the SDK accepts frames up to 256 MiB. */
 export const MAX_TASK_BYTES_CEILING = 192 * MiB;
 

@@ -3,9 +3,10 @@
 // (tests/e2e/peer-offload.test.ts) run the same code over real WebRTC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PeerOffload, addPeerReport, type LendingSubtasks, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
+import { PeerOffload, addPeerReport, resultMessages, type LendingSubtasks, type OffloadHost, type PeerLink, type PeerReport } from '../../browser-worker/peer-offload.ts';
 import { SharedConstants } from '../../browser-worker/shared-constants.ts';
 import type { Timers } from '../../browser-worker/clock.ts';
+import { FRAME_OVERHEAD_BYTES } from '../../protocol/limits.ts';
 import type { PeerMessage, TaskOutcome, TaskSpec } from '../../protocol/messages.ts';
 import type { RunId, SubtaskId, SubtaskSpec } from '../../browser-worker/task-origin.ts';
 
@@ -22,8 +23,9 @@ class FakeLink implements PeerLink {
 
 const spec = (id: number, scope = 'client-1'): SubtaskSpec => ({ id: id as SubtaskId, bundle: 'b'.repeat(64), fn: 'leaf', args: new Uint8Array([id]), scope });
 
-/** The runtime's side, recorded: ready subtasks 1..n, timers fired by hand. */
-function harness(ready: number) {
+/** The runtime's side, recorded: ready subtasks 1..n, timers fired by hand;
+ * `messageBytes`, the largest message a peer takes. */
+function harness(ready: number, messageBytes?: number) {
   const timers = new Map<number, () => void>();
   let nextTimer = 1;
   const calls = { returned: [] as [string, number][], reclaimed: [] as [string, number[]][], ran: [] as TaskSpec[], dropped: [] as number[], changed: 0 };
@@ -37,7 +39,11 @@ function harness(ready: number) {
   };
   const subtasks: LendingSubtasks = {
     // Subtask n descends from grid task 100 + n.
-    lend: (_link, max) => queue.splice(0, max).map((s) => ({ spec: s, under: { task: 100 + s.id } })),
+    lend: (_link, max, _has, _now, fits = () => true) => {
+      const given: SubtaskSpec[] = [];
+      for (const s of [...queue]) if (given.length < max && fits(s)) given.push(queue.splice(queue.indexOf(s), 1)[0]);
+      return given.map((s) => ({ spec: s, under: { task: 100 + s.id } }));
+    },
     returned: (link, id) => void calls.returned.push([link.peer, id]),
     reclaim: (link, ids) => void calls.reclaimed.push([link.peer, [...ids]]),
   };
@@ -56,7 +62,7 @@ function harness(ready: number) {
     timers.clear();
     for (const fn of all) fn();
   };
-  const offload = new PeerOffload(host, subtasks, constants, clock);
+  const offload = new PeerOffload(host, subtasks, constants, clock, messageBytes);
   const takeReport = (): PeerReport => offload.takeReport() ?? {};
   return { offload, calls, timers, fire, takeReport, queue, constants };
 }
@@ -120,6 +126,40 @@ test('a steal that comes before the announcement is answered when it comes; one 
   h.fire();
   assert.deepEqual(rogue.sent.at(-1), { t: 'tasks', tasks: [] });
   assert.equal(h.queue.length, 3);
+});
+
+test('a lend is one message a peer accepts: subtasks go while their arguments and their constants fit; one too large alone is never lent', () => {
+  // A budget of 1,000 bytes for subtasks (268 bytes each beside their
+  // arguments) and constants (35 bytes for client-1's `factor`, the first time).
+  const h = harness(0, FRAME_OVERHEAD_BYTES + 1000);
+  const sized = (id: number, bytes: number): SubtaskSpec => ({ ...spec(id), args: new Uint8Array(bytes) });
+  h.queue.push(sized(1, 300), sized(2, 300), sized(3, 50), sized(4, 2000));
+  const thief = new FakeLink('thief');
+  const stealAll = () => {
+    h.offload.grant('thief', 4);
+    h.offload.onMessage(thief, { t: 'steal', max: 4 });
+    return tasksSent(thief).at(-1)?.tasks.map((t) => t.id);
+  };
+  assert.deepEqual(stealAll(), [1, 3], '603 + 318 bytes; subtask 2 would make it 1,171');
+  assert.deepEqual(stealAll(), [2], 'the constants went with the first');
+  assert.deepEqual(stealAll(), [], 'subtask 4 alone is over the budget: it stays here');
+  assert.deepEqual(
+    h.queue.map((s) => s.id),
+    [4],
+  );
+});
+
+test('results for a peer go in messages it accepts, in order; a result too large for any fails alone', () => {
+  const budget = 1000;
+  const ok = (id: number, bytes: number): TaskOutcome => ({ id, ok: true, value: new Uint8Array(bytes) });
+  const messages = resultMessages([ok(1, 400), ok(2, 400), ok(3, 80), ok(4, 745), ok(5, 744)], FRAME_OVERHEAD_BYTES + budget);
+  assert.deepEqual(
+    messages.map((m) => m.map((r) => r.id)),
+    [[1], [2, 3], [4], [5]],
+  );
+  const [tooLarge] = messages[2];
+  assert.ok(!tooLarge.ok && tooLarge.kind === 'tooLarge' && /result is 745 bytes packed; a result may be at most 744/.test(tooLarge.error.message), JSON.stringify(tooLarge));
+  assert.ok(messages[3][0].ok, '744 bytes and its fields fit');
 });
 
 test('tasks a peer sends unasked are not run', () => {
