@@ -1,7 +1,7 @@
-// Splits what goes out into frames the coordinator accepts: in order, each
-// batch at most `maxItems` long and at most `maxBytes` by `size`. An item
-// larger than `maxBytes` alone goes in a batch of its own (callers refuse
-// such items before they get here).
+// Splits what goes out into frames the coordinator (or a peer page)
+// accepts: in order, each batch at most `maxItems` long and at most
+// `maxBytes` by `size`. An item larger than `maxBytes` alone goes in a batch
+// of its own (callers refuse such items before they get here).
 export function batchesBySize<T>(items: readonly T[], size: (item: T) => number, maxBytes: number, maxItems: number): T[][] {
   const batches: T[][] = [];
   let batch: T[] = [];
