@@ -4,6 +4,7 @@
 import { build, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -89,8 +90,22 @@ function absoluteSources(mapText: string, fromFiles: boolean): string {
   return JSON.stringify(map);
 }
 
-export function bundleModule(entry: string): Promise<Bundle> {
-  return bundle({ entry });
+/** Bundles the task module at `entry`. Throws for one that exports nothing
+ * (it would give no task to run) and, for a Node module it imports, says
+ * why it cannot be found. */
+export async function bundleModule(entry: string): Promise<Bundle> {
+  let b: Bundle;
+  try {
+    b = await bundle({ entry });
+  } catch (e) {
+    const missing = /Could not resolve "([^"]+)"/.exec((e as Error).message)?.[1];
+    if (missing !== undefined && (missing.startsWith('node:') || builtinModules.includes(missing.split('/')[0]))) {
+      (e as Error).message += `\n(${missing} is a module of Node: tasks run in browsers' Web Workers, where it does not exist; compute with what the task is given, and send data as arguments or shared constants)`;
+    }
+    throw e;
+  }
+  if (b.exports.length === 0) throw new Error('it exports nothing: export the functions its tasks run (export function f(...) or export const f = ...)');
+  return b;
 }
 
 // Words an export may not be named with `export const`.
