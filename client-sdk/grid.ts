@@ -17,7 +17,7 @@ import type { Need } from '../protocol/needs.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, MAX_GRACE_MS, jobOptionsError, sharedBytesError, taskBytesError, taskFrameBytes, taskOptionsError, type Limits, type VerifyOption } from '../protocol/limits.ts';
 import { batchesBySize } from '../protocol/frame-batches.ts';
 import { Future } from '../futures/future.ts';
-import type { Inputs } from '../futures/inputs.ts';
+import { unknownOptionError, type Inputs } from '../futures/inputs.ts';
 import type { MapResult } from '../futures/map-result.ts';
 import type { MapAsCompleted } from '../futures/map-as-completed.ts';
 import { FuturesApi, type MapOptions } from '../futures/futures-api.ts';
@@ -110,11 +110,16 @@ export interface ConnectOptions {
   priority?: number;
 }
 
+/** TaskOptions' keys, checked at run time (a JavaScript caller's typo would be ignored). */
+const TASK_OPTIONS = Object.keys({ timeout: 1, attempts: 1, needs: 1, verify: 1 } satisfies Record<keyof TaskOptions, 1>);
+
 function makeHandle<F extends TaskFn>(fn: string, bundle: string | Promise<string>, options: WireOptions = {}, equal?: string): TaskHandle<F> {
   return {
     name: fn,
     [HANDLE]: { fn, bundle, options, equal },
     with(more: TaskOptions) {
+      const unknown = unknownOptionError('a task', more, TASK_OPTIONS);
+      if (unknown) throw new LadleError(ErrorCode.INVALID_OPTION, unknown);
       const { verify, ...rest } = more;
       if (verify === undefined || typeof verify !== 'object' || verify === null) {
         checkTaskOptions({ ...rest, verify });

@@ -2,7 +2,7 @@
 // SDK's Grid submits to the coordinator, a task inside a Web Worker submits
 // subtasks. Runtime-agnostic: no Node or DOM imports.
 import type { Future } from './future.ts';
-import { splitOptions, zipInputs } from './inputs.ts';
+import { splitOptions, unknownOptionError, zipInputs } from './inputs.ts';
 import { MapResult } from './map-result.ts';
 import { MapAsCompleted } from './map-as-completed.ts';
 import { mapReduce } from './map-reduce.ts';
@@ -55,6 +55,8 @@ interface CallSubmit {
 }
 
 const DEFAULT_IN_FLIGHT = 4096;
+/** MapOptions' keys, checked at run time (a JavaScript caller's typo would be ignored). */
+const MAP_OPTIONS = Object.keys({ inFlight: 1, chunkSize: 1, name: 1, priority: 1, progress: 1, total: 1, onProgress: 1 } satisfies Record<keyof MapOptions, 1>);
 
 function inFlightOf(options: MapOptions): number {
   const n = options.inFlight ?? DEFAULT_IN_FLIGHT;
@@ -119,6 +121,8 @@ export class FuturesApi {
   /** Options checked before a tracker may draw anything. */
   private prepare(target: unknown, args: readonly unknown[], reduce = false): { iterables: unknown[]; tracker: Tracker | undefined; job: number | undefined } & CallSubmit {
     const { iterables, options } = splitOptions<MapOptions>(args);
+    const unknown = unknownOptionError('a map', options, MAP_OPTIONS);
+    if (unknown) throw new TypeError(unknown);
     inFlightOf(options);
     chunkSizeOf(options);
     const job = this.jobFor?.(options, iterables, reduce);

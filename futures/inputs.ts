@@ -57,6 +57,27 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Why `options` has a key outside `known` (a typo, or Python's spelling:
+ * `chunksize`), naming the nearest known one; undefined when all are known.
+ * Unchecked, such an option would be ignored without a word. */
+export function unknownOptionError(what: string, options: object, known: readonly string[]): string | undefined {
+  const key = Object.keys(options).find((k) => !known.includes(k));
+  if (key === undefined) return undefined;
+  const near = known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  return `${JSON.stringify(key)} is not ${what} option${near ? ` (did you mean ${near}?)` : ''}; the options are ${known.join(', ')}`;
+}
+
+/** Levenshtein distance, for short option names. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
 /** Map-like calls take their options as a trailing plain object after the
  * iterables; a plain object is never iterable, so the split is unambiguous. */
 export function splitOptions<O extends object>(args: readonly unknown[]): { iterables: unknown[]; options: Partial<O> } {

@@ -66,6 +66,7 @@ test("an inline function's errors name it: by its own name when it has one, else
   };
   const handle = g.grid.fn(spin);
   assert.equal(handle.name, 'spin');
+  assert.throws(() => handle.with({ timout: 200 } as never), { code: 'ERR_INVALID_OPTION', message: /"timout" is not a task option \(did you mean timeout\?\)/ });
   const err = await g.grid.submit(handle.with({ timeout: 200, attempts: 1 }), 60_000).exception();
   assert.ok(err instanceof TimeoutError, `got ${String(err)}`);
   assert.match(err.message, /task spin ran past its timeout of 200 ms/);
