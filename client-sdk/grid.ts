@@ -110,6 +110,8 @@ export interface ConnectOptions {
   priority?: number;
 }
 
+/** ConnectOptions' keys, checked at run time (a misspelt `token` would fall back to LADLE_TOKEN unseen). */
+const CONNECT_OPTIONS = Object.keys({ url: 1, token: 1, threads: 1, connectTimeout: 1, grace: 1, name: 1, priority: 1 } satisfies Record<keyof ConnectOptions, 1>);
 /** TaskOptions' keys, checked at run time (a JavaScript caller's typo would be ignored). */
 const TASK_OPTIONS = Object.keys({ timeout: 1, attempts: 1, needs: 1, verify: 1 } satisfies Record<keyof TaskOptions, 1>);
 
@@ -149,6 +151,8 @@ function targetOf(handle: unknown): HandleTarget {
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Grid> {
+  const unknown = unknownOptionError('a connect', options, CONNECT_OPTIONS);
+  if (unknown) throw new TypeError(unknown);
   const url = options.url ?? process.env.LADLE_URL ?? 'http://127.0.0.1:8080';
   if (url === 'local') return connectLocal(options.threads ?? availableParallelism());
   if (options.threads !== undefined) throw new TypeError(`threads applies to local mode ({ url: 'local' }); a coordinator's pages choose their own`);

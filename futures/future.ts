@@ -3,6 +3,7 @@
 // and PromiseLike so that `await future` works.
 import { CancelledError, TimeoutError } from './errors.ts';
 import { after } from './long-timer.ts';
+import { unknownOptionError } from './inputs.ts';
 
 export type FutureState = 'pending' | 'running' | 'finished' | 'cancelled';
 export type DoneCallback<T> = (future: Future<T>) => void;
@@ -69,6 +70,8 @@ export class Future<T> implements PromiseLike<T> {
   /** The result; rejects with the task's error, CancelledError, or
    * TimeoutError when `timeout` passes first (the future is left running). */
   result(options: WaitOptions = {}): Promise<T> {
+    const unknown = unknownOptionError('a result', options, ['timeout']);
+    if (unknown) return Promise.reject(new TypeError(unknown));
     if (options.timeout === undefined || this.done()) return this.#asPromise();
     return withTimeout(this.#asPromise(), options.timeout);
   }

@@ -3,6 +3,7 @@
 import { TimeoutError } from './errors.ts';
 import { after } from './long-timer.ts';
 import { Queue } from './queue.ts';
+import { unknownOptionError } from './inputs.ts';
 
 export type ReturnWhen = 'ALL_COMPLETED' | 'FIRST_COMPLETED' | 'FIRST_EXCEPTION';
 const RETURN_WHEN: readonly ReturnWhen[] = ['ALL_COMPLETED', 'FIRST_COMPLETED', 'FIRST_EXCEPTION'];
@@ -64,6 +65,12 @@ export type Completed<F> = F & { then: never };
 
 type Step<F> = IteratorResult<Completed<F>, undefined>;
 
+/** Throws a TypeError for an option these calls do not know (Python's `return_when`, say). */
+function checkKeys(what: string, options: object, known: readonly string[]): void {
+  const unknown = unknownOptionError(what, options, known);
+  if (unknown) throw new TypeError(unknown);
+}
+
 /** Yields each future itself (not its value) as it completes, those already
  * done first. `timeout` ms count from this call; once they pass with futures
  * still pending, next() rejects with TimeoutError. Duplicates come once. */
@@ -71,6 +78,7 @@ export function asCompleted<F extends FutureLike>(
   futures: Iterable<F>,
   options: { timeout?: number } = {},
 ): AsyncIterable<Completed<F>> {
+  checkKeys('an asCompleted', options, ['timeout']);
   const { timeout } = options;
   checkTimeout(timeout);
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
@@ -156,6 +164,7 @@ export async function wait<F extends FutureLike>(
   futures: Iterable<F>,
   options: { timeout?: number; returnWhen?: ReturnWhen } = {},
 ): Promise<{ done: Set<F>; notDone: Set<F> }> {
+  checkKeys('a wait', options, ['timeout', 'returnWhen']);
   const { timeout, returnWhen = 'ALL_COMPLETED' } = options;
   checkTimeout(timeout);
   if (!RETURN_WHEN.includes(returnWhen)) {

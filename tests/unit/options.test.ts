@@ -7,6 +7,8 @@ import { Future } from '../../futures/future.ts';
 import { FuturesApi } from '../../futures/futures-api.ts';
 import { unknownOptionError } from '../../futures/inputs.ts';
 import { tick } from '../helpers/futures.ts';
+import { asCompleted, wait } from '../../futures/waiting.ts';
+import { connect } from '../../client-sdk/index.ts';
 
 test('an unknown key names the nearest known one: case apart, or within two edits', () => {
   const known = ['inFlight', 'chunkSize', 'timeout'];
@@ -27,4 +29,15 @@ test('map, mapAsCompleted and mapReduce refuse unknown options with a TypeError 
   void api.map('f', [[1, 2], { chunkSize: 2, inFlight: 8, name: 'job', priority: 2, progress: false, total: 2, onProgress: () => undefined }]);
   await tick();
   assert.equal(submitted, 1, 'every documented option is known: the map ran, as one chunk');
+});
+
+test("wait, asCompleted, result() and connect() refuse options they do not know (Python's return_when, a misspelt token)", async () => {
+  const f = new Future<number>();
+  f.setResult(1);
+  await assert.rejects(wait([f], { return_when: 'FIRST_COMPLETED' } as never), { name: 'TypeError', message: /"return_when" is not a wait option \(did you mean returnWhen\?\)/ });
+  assert.throws(() => asCompleted([f], { timeOut: 5 } as never), { name: 'TypeError', message: /did you mean timeout\?/ });
+  await assert.rejects(f.result({ timeOut: 5 } as never), { name: 'TypeError', message: /"timeOut" is not a result option \(did you mean timeout\?\)/ });
+  assert.equal(await f.result({ timeout: 5 }), 1);
+  // Refused before connecting: nothing listens at this address.
+  await assert.rejects(connect({ url: 'http://127.0.0.1:9', tokn: 'secret' } as never), { name: 'TypeError', message: /"tokn" is not a connect option \(did you mean token\?\)/ });
 });
