@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, ConnectionError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
+import { CancelledError, ConnectionError, LadleError, RemoteError, TaskLostError, TimeoutError, connect, type Future, type Grid } from '../../client-sdk/index.ts';
 import { submit as submitFromTask } from '../../browser-worker/task-api.ts';
 import { fixture } from '../helpers/grid.ts';
 import { until } from '../helpers/futures.ts';
@@ -204,6 +204,14 @@ test('grid.fn runs inline functions', async () => {
   const inc = grid.fn((x: number) => x + 1);
   assert.equal(await grid.submit(inc, 41), 42);
   assert.deepEqual(await grid.map(inc, [1, 2, 3]), [2, 3, 4]);
+});
+
+test("a result over a default coordinator's limit fails here as it would on a grid: ERR_TOO_LARGE", async () => {
+  const bytes = grid.fn((n: number) => new Uint8Array(n));
+  const err = await grid.submit(bytes, 16 * 1024 * 1024 + 1).exception();
+  assert.ok(err instanceof LadleError && err.code === 'ERR_TOO_LARGE', `got ${String(err)}`);
+  assert.match(err.message, /result is 167772\d\d bytes packed; a result may be at most 16777216/);
+  assert.equal((await grid.submit(bytes, 1024)).byteLength, 1024, 'a smaller one comes back');
 });
 
 test('a task whose thread exits is run again up to its attempts, then fails with TaskLostError', { timeout: 60_000 }, async () => {
