@@ -214,7 +214,8 @@ els.pause.addEventListener('click', () => {
 els.awake.checked = settings.awake;
 if (!wakeLockApi) {
   els.awake.disabled = true;
-  els.awakeNote.textContent = '(this browser cannot)';
+  // Browsers give it only to secure pages, and a grid's plain http:// address on a LAN is not one.
+  els.awakeNote.textContent = window.isSecureContext ? '(this browser cannot)' : '(browsers allow it only on https:// addresses: keep the screen on by hand)';
 }
 els.awake.addEventListener('change', () => {
   settings.awake = els.awake.checked;

@@ -38,9 +38,11 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-async function open(path: string, options: { viewport?: typeof DESKTOP; userAgent?: string; cores?: number } = {}): Promise<Page> {
+async function open(path: string, options: { viewport?: typeof DESKTOP; userAgent?: string; cores?: number; plainHttp?: boolean } = {}): Promise<Page> {
   const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP, userAgent: options.userAgent });
   if (options.cores !== undefined) await context.addInitScript({ content: `Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => ${options.cores} });` });
+  // As on a LAN address over plain http (127.0.0.1 is a secure context): no wake lock.
+  if (options.plainHttp) await context.addInitScript({ content: `delete Navigator.prototype.wakeLock; Object.defineProperty(window, 'isSecureContext', { get: () => false });` });
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`${path}: ${m.text()}`);
@@ -123,10 +125,14 @@ test('the join page on a phone: half the cores, a wake lock toggle, plain words'
   assert.doesNotMatch(words, /WebRTC|Web Worker|coordinator/);
   await page.screenshot({ path: join(ARTIFACTS, 'room-join-phone.png'), fullPage: true });
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 0, 'no sideways scrolling');
-  // A desktop with the same cores starts with all of them.
-  const desk = await open('/', { cores: 8 });
+  assert.equal(await page.locator('#keep-awake').isDisabled(), false);
+  // A desktop with the same cores starts with all of them. On a plain http
+  // address it gets no wake lock, and says why and what to do.
+  const desk = await open('/', { cores: 8, plainHttp: true });
   await connected(desk);
   assert.equal(await desk.locator('#threads-value').innerText(), '8');
+  assert.equal(await desk.locator('#keep-awake').isDisabled(), true);
+  assert.equal(await desk.locator('#keep-awake-note').innerText(), '(browsers allow it only on https:// addresses: keep the screen on by hand)');
   await page.context().close();
   await desk.context().close();
   assert.deepEqual(errors.splice(0), []);
