@@ -81,6 +81,8 @@ export class Future<T> implements PromiseLike<T> {
    * first. A task that failed with a TimeoutError of its own (it ran past its
    * `timeout` option) has it returned, like any other error of a task. */
   async exception(options: WaitOptions = {}): Promise<unknown> {
+    const unknown = unknownOptionError('an exception', options, ['timeout']);
+    if (unknown) throw new TypeError(unknown);
     try {
       await this.result(options);
       return undefined;

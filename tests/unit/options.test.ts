@@ -38,6 +38,9 @@ test("wait, asCompleted, result() and connect() refuse options they do not know 
   assert.throws(() => asCompleted([f], { timeOut: 5 } as never), { name: 'TypeError', message: /did you mean timeout\?/ });
   await assert.rejects(f.result({ timeOut: 5 } as never), { name: 'TypeError', message: /"timeOut" is not a result option \(did you mean timeout\?\)/ });
   assert.equal(await f.result({ timeout: 5 }), 1);
+  const failed = new Future<number>();
+  failed.setException(new RangeError('the task'));
+  await assert.rejects(failed.exception({ timeOut: 5 } as never), { name: 'TypeError', message: /"timeOut" is not an exception option/ }, "not returned as if it were the task's error");
   // Refused before connecting: nothing listens at this address.
   await assert.rejects(connect({ url: 'http://127.0.0.1:9', tokn: 'secret' } as never), { name: 'TypeError', message: /"tokn" is not a connect option \(did you mean token\?\)/ });
 });
