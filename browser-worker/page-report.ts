@@ -4,7 +4,7 @@
 // a started task needs a flush of its own, and when a report would tell the
 // coordinator nothing new.
 import type { PageReport, ReleasedTask, TaskOutcome } from '../protocol/messages.ts';
-import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, outcomeFrameBytes, resultBytesError, taskFrameBytes, type Limits } from '../protocol/limits.ts';
+import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES, outcomeFrameBytes, taskFrameBytes, withinResultLimit, type Limits } from '../protocol/limits.ts';
 import { batchesBySize } from '../protocol/frame-batches.ts';
 import { addPeerReport, type PeerReport } from './peer-offload.ts';
 import type { Timers } from './clock.ts';
@@ -70,8 +70,7 @@ export class ReportOutbox {
    * would run again elsewhere. */
   result(grid: GridTaskId, outcome: TaskOutcome): void {
     this.spawners.delete(grid);
-    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, this.limits) : undefined;
-    this.out.results.push(tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } });
+    this.out.results.push(withinResultLimit(outcome, this.limits));
   }
 
   /** A grid task started here is lost (its Web Worker ended): the coordinator retries it. */
@@ -140,11 +139,14 @@ export class ReportOutbox {
  * subtasks (and the load, which every report states). Each result and
  * subtask is within the coordinator's limits, so each fits a frame alone. */
 export function splitReport(report: PageReport, budget: number): PageReport[] {
+  // Every report passes here, once per round trip: the usual one that fits costs a sum, no copies.
+  let total = 0;
+  for (const r of report.results) total += outcomeFrameBytes(r);
+  for (const t of report.submit) total += taskFrameBytes(t);
+  if (total <= budget) return [report];
   const items: ({ result: TaskOutcome } | { submit: ReleasedTask })[] = [...report.results.map((result) => ({ result })), ...report.submit.map((submit) => ({ submit }))];
   const size = (item: (typeof items)[number]) => ('result' in item ? outcomeFrameBytes(item.result) : taskFrameBytes(item.submit));
-  const batches = batchesBySize(items, size, budget, Infinity);
-  if (batches.length <= 1) return [report];
-  return batches.map((batch, i) => ({
+  return batchesBySize(items, size, budget, Infinity).map((batch, i) => ({
     ...(i === 0 ? report : { t: 'report', started: [], lost: [], cancel: [], blocked: report.blocked, ready: report.ready, local: report.local }),
     results: batch.flatMap((item) => ('result' in item ? [item.result] : [])),
     submit: batch.flatMap((item) => ('submit' in item ? [item.submit] : [])),

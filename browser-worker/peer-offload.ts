@@ -16,7 +16,7 @@ import type { PageReport, PeerConfig, PeerMessage, TaskOutcome, TaskRef, TaskSpe
 // RTCPeerConnection from webkitRTCPeerConnection.
 import type { PeerNetwork, PeerLink } from './peer-links.ts';
 import type { Timers } from './clock.ts';
-import { FRAME_OVERHEAD_BYTES, PEER_MESSAGE_BYTES, outcomeFrameBytes, resultBytesError, taskFrameBytes } from '../protocol/limits.ts';
+import { FRAME_OVERHEAD_BYTES, PEER_MESSAGE_BYTES, outcomeFrameBytes, taskFrameBytes, withinResultLimit } from '../protocol/limits.ts';
 import { batchesBySize } from '../protocol/frame-batches.ts';
 import type { SharedConstants } from './shared-constants.ts';
 import type { PeerTaskId, RunId, SubtaskId, SubtaskSpec } from './task-origin.ts';
@@ -425,10 +425,8 @@ export class PeerOffload {
  * alone (sent, it would close the link, and every task on it would run again). */
 export function resultMessages(outcomes: readonly TaskOutcome[], messageBytes: number): TaskOutcome[][] {
   const budget = messageBytes - FRAME_OVERHEAD_BYTES;
-  const fitting = outcomes.map((outcome): TaskOutcome => {
-    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, { resultBytes: budget - outcomeFrameBytes({ ok: true, value: new Uint8Array() }) }) : undefined;
-    return tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
-  });
+  const resultBytes = budget - outcomeFrameBytes({ ok: true, value: new Uint8Array() });
+  const fitting = outcomes.map((outcome) => withinResultLimit(outcome, { resultBytes }));
   return batchesBySize(fitting, outcomeFrameBytes, budget, Infinity);
 }
 

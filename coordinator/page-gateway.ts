@@ -23,7 +23,7 @@ import {
   type TaskSpec,
   type ToPage,
 } from '../protocol/messages.ts';
-import { resultBytesError, taskBytesError, type Limits } from '../protocol/limits.ts';
+import { taskBytesError, withinResultLimit, type Limits } from '../protocol/limits.ts';
 import { RateLimit, sameSecret } from './auth.ts';
 import type { Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
@@ -410,9 +410,7 @@ export class PageGateway {
   }
 
   private onResult(page: PageConn, outcome: TaskOutcome): void {
-    const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, this.options.limits) : undefined;
-    if (tooLarge !== undefined) outcome = { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
-    this.lifecycle.result(page.id, page.seat, outcome);
+    this.lifecycle.result(page.id, page.seat, withinResultLimit(outcome, this.options.limits));
   }
 
   private removePage(page: PageConn): void {

@@ -4,6 +4,7 @@
 // so a bad option or an oversized argument fails only its own call.
 
 import { needsError } from './needs.ts';
+import type { TaskOutcome } from './messages.ts';
 
 const MiB = 1024 * 1024;
 
@@ -145,6 +146,15 @@ export function taskBytesError(fn: string, bytes: number, limits: Pick<Limits, '
 export function resultBytesError(bytes: number, limits: Pick<Limits, 'resultBytes'>): string | undefined {
   if (bytes <= limits.resultBytes) return undefined;
   return `the task's result is ${bytes} bytes packed; a result may be at most ${limits.resultBytes} (return less, or split the work over more tasks)`;
+}
+
+/** `outcome`, or, for a result over `resultBytes`, the failure that takes
+ * its place (kind `tooLarge`: the SDK's ERR_TOO_LARGE). One rule wherever a
+ * result leaves: a page's report, a page's answer to a peer, local mode, and
+ * the coordinator (which checks again whatever a page says). */
+export function withinResultLimit(outcome: TaskOutcome, limits: Pick<Limits, 'resultBytes'>): TaskOutcome {
+  const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, limits) : undefined;
+  return tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
 }
 
 /** Why shared constants adding up to `bytes` are refused, or undefined. */

@@ -7,7 +7,7 @@
 // goes back to the thread whose task spawned it.
 import type { FromWebWorker, RemoteErrorInfo, TaskOutcome, TaskSpec } from '../../protocol/messages.ts';
 import { ThreadPool, type Thread } from './thread-pool.ts';
-import { DEFAULT_LIMITS, resultBytesError } from '../../protocol/limits.ts';
+import { DEFAULT_LIMITS, withinResultLimit } from '../../protocol/limits.ts';
 import { workerScript } from './worker-script.ts';
 
 /** Every task of a local grid belongs to its one client. */
@@ -251,9 +251,7 @@ export class LocalEngine {
     if ('client' in run.from) {
       this.byClientId.delete(run.from.client);
       // A default coordinator's limit, so that a result too large for a grid is found here first.
-      const tooLarge = outcome.ok ? resultBytesError(outcome.value.byteLength, DEFAULT_LIMITS) : undefined;
-      const out: TaskOutcome = tooLarge === undefined ? outcome : { id: outcome.id, ok: false, kind: 'tooLarge', error: { name: 'ResultTooLargeError', message: tooLarge } };
-      this.out.results.push({ ...out, id: run.from.client });
+      this.out.results.push({ ...withinResultLimit(outcome, DEFAULT_LIMITS), id: run.from.client });
       this.scheduleFlush();
       return;
     }
