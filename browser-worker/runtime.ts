@@ -295,19 +295,27 @@ export class Runtime {
 
   /** A subtask spawned by one of this page's tasks: it waits here to run. */
   private spawned(slot: Slot, spec: TaskSpec): void {
+    // A worker's reports are its tasks' code to forge: a subtask under a task
+    // of another worker (another client's) would join that task's tree, and
+    // on the grid run in that client's scope, in its Web Workers.
     const parent = spec.parent as RunId | undefined;
-    const under = parent === undefined ? undefined : this.runningRef(parent);
+    const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
+    if (parent === undefined || !parentTask) {
+      slot.inbox.push({ id: spec.id, ok: false, kind: 'invalid', error: { name: 'RefusedError', message: 'the page refused this subtask: its parent is not a task this Web Worker runs' } });
+      return;
+    }
+    const under = this.runningRef(parent);
     if (!under) {
       // Its parent was withdrawn while it ran: nobody awaits this subtask.
       slot.inbox.push({ id: spec.id, ok: false, kind: 'cancelled', error: { name: 'CancelledError', message: 'its parent task was withdrawn' } });
       return;
     }
-    const parentTask = parent === undefined ? undefined : slot.tasks.get(parent);
-    const sub = this.subtasks.add(spec, { slot, scope: slot.scope, under, parentKey: parentTask && fnKey(parentTask) });
+    const sub = this.subtasks.add(spec, { slot, scope: slot.scope, under, parentKey: fnKey(parentTask) });
     slot.subtasks.set(spec.id, sub.id);
-    const grid = parent === undefined ? undefined : gridTaskOf(parent);
+    const grid = gridTaskOf(parent);
     if (grid !== undefined) this.report.spawned(grid);
   }
+
 
   /** The task of run `run`, as the coordinator can check this page runs
    * it: a grid task, or the one a tree of own subtasks or a peer's task

@@ -59,3 +59,27 @@ test('a task that calls self.close() fails with a clear error and its Web Worker
     await g.close();
   }
 });
+
+test("a task that forges its page a spawn under another task (client B's, running beside it) is refused; one under itself runs", { timeout: 120_000 }, async () => {
+  // A third Web Worker is free to run what the page accepts.
+  const g = await startTestGrid({ pages: 1, threads: 3 });
+  const b = await connect({ url: g.coordinator.url, token: g.coordinator.token });
+  try {
+    const bTasks = await b.module<typeof Isolation>(fixture('isolation.ts'));
+    // B's task runs in the page's other Web Worker while A's forges: its grid id is just below A's.
+    const held = b.submit(bTasks.sleepThen, 60_000, 1);
+    held.then(undefined, () => undefined);
+    await g.workers.pages[0].waitForFunction(() => (globalThis as unknown as { ladle: { status: { running: number } } }).ladle.status.running === 1);
+    const a = await g.grid.module<typeof Isolation>(fixture('isolation.ts'));
+    const offsets = [0, -1, -2, 1, 1000];
+    const { own, outcomes } = await g.grid.submit(a.forgeSpawns, offsets);
+    assert.equal(outcomes[own], 'ran', 'a spawn under the forging task itself is an ordinary subtask');
+    for (const offset of offsets.filter((o) => o !== 0)) {
+      assert.match(outcomes[own + offset] ?? 'no answer', /its parent is not a task this Web Worker runs/, `parent ${own + offset}`);
+    }
+    held.cancel();
+  } finally {
+    await b.close();
+    await g.close();
+  }
+});
