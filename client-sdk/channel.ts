@@ -4,7 +4,7 @@
 // so that a short network blip costs nothing. Every way it can fail ends in
 // a ConnectionError with a reason a person can act on.
 import WebSocket from 'ws';
-import { ReliableLog } from '../protocol/reliable-log.ts';
+import { ACK_DELAY_MS, ReliableLog } from '../protocol/reliable-log.ts';
 import {
   CLIENT_CLOSED,
   CloseCode,
@@ -145,7 +145,7 @@ export class Channel {
   private secret = '';
   /** Its frames both ways, kept until the coordinator acknowledges them. */
   private readonly log = new ReliableLog();
-  private ackQueued = false;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private reconnecting = false;
 
@@ -169,6 +169,8 @@ export class Channel {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Closing ends the session: nothing is resent, so no ack is owed.
+    clearTimeout(this.ackTimer);
     if (this.ws.readyState !== WebSocket.OPEN) {
       this.ws.terminate();
       return;
@@ -210,16 +212,19 @@ export class Channel {
     this.options.onData(msg);
   }
 
+  /** Acks leave ACK_DELAY_MS after a frame, or at once past ACK_EVERY (see reliable-log.ts). */
   private scheduleAck(): void {
-    if (this.ackQueued) return;
-    this.ackQueued = true;
-    setImmediate(() => {
-      this.ackQueued = false;
+    const send = () => {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
       // Not connected: the resume names what was received instead.
       const ack = this.log.takeAck();
       if (ack !== undefined && this.connected) this.ws.send(encodeFrame({ t: 'ack', seq: ack }));
-    });
+    };
+    if (this.log.ackUrgent) setImmediate(send);
+    else this.ackTimer ??= setTimeout(send, ACK_DELAY_MS).unref();
   }
+
 
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.ws || this.closed) return;

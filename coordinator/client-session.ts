@@ -8,7 +8,7 @@ import type { ClientId, ScopeId } from './ids.ts';
 import { hashSecret } from './journal.ts';
 import { DEFAULT_LIMITS, FRAME_OVERHEAD_BYTES } from '../protocol/limits.ts';
 import { encodeFrame, type TaskOutcome, type ToClient, type ToClientData } from '../protocol/messages.ts';
-import { ReliableLog } from '../protocol/reliable-log.ts';
+import { ACK_DELAY_MS, ReliableLog } from '../protocol/reliable-log.ts';
 
 type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
@@ -44,6 +44,8 @@ export class ClientSession {
   /** When its socket was last heard from (a frame or a pong). */
   lastSeen = Date.now();
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Armed while an ack waits to cover more frames (see reliable-log.ts). */
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly graceMs: number,
@@ -122,6 +124,7 @@ export class ClientSession {
 
   end(): void {
     clearTimeout(this.graceTimer);
+    clearTimeout(this.ackTimer);
     this.ws = undefined;
   }
 
@@ -150,6 +153,13 @@ export class ClientSession {
       this.results = [];
       this.started = [];
     }
+    if (this.log.ackUrgent) this.sendAck();
+    else if (this.log.ackDue) this.ackTimer ??= setTimeout(() => this.sendAck(), ACK_DELAY_MS);
+  }
+
+  private sendAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     // Away, the ack stays due: it goes once the client is back.
     const ack = this.ws ? this.log.takeAck() : undefined;
     if (ack !== undefined) this.ws?.send(encodeFrame({ t: 'ack', seq: ack }));

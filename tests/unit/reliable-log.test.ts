@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReliableLog } from '../../protocol/reliable-log.ts';
+import { ACK_EVERY, ReliableLog } from '../../protocol/reliable-log.ts';
 
 /** A frame whose bytes say its seq and have `size` bytes (at least 1). */
 const frame = (size = 1) => (seq: number) => new Uint8Array(size).fill(seq);
@@ -130,4 +130,20 @@ test('sending and receiving are independent', () => {
   assert.deepEqual(log.ack(1), []);
   assert.deepEqual(seqs(log.after(0)), [2]);
   assert.equal(log.takeAck(), 1);
+});
+
+test('an ack may wait for more frames until ACK_EVERY are due; then it is urgent, and taking it starts the count again', () => {
+  const log = new ReliableLog();
+  assert.equal(log.ackDue, false);
+  log.accept(1);
+  assert.equal(log.ackDue, true);
+  assert.equal(log.ackUrgent, false, 'one frame: its ack can wait to cover the next ones');
+  for (let seq = 2; seq < ACK_EVERY; seq++) log.accept(seq);
+  assert.equal(log.ackUrgent, false);
+  log.accept(ACK_EVERY);
+  assert.equal(log.accept(ACK_EVERY), false);
+  assert.equal(log.ackUrgent, true);
+  assert.equal(log.takeAck(), ACK_EVERY);
+  assert.equal(log.ackDue, false);
+  assert.equal(log.ackUrgent, false);
 });
