@@ -73,6 +73,11 @@ export class ReportOutbox {
     this.out.results.push(withinResultLimit(outcome, this.limits));
   }
 
+  /** A grid task's outcome went over its Web Worker's task lane: the coordinator has it. */
+  answeredByLane(grid: GridTaskId): void {
+    this.spawners.delete(grid);
+  }
+
   /** A grid task started here is lost (its Web Worker ended): the coordinator retries it. */
   lost(grid: GridTaskId): void {
     this.out.lost.push(grid);

@@ -1,7 +1,10 @@
 // The volunteer runtime of a page: one WebSocket to the coordinator, a pool
 // of Web Workers, and local queues between them. The coordinator decides
 // what this page runs; the page only executes, enforces task timeouts, and
-// reports back in batches.
+// reports back in batches. A Web Worker serving a client may also open a
+// socket of its own, a task lane (task-lane.ts), over which the coordinator
+// sends a lone task straight to it; the page keeps the records of those it
+// must know of (see laned).
 //
 // Subtasks spawned here stay here (for locality) until the coordinator says
 // otherwise (see subtasks.ts). A task therefore comes from one of three
@@ -98,6 +101,8 @@ export class Runtime {
   private readonly placement: Placement;
   private readonly peers = new PeerOffload(this.offloadHost(), this.subtasks, this.shared, this.clock);
   private identity?: PageIdentity;
+  /** Task lane keys, by client (see LaneHello in protocol/messages.ts). */
+  private readonly laneKeys = new Map<string, string>();
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -111,6 +116,10 @@ export class Runtime {
       ready: () => {
         this.placement.pump();
         this.emit(true);
+      },
+      lane: (scope) => {
+        const key = this.laneKeys.get(scope);
+        return key === undefined ? undefined : { url: this.link.url, key, limits: this.report.limits };
       },
     });
     this.placement = new Placement(this.placementHost(), this.pool, this.durations, this.shared, this.subtasks, this.report, this.clock);
@@ -236,9 +245,18 @@ export class Runtime {
       slot.subtasks.delete(local);
       this.subtasks.withdraw(id);
     }
+    const viaLane = msg.laneSent && new Set(msg.laneSent);
     msg.done.forEach((outcome, i) => {
       const task = slot.tasks.get(outcome.id);
-      if (!task) return;
+      if (!task) {
+        // A lane task's outcome: the page hears of most lane tasks only this
+        // way, and of a few from the coordinator too, maybe later (see laned).
+        if (viaLane?.has(outcome.id)) {
+          remember(slot.laneAnswered, outcome.id, MAX_LANE_ANSWERED);
+          this.answeredByLane(outcome);
+        }
+        return;
+      }
       slot.tasks.delete(outcome.id);
       slot.started.delete(outcome.id);
       this.durations.add(fnKey(task), msg.took[i], msg.awaited[i]);
@@ -247,7 +265,9 @@ export class Runtime {
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
-      this.settle(outcome);
+      // Unless its lane closed first (see laneClosed), a lane's outcome is the coordinator's already.
+      if (!slot.laneUnanswered.delete(outcome.id) && viaLane?.has(outcome.id)) this.answeredByLane(outcome);
+      else this.settle(outcome);
     });
     slot.blocked = msg.blocked;
     if (msg.gpuLost !== undefined) {
@@ -280,6 +300,50 @@ export class Runtime {
       this.peerRuns.delete(run);
       origin.done(outcome);
     } // else withdrawn while it ran
+  }
+
+  /** A grid task's outcome its Web Worker's lane carried: only the page's own counts are left. */
+  private answeredByLane(outcome: TaskOutcome): void {
+    if (outcome.ok) this.status.tasksDone++;
+    else this.status.tasksFailed++;
+    const grid = gridTaskOf(outcome.id as RunId);
+    if (grid !== undefined) this.report.answeredByLane(grid);
+  }
+
+  /** Tasks the coordinator sent a Web Worker over its lane and says the
+   * page must know of (see `laned`): it keeps their records as if it had
+   * placed them there (cancels, subtasks, the worker's load, losses), and
+   * the worker may now hand it their subtasks. It never takes a worker's
+   * word for a lane task: a task's code could claim another client's. */
+  private laned(nonce: string, tasks: TaskSpec[]): void {
+    const slot = this.pool.byNonce(nonce);
+    const heard: number[] = [];
+    for (const task of tasks) {
+      const grid = gridTaskOf(task.id as RunId);
+      if (grid === undefined) continue;
+      // Its worker was replaced meanwhile: the coordinator runs it again.
+      if (!slot) this.report.lost(grid);
+      else if (!slot.laneAnswered.delete(task.id)) {
+        slot.tasks.set(task.id, task);
+        slot.started.add(task.id);
+        heard.push(task.id);
+      }
+    }
+    if (slot && heard.length > 0) this.pool.tell(slot, { t: 'laned', ids: heard });
+    if (!slot) this.scheduleFlush();
+  }
+
+  /** A lane closed before answering these: an outcome still to come goes out
+   * from the page; a task no worker here runs is lost. */
+  private laneClosed(nonce: string, ids: number[]): void {
+    const slot = this.pool.byNonce(nonce);
+    for (const id of ids) {
+      const grid = gridTaskOf(id as RunId);
+      if (grid === undefined) continue;
+      if (slot?.tasks.has(id)) slot.laneUnanswered.add(id);
+      else this.report.lost(grid);
+    }
+    this.scheduleFlush();
   }
 
   /** Where a run here came from; undefined for one withdrawn. */
@@ -404,7 +468,7 @@ export class Runtime {
       opened: () => {
         // A private grid's join URL carries its join token.
         const joinToken = new URLSearchParams(location.search).get('join') ?? undefined;
-        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken, capabilities: this.status.capabilities, identity: this.identity?.secret });
+        this.send({ t: 'hello', role: 'worker', threads: this.threads, userAgent: navigator.userAgent, version: PROTOCOL_VERSION, joinToken, capabilities: this.status.capabilities, identity: this.identity?.secret, lanes: true });
         if (this.paused) this.sendCapacity();
       },
       frame: (msg) => this.onFrame(msg),
@@ -424,6 +488,7 @@ export class Runtime {
     this.peerQueue = [];
     this.report.clear();
     this.shared.clear();
+    this.laneKeys.clear();
     this.pool.reset();
     this.emit(true);
     if (code === CloseCode.PROTOCOL || code === CloseCode.INVALID_JOIN_TOKEN) console.error(`ladle: the coordinator refused this page: ${reason}`);
@@ -498,6 +563,16 @@ export class Runtime {
       case 'peerGone':
         this.peers.peerGone(msg.peer);
         break;
+      case 'lane':
+        this.laneKeys.set(msg.scope, msg.key);
+        this.pool.openLanes(msg.scope);
+        break;
+      case 'laned':
+        this.laned(msg.nonce, msg.tasks);
+        break;
+      case 'laneClosed':
+        this.laneClosed(msg.nonce, msg.ids);
+        break;
     }
     this.emit();
   }
@@ -508,6 +583,7 @@ export class Runtime {
    * (an endless loop, patched globals, nested workers). */
   private unshare(scope: string): void {
     this.shared.delete(scope);
+    this.laneKeys.delete(scope);
     this.peers.unshare(scope);
     this.peerQueue = this.peerQueue.filter((t) => t.scope !== scope || !this.peerRuns.delete(t.id as RunId));
     for (const slot of this.pool.of(scope)) {
@@ -623,6 +699,17 @@ export class Runtime {
       for (const report of this.report.take(load, this.peers.flush(), this.peers.takeReport())) this.send(report);
     });
   }
+}
+
+/** Lane outcomes of a Web Worker remembered for the coordinator's word of
+ * them that may follow (see laned): it comes within milliseconds, and a lane
+ * carries one task at a time; a worker's forged reports cannot grow the set past this. */
+const MAX_LANE_ANSWERED = 64;
+
+/** Adds `x` to `set`, dropping the oldest entry past `max`. */
+function remember<T>(set: Set<T>, x: T, max: number): void {
+  set.add(x);
+  if (set.size > max) set.delete(set.values().next().value as T);
 }
 
 function partition<T>(xs: T[], pred: (x: T) => boolean): [T[], T[]] {

@@ -1,9 +1,10 @@
 // Entry of each Web Worker of a volunteer page: receives bundles, shared
 // constants, tasks and subtask results from the page, and sends back one
 // batched report per turn.
-import type { ToWebWorker } from '../protocol/messages.ts';
+import type { FromWebWorker, ToWebWorker } from '../protocol/messages.ts';
 import { hostExecutor } from './executor-host.ts';
 import { nextTurn } from './next-turn.ts';
+import { TaskLane } from './task-lane.ts';
 
 // A task that closed its worker would strand the page's other tasks in it,
 // so `close` throws instead, wherever a task looks for it. (A Web Worker
@@ -20,8 +21,24 @@ for (let o: object | null = self; o !== null; o = Object.getPrototypeOf(o) as ob
 }
 
 // Only now may the page hear that this worker is up (the first report).
-const { executor, receive } = hostExecutor({ nextTurn, post: (msg, transfer) => (self as unknown as Worker).postMessage(msg, transfer) });
-self.onmessage = (event: MessageEvent<ToWebWorker>) => receive(event.data);
+// A lane's outcomes leave over it before the page hears of them (task-lane.ts).
+const toPage = (msg: FromWebWorker, transfer: Transferable[]) => (self as unknown as Worker).postMessage(msg, transfer);
+const lane = new TaskLane(
+  (tasks) => executor.run(tasks),
+  toPage,
+  () => executor.blocked,
+);
+const { executor, receive } = hostExecutor({
+  nextTurn,
+  post: (msg, transfer) => {
+    lane.report(msg, transfer);
+    toPage(msg, transfer);
+  },
+});
+self.onmessage = (event: MessageEvent<ToWebWorker>) => {
+  lane.fromPage(event.data);
+  receive(event.data);
+};
 
 // The page starts this script from a blob: URL (fetched once, so workers can
 // restart while the coordinator is away); stacks name it by its real URL.

@@ -10,6 +10,7 @@
 // another client. Its script is fetched once and started from a blob: URL,
 // so workers can be replaced while the coordinator is unreachable.
 import type { FromWebWorker, TaskOutcome, TaskSpec, ToWebWorker } from '../protocol/messages.ts';
+import type { Limits } from '../protocol/limits.ts';
 import { TRANSFER_MIN_BYTES } from './executor.ts';
 import type { SubtaskId } from './task-origin.ts';
 
@@ -41,6 +42,19 @@ export interface Slot {
   inbox: TaskOutcome[];
   /** Tasks to post at the end of this pump. */
   batch: TaskSpec[];
+  /** What the page gave it to open its task lane with (see task-lane.ts), once asked to. */
+  nonce?: string;
+  /** Lane tasks whose outcomes came before the coordinator's word of them (see Runtime.laned). */
+  laneAnswered: Set<number>;
+  /** Lane tasks it runs whose lane closed before answering: their outcomes go out from the page. */
+  laneUnanswered: Set<number>;
+}
+
+/** What a worker serving a client needs to open a task lane. */
+export interface LaneGrant {
+  url: string;
+  key: string;
+  limits: Limits;
 }
 
 export interface PoolEvents {
@@ -52,6 +66,8 @@ export interface PoolEvents {
   died(slot: Slot): void;
   /** Workers can take tasks now (the script has arrived). */
   ready(): void;
+  /** How a worker serving `scope` opens its task lane; undefined when it may not (yet). */
+  lane(scope: string): LaneGrant | undefined;
 }
 
 export class WorkerPool {
@@ -257,8 +273,33 @@ export class WorkerPool {
     }
     slot.scope = scope;
     slot.used = true;
+    this.openLane(slot);
     slot.tasks.set(task.id, task);
     slot.batch.push(task);
+  }
+
+  /** The lane key for `scope` came: its workers open their lanes. */
+  openLanes(scope: string): void {
+    for (const slot of this.of(scope)) this.openLane(slot);
+  }
+
+  /** Posts a worker a message at once. */
+  tell(slot: Slot, msg: ToWebWorker): void {
+    this.post(slot, msg);
+  }
+
+  /** The worker whose lane was opened with `nonce`, while it is this pool's. */
+  byNonce(nonce: string): Slot | undefined {
+    return this.all.find((slot) => slot.nonce === nonce);
+  }
+
+  private openLane(slot: Slot): void {
+    if (slot.nonce !== undefined || slot.scope === undefined) return;
+    const grant = this.events.lane(slot.scope);
+    if (!grant) return;
+    // Not crypto.randomUUID: a page on a plain-http LAN address is no secure context.
+    slot.nonce = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+    this.post(slot, { t: 'lane', ...grant, nonce: slot.nonce });
   }
 
   /** Posts the tasks queued for each worker, one message each. */
@@ -301,6 +342,8 @@ export class WorkerPool {
       subtasks: new Map(),
       inbox: [],
       batch: [],
+      laneAnswered: new Set(),
+      laneUnanswered: new Set(),
     };
     worker.onmessage = (e: MessageEvent<FromWebWorker>) => {
       if (!slot.alive) {

@@ -187,6 +187,7 @@ export class Hub {
       jobs: this.jobs.list(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
       peer: this.pages.peerStats(),
+      lanes: this.pages.laneStats(),
     };
   }
 
@@ -210,6 +211,7 @@ export class Hub {
           throw new ProtocolError(`protocol version ${hello.version} is not supported (coordinator speaks ${PROTOCOL_VERSION})`);
         }
         if (hello.role === 'client') this.clients.admit(ws, hello, address);
+        else if (hello.role === 'lane') this.pages.admitLane(ws, hello);
         else this.pages.admit(ws, hello, address);
       } catch (e) {
         reject(ws, e);

@@ -4,15 +4,19 @@
 // subtasks released to the grid, cancels) and its peer reports into the
 // record of offloads (offload-record.ts) and the peer counters, and sends
 // each page its tasks with the shared constants they read, its cancels, its
-// subtasks' results and its standing, batched into the hub's turn.
+// subtasks' results and its standing, batched into the hub's turn. A lone
+// task for an idle page may go over a task lane instead (task-lanes.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   CloseCode,
   ProtocolError,
   encodeFrame,
+  parseLaneMessage,
   parsePageMessage,
   type FailureKindRefused,
+  type LaneHello,
+  type LaneMessage,
   type PageHello,
   type PageMessage,
   type PageReport,
@@ -21,6 +25,7 @@ import {
   type TaskOutcome,
   type TaskRef,
   type TaskSpec,
+  type ToLane,
   type ToPage,
 } from '../protocol/messages.ts';
 import { taskBytesError, withinResultLimit, type Limits } from '../protocol/limits.ts';
@@ -35,6 +40,7 @@ import type { PageSeat } from './verifier.ts';
 import { publicId } from './page-identity.ts';
 import { cancelledOutcome, type TaskLifecycle } from './task-lifecycle.ts';
 import { listen } from './socket-frames.ts';
+import { TaskLanes, type Lane } from './task-lanes.ts';
 
 export interface PageGatewayOptions {
   onTrusted: (ws: WebSocket) => void;
@@ -89,6 +95,8 @@ interface PageConn {
   /** Its public identity (kept across reloads: see browser-worker/identity.ts)
    * and network address: where verification places replicas. */
   seat: PageSeat;
+  /** Its Web Workers open task lanes. */
+  lanes: boolean;
 }
 
 export class PageGateway {
@@ -96,6 +104,7 @@ export class PageGateway {
   /** Pages with cancels or results to send at the end of this turn. */
   private readonly dirty = new Set<PageConn>();
   private readonly offloads = new OffloadRecord();
+  private readonly taskLanes = new TaskLanes();
   private readonly peerCounts = { tasksOffloaded: 0, bytesSent: 0, tasksReleased: 0, linksFailed: 0, tasksCopied: 0, stealsRefused: 0 };
 
   constructor(
@@ -135,6 +144,23 @@ export class PageGateway {
     this.addPage(ws, hello, address);
   }
 
+  /** A socket said a lane's hello (see LaneHello): it serves the page and
+   * client its key was granted for, or is closed. */
+  admitLane(ws: WebSocket, hello: LaneHello): void {
+    const lane = this.taskLanes.open(ws, hello.key, hello.nonce, (id) => {
+      const page = this.pages.get(id);
+      return page ? 2 * page.threads + 4 : 0;
+    });
+    if (typeof lane === 'string') {
+      ws.close(CloseCode.PROTOCOL, lane);
+      return;
+    }
+    const page = this.pages.get(lane.page)!;
+    this.options.onTrusted(ws);
+    listen(ws, parseLaneMessage, (msg) => this.onLaneMessage(page, lane, msg));
+    ws.on('close', () => this.laneClosed(page, lane));
+  }
+
   perWorker(now: number): WorkerStats[] {
     const { scheduler, verifier } = this.lifecycle;
     return [...this.pages.values()].map((p) => {
@@ -156,6 +182,10 @@ export class PageGateway {
         trust: verifier.standing(p.seat.identity),
       };
     });
+  }
+
+  laneStats(): { open: number; tasks: number } {
+    return this.taskLanes.stats();
   }
 
   peerStats(): PeerStats {
@@ -188,13 +218,18 @@ export class PageGateway {
   }
 
   closeAll(code: number, reason: string): void {
-    for (const p of this.pages.values()) p.ws.close(code, reason);
+    for (const p of this.pages.values()) {
+      for (const lane of this.taskLanes.pageGone(p.id)) lane.ws.close(code, reason);
+      p.ws.close(code, reason);
+    }
   }
 
   /** Tells a page to drop a task it holds. */
   tellCancel(pageId: PageId, id: TaskId): void {
     const page = this.pages.get(pageId);
     if (!page) return;
+    // A lane task the page has not heard of: it must know which worker to stop.
+    this.notice(page, id);
     page.cancels.push(id);
     this.mark(page);
   }
@@ -216,6 +251,7 @@ export class PageGateway {
       const ran = page.ran.delete(scope);
       if (shared || ran || page.peerOpen) page.ws.send(encodeFrame({ t: 'unshare', scope } satisfies ToPage));
     }
+    for (const lane of this.taskLanes.unshare(scope)) lane.ws.close(1000, 'its client left');
   }
 
   /** Sends what this turn's dispatch decided, then each page's cancels and results. */
@@ -234,6 +270,8 @@ export class PageGateway {
       const page = this.pages.get(pageId)!;
       const tasks = ids.map((id) => store.get(id)!.spec);
       for (const task of tasks) page.ran.add(task.scope as ScopeId);
+      if (this.overLane(page, tasks)) continue;
+      if (page.lanes) this.grantLanes(page, tasks);
       this.sendShared(page, tasks);
       page.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToPage));
     }
@@ -284,6 +322,7 @@ export class PageGateway {
       capabilities,
       // Without an identity of its own, a page is a stranger for this connection only.
       seat: { identity: hello.identity === undefined ? `anon-${id.slice(0, 11)}` : publicId(hello.identity), address },
+      lanes: hello.lanes === true,
     };
     this.pages.set(page.id, page);
     verifier.pageJoined(page.seat);
@@ -416,6 +455,7 @@ export class PageGateway {
   private removePage(page: PageConn): void {
     if (!this.pages.delete(page.id)) return;
     this.dirty.delete(page);
+    for (const lane of this.taskLanes.pageGone(page.id)) lane.ws.close(1000, 'its page left');
     // Subtasks this page spawned have lost their parent; the parent reruns
     // elsewhere and spawns them anew.
     this.lifecycle.cancelOwned(pageOwner(page.id));
@@ -425,6 +465,78 @@ export class PageGateway {
     this.lifecycle.verifier.pageLeft(page.seat);
     this.lifecycle.pageLost(page.id);
     this.schedule();
+  }
+
+  /** A lone task for a page that holds nothing else goes over an idle lane
+   * of its client, when the page has one (see LaneHello); the page hears of
+   * it as `laned`. A task with a timeout stays with the page, whose clock
+   * enforces it. */
+  private overLane(page: PageConn, tasks: TaskSpec[]): boolean {
+    if (!page.lanes || tasks.length !== 1 || tasks[0].timeout !== undefined) return false;
+    const [task] = tasks;
+    const { scheduler } = this.lifecycle;
+    const slots = scheduler.page(page.id);
+    if (!slots || slots.assigned.size !== 1 || slots.local > 0) return false;
+    const scope = task.scope as ScopeId;
+    const lane = this.taskLanes.idle(page.id, scope, task.bundle, this.clients.byScope(scope)?.shared.size ?? 0);
+    if (!lane) return false;
+    const id = task.id as TaskId;
+    this.taskLanes.sent(lane, id, () => this.notice(page, id));
+    // Started from here: nothing takes it back from the page unstarted.
+    scheduler.started(id, page.id);
+    lane.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToLane));
+    return true;
+  }
+
+  /** Tells a page of a lane task it has not heard of (see `laned`), if it is one:
+   * it is running for the client from here. */
+  private notice(page: PageConn, id: TaskId): void {
+    const lane = this.taskLanes.takeNotice(id);
+    const spec = lane && this.lifecycle.store.get(id)?.spec;
+    if (!spec || this.pages.get(page.id) !== page) return;
+    page.ws.send(encodeFrame({ t: 'laned', nonce: lane.nonce, tasks: [{ ...spec, args: NO_ARGS }] } satisfies ToPage));
+    this.lifecycle.started(id, page.id);
+    this.schedule();
+  }
+
+  /** Lane keys for the clients of these tasks this page has none for yet. */
+  private grantLanes(page: PageConn, tasks: TaskSpec[]): void {
+    for (const task of tasks) {
+      const scope = task.scope as ScopeId;
+      const key = this.taskLanes.grant(page.id, scope);
+      if (key !== undefined) page.ws.send(encodeFrame({ t: 'lane', scope, key } satisfies ToPage));
+    }
+  }
+
+  /** A lane answers only for tasks it was sent; its `ready` says what the worker holds. */
+  private onLaneMessage(page: PageConn, lane: Lane, msg: LaneMessage): void {
+    if (msg.t === 'ready') {
+      lane.bundles = new Set(msg.bundles);
+      lane.shared = msg.shared;
+      return;
+    }
+    if (msg.t === 'spawning') {
+      if (!lane.outstanding.has(msg.id as TaskId)) throw new ProtocolError(`a lane said task ${msg.id} spawns, which it was not sent or answered already`);
+      this.notice(page, msg.id as TaskId);
+      return;
+    }
+    for (const outcome of msg.results) {
+      const id = outcome.id as TaskId;
+      if (!this.taskLanes.answered(lane, id)) throw new ProtocolError(`a lane answered task ${id}, which it was not sent or answered already`);
+      this.lifecycle.started(id, page.id);
+      this.onResult(page, outcome);
+    }
+    page.lastSeen = Date.now();
+    this.schedule();
+  }
+
+  /** A lane closed: what it left unanswered, its page settles (see `laneClosed`), having heard of each. */
+  private laneClosed(page: PageConn, lane: Lane): void {
+    const ids = [...lane.outstanding.keys()];
+    for (const id of ids) this.notice(page, id);
+    this.taskLanes.closed(lane);
+    if (ids.length === 0 || this.pages.get(page.id) !== page) return;
+    page.ws.send(encodeFrame({ t: 'laneClosed', nonce: lane.nonce, ids } satisfies ToPage));
   }
 
   /** Sends a page the constants of the tasks' scopes it does not have yet,
@@ -447,6 +559,9 @@ export class PageGateway {
     }
   }
 }
+
+/** What `laned` carries of a task's arguments: the page does not run it. */
+const NO_ARGS = new Uint8Array(0);
 
 function refusedOutcome(id: number, message: string, kind?: FailureKindRefused): TaskOutcome {
   return { id, ok: false, ...(kind && { kind }), error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };

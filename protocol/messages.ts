@@ -15,6 +15,8 @@ export {
   isBundleHash,
   parseClientMessage,
   parseHello,
+  parseLaneMessage,
+  parseToLane,
   parsePageMessage,
   parsePeerMessage,
   parseToClient,
@@ -206,6 +208,8 @@ export type PageHello = {
   /** The secret its identity is derived from (32 random bytes, base64url),
    * kept across reloads: verification's record of its results follows it. */
   identity?: string;
+  /** Its Web Workers can open task lanes (see LaneHello). */
+  lanes?: boolean;
 };
 /** One batched report per turn: tasks started and finished, tasks given back
  * unrun (`lost`: their Web Worker was replaced), subtasks handed to the grid
@@ -302,7 +306,41 @@ export type ToPage =
   | { t: 'release'; max: number }
   /** Page `peer` left the grid: take back the subtasks offloaded to it, and
    * drop the tasks taken from it. */
-  | { t: 'peerGone'; peer: string };
+  | { t: 'peerGone'; peer: string }
+  /** The key under which this page's Web Workers serving client `scope` may
+   * open task lanes; sent before the first of that client's tasks. */
+  | { t: 'lane'; scope: string; key: string }
+  /** Tasks sent over the lane opened with `nonce`, without their arguments,
+   * that did not answer at once (or spawn, or are to be cancelled): the page
+   * keeps their records (cancels, subtasks, the worker's load) as if it had
+   * placed them itself. */
+  | { t: 'laned'; nonce: string; tasks: TaskSpec[] }
+  /** The lane opened with `nonce` closed before it answered these tasks:
+   * those no Web Worker here still runs are lost (the page says so). */
+  | { t: 'laneClosed'; nonce: string; ids: number[] };
+
+// ---- a page's Web Worker <-> coordinator: its task lane ----
+// A lone task's round trip through a page's main thread wakes two threads
+// on the way in and two on the way out, which on a loaded machine costs more
+// than the network legs. A Web Worker serving one client may open a socket
+// of its own, a lane, with the key its page was given for that client and a
+// nonce its page gave it. The coordinator sends a task over it only when
+// that page holds no other task and the worker has the task's bundle and
+// every constant of its client; the worker answers there. Everything else
+// (cancels, subtasks, losses) stays with the page, which hears of a lane
+// task from the coordinator (`laned`), never from the worker: a task's code
+// could claim another client's task. It hears only of those that need it
+// (still running after a moment, spawning, cancelled, or on a lane that
+// closed): on a lone round trip, a frame to the page's main thread while
+// the worker runs the task costs the trip about a fifth (issue 17).
+export type LaneHello = { t: 'hello'; role: 'lane'; version: number; key: string; nonce: string };
+export type LaneMessage =
+  /** What the worker holds: the bundles it was sent and how many of its client's constants. */
+  | { t: 'ready'; bundles: string[]; shared: number }
+  /** Lane task `id` spawns subtasks: its page must hear of it (`laned`) to take them. */
+  | { t: 'spawning'; id: number }
+  | { t: 'results'; results: TaskOutcome[] };
+export type ToLane = { t: 'tasks'; tasks: TaskSpec[] };
 
 // ---- volunteer page <-> volunteer page (WebRTC data channel) ----
 // Peers are other volunteers' browsers: every message is validated.
@@ -318,7 +356,7 @@ export type PeerMessage =
   /** The giver no longer wants these tasks. */
   | { t: 'cancel'; ids: number[] };
 
-export type Hello = ClientHello | PageHello;
+export type Hello = ClientHello | PageHello | LaneHello;
 
 // ---- page main thread <-> its Web Workers (postMessage, trusted) ----
 // Batched both ways: one postMessage carries every task or outcome of a turn.
@@ -327,7 +365,11 @@ export type ToWebWorker =
   | { t: 'shared'; scope: string; values: Record<string, Uint8Array> }
   | { t: 'run'; tasks: TaskSpec[] }
   /** Results of subtasks this worker spawned, by its own subtask ids. */
-  | { t: 'results'; results: TaskOutcome[] };
+  | { t: 'results'; results: TaskOutcome[] }
+  /** Open a task lane to `url` (see LaneHello); results over `limits` fail there. */
+  | { t: 'lane'; url: string; key: string; nonce: string; limits: Limits }
+  /** The page heard of these lane tasks (see `laned`): their subtasks may come. */
+  | { t: 'laned'; ids: number[] };
 export type FromWebWorker = {
   t: 'report';
   started: number[];
@@ -347,6 +389,8 @@ export type FromWebWorker = {
   blocked: number;
   /** Its GPU device was lost: the page replaces it, and its running tasks run again. */
   gpuLost?: string;
+  /** Of `done`, the tasks whose outcomes its lane carried to the coordinator (their values left out here). */
+  laneSent?: number[];
 };
 
 // ---- page main thread <-> its clock Web Worker ----
@@ -354,7 +398,7 @@ export type ClockRequest = { t: 'set'; id: number; ms: number } | { t: 'clear'; 
 export type ClockReply = { id: number };
 
 /** Encodes one frame. Typed so each side can only send its own messages. */
-export function encodeFrame(msg: Hello | ClientMessage | ToClient | PageMessage | ToPage | PeerMessage): Uint8Array {
+export function encodeFrame(msg: Hello | ClientMessage | ToClient | PageMessage | ToPage | PeerMessage | LaneMessage | ToLane): Uint8Array {
   return pack(msg);
 }
 

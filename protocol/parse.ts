@@ -8,6 +8,7 @@ import type {
   ClientMessage,
   FailureKind,
   Hello,
+  LaneMessage,
   PageMessage,
   PeerMessage,
   RemoteErrorInfo,
@@ -15,6 +16,7 @@ import type {
   TaskRef,
   TaskSpec,
   ToClient,
+  ToLane,
   ToPage,
 } from './messages.ts';
 import { capabilitiesError, needsError } from './needs.ts';
@@ -191,8 +193,12 @@ export function parseHello(x: unknown): Hello {
       const error = capabilitiesError(o.capabilities);
       if (error) throw new ProtocolError(`hello.capabilities${error.startsWith('.') ? '' : ' '}${error}`);
     }
+    if (o.lanes !== undefined && typeof o.lanes !== 'boolean') throw new ProtocolError('hello.lanes must be a boolean');
+  } else if (o.role === 'lane') {
+    str(o.key, 'hello.key', 64);
+    str(o.nonce, 'hello.nonce', 64);
   } else {
-    throw new ProtocolError('hello.role must be "client" or "worker"');
+    throw new ProtocolError('hello.role must be "client", "worker" or "lane"');
   }
   return o as unknown as Hello;
 }
@@ -401,10 +407,51 @@ export function parseToPage(x: unknown): ToPage {
       break;
     case 'ping':
       break;
+    case 'lane':
+      str(o.scope, 'lane.scope', 64);
+      str(o.key, 'lane.key', 64);
+      break;
+    case 'laned':
+      str(o.nonce, 'laned.nonce', 64);
+      for (const t of arr(o.tasks, 'laned.tasks')) taskSpec(t);
+      break;
+    case 'laneClosed':
+      str(o.nonce, 'laneClosed.nonce', 64);
+      ids(o.ids, 'laneClosed.ids');
+      break;
     default:
       throw new ProtocolError(`unknown coordinator message ${String(o.t).slice(0, 32)}`);
   }
   return o as unknown as ToPage;
+}
+
+/** Bundles a lane's `ready` may name: more than a worker ever loads. */
+export const MAX_LANE_BUNDLES = 256;
+
+export function parseLaneMessage(x: unknown): LaneMessage {
+  const o = tag(x);
+  switch (o.t) {
+    case 'ready':
+      for (const b of arr(o.bundles, 'ready.bundles', MAX_LANE_BUNDLES)) if (!isBundleHash(b)) throw new ProtocolError('ready.bundles[] must be hex sha256 hashes');
+      int(o.shared, 'ready.shared');
+      break;
+    case 'spawning':
+      int(o.id, 'spawning.id');
+      break;
+    case 'results':
+      for (const r of arr(o.results, 'results.results')) outcome(r);
+      break;
+    default:
+      throw new ProtocolError(`unknown lane message ${String(o.t).slice(0, 32)}`);
+  }
+  return o as unknown as LaneMessage;
+}
+
+export function parseToLane(x: unknown): ToLane {
+  const o = tag(x);
+  if (o.t !== 'tasks') throw new ProtocolError(`unknown coordinator message on a lane ${String(o.t).slice(0, 32)}`);
+  for (const t of arr(o.tasks, 'tasks.tasks')) taskSpec(t);
+  return o as unknown as ToLane;
 }
 
 export function parsePeerMessage(x: unknown): PeerMessage {

@@ -56,7 +56,7 @@ async function volunteer(): Promise<BrowserContext> {
   return context;
 }
 
-/** A join page whose hellos to the coordinator (the first frame on each of its sockets) are kept, decoded. */
+/** A join page whose hellos to the coordinator (the first frame on each of its page sockets) are kept, decoded. */
 async function joinPage(context: BrowserContext, coordinator = c): Promise<{ page: Page; hellos: PageHello[] }> {
   const page = await context.newPage();
   const hellos: PageHello[] = [];
@@ -66,7 +66,9 @@ async function joinPage(context: BrowserContext, coordinator = c): Promise<{ pag
     ws.on('framesent', ({ payload }) => {
       if (!first) return;
       first = false;
-      hellos.push(decodeFrame(new Uint8Array(payload as Buffer), parseHello) as PageHello);
+      const hello = decodeFrame(new Uint8Array(payload as Buffer), parseHello);
+      // Its Web Workers' task lanes say hellos of their own.
+      if (hello.role === 'worker') hellos.push(hello);
     });
   });
   await page.goto(`${coordinator.url}/?threads=1`);

@@ -6,9 +6,11 @@ import {
   encodeFrame,
   parseClientMessage,
   parseHello,
+  parseLaneMessage,
   parsePageMessage,
   parsePeerMessage,
   parseToClient,
+  parseToLane,
   parseToPage,
   PROTOCOL_VERSION,
 } from '../../protocol/messages.ts';
@@ -139,4 +141,33 @@ test('malformed messages are ProtocolErrors with a reason', () => {
     assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), (e: unknown) => e instanceof ProtocolError && reason.test(e.message));
   }
   assert.throws(() => decodeFrame(new Uint8Array([0xc1, 0xff]), parseClientMessage), ProtocolError);
+});
+
+test('task lane messages round-trip, and out of shape they are ProtocolErrors', () => {
+  const good: [unknown, (x: unknown) => unknown][] = [
+    [{ t: 'hello', role: 'lane', version: PROTOCOL_VERSION, key: 'k', nonce: 'n' }, parseHello],
+    [{ t: 'hello', role: 'worker', threads: 2, userAgent: 'UA', version: PROTOCOL_VERSION, lanes: true }, parseHello],
+    [{ t: 'ready', bundles: [hash], shared: 2 }, parseLaneMessage],
+    [{ t: 'spawning', id: 3 }, parseLaneMessage],
+    [{ t: 'results', results: [{ id: 1, ok: true, value: new Uint8Array([1]) }] }, parseLaneMessage],
+    [{ t: 'tasks', tasks: [{ ...task, scope: 's' }] }, parseToLane],
+    [{ t: 'lane', scope: 's', key: 'k' }, parseToPage],
+    [{ t: 'laned', nonce: 'n', tasks: [{ ...task, args: new Uint8Array(0), scope: 's' }] }, parseToPage],
+    [{ t: 'laneClosed', nonce: 'n', ids: [1, 2] }, parseToPage],
+  ];
+  for (const [msg, parse] of good) assert.deepEqual(decodeFrame(encodeFrame(msg as never), parse), msg);
+  const bad: [unknown, (x: unknown) => unknown, RegExp][] = [
+    [{ t: 'hello', role: 'lane', version: PROTOCOL_VERSION, nonce: 'n' }, parseHello, /hello.key/],
+    [{ t: 'hello', role: 'lane', version: PROTOCOL_VERSION, key: 'k', nonce: 'n'.repeat(65) }, parseHello, /hello.nonce/],
+    [{ t: 'hello', role: 'worker', threads: 2, userAgent: 'UA', version: PROTOCOL_VERSION, lanes: 'yes' }, parseHello, /hello.lanes/],
+    [{ t: 'ready', bundles: ['not-a-hash'], shared: 0 }, parseLaneMessage, /ready.bundles/],
+    [{ t: 'ready', bundles: Array.from({ length: 257 }, () => hash), shared: 0 }, parseLaneMessage, /ready.bundles/],
+    [{ t: 'spawning', id: -1 }, parseLaneMessage, /spawning.id/],
+    [{ t: 'report', started: [], results: [], lost: [], submit: [], cancel: [], blocked: 0, ready: 0, local: 0 }, parseLaneMessage, /unknown lane message/],
+    [{ t: 'cancel', ids: [1] }, parseToLane, /on a lane/],
+    [{ t: 'laned', nonce: 'n', tasks: [{ id: 1 }] }, parseToPage, /bundle|fn|args/],
+  ];
+  for (const [msg, parse, reason] of bad) {
+    assert.throws(() => decodeFrame(encodeFrame(msg as never), parse), (e: unknown) => e instanceof ProtocolError && reason.test(e.message), String(reason));
+  }
 });

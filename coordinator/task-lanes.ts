@@ -1,0 +1,144 @@
+// Task lanes (see LaneHello in protocol/messages.ts): sockets a page's Web
+// Workers open of their own, each serving one client. This module keeps who
+// may open one (a key per page and client), the lanes open, and which lane
+// may take a task; page-gateway.ts sends over them and hears what they say.
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { PageId, ScopeId, TaskId } from './ids.ts';
+
+export interface Lane {
+  ws: WebSocket;
+  page: PageId;
+  scope: ScopeId;
+  /** What its page gave the worker: the page knows the worker by it. */
+  nonce: string;
+  /** What the worker says it holds (its latest `ready`). */
+  bundles: ReadonlySet<string>;
+  shared: number;
+  /** Tasks sent over it and not answered there, each with the timer of its
+   * page's notice until that is sent (see notice). */
+  outstanding: Map<TaskId, ReturnType<typeof setTimeout> | undefined>;
+}
+
+/** How long a lane task may run before its page hears of it (see `laned`):
+ * most lone tasks answer sooner, and the page's main thread sleeps on. */
+export const LANE_NOTICE_MS = 2;
+
+interface PageLanes {
+  keys: Map<ScopeId, string>;
+  lanes: Set<Lane>;
+}
+
+export class TaskLanes {
+  private readonly keys = new Map<string, { page: PageId; scope: ScopeId }>();
+  private readonly pages = new Map<PageId, PageLanes>();
+  /** The lane each outstanding lane task went over. */
+  private readonly laneOf = new Map<TaskId, Lane>();
+  /** Tasks sent over lanes so far (see sent). */
+  private tasks = 0;
+
+  /** A key for `page`'s Web Workers serving `scope`; undefined when it has one already. */
+  grant(page: PageId, scope: ScopeId): string | undefined {
+    const lanes = this.of(page);
+    if (lanes.keys.has(scope)) return undefined;
+    const key = randomBytes(18).toString('base64url');
+    lanes.keys.set(scope, key);
+    this.keys.set(key, { page, scope });
+    return key;
+  }
+
+  /** Opens a lane under `key`: the lane, or why it is refused. At most
+   * `max(page)` lanes per page (its workers, and replaced ones closing). */
+  open(ws: WebSocket, key: string, nonce: string, max: (page: PageId) => number): Lane | string {
+    const granted = this.keys.get(key);
+    if (!granted) return 'unknown lane key';
+    const { lanes } = this.of(granted.page);
+    const most = max(granted.page);
+    if (lanes.size >= most) return `this page has ${most} task lanes open already`;
+    for (const lane of lanes) if (lane.nonce === nonce) return 'a lane with this nonce is open already';
+    const lane: Lane = { ws, ...granted, nonce, bundles: new Set(), shared: 0, outstanding: new Map() };
+    lanes.add(lane);
+    return lane;
+  }
+
+  /** A task goes over `lane` (it takes nothing else until that is
+   * answered); `notice` is called if it has not answered within LANE_NOTICE_MS. */
+  sent(lane: Lane, id: TaskId, notice: () => void): void {
+    lane.outstanding.set(id, setTimeout(notice, LANE_NOTICE_MS));
+    this.laneOf.set(id, lane);
+    this.tasks++;
+  }
+
+  /** The lane of a lane task whose page has not heard of it yet, which it
+   * now must (its notice is taken: the next call says undefined). */
+  takeNotice(id: TaskId): Lane | undefined {
+    const lane = this.laneOf.get(id);
+    const timer = lane?.outstanding.get(id);
+    if (!lane || timer === undefined) return undefined;
+    clearTimeout(timer);
+    lane.outstanding.set(id, undefined);
+    return lane;
+  }
+
+  /** `lane` answered task `id`; false if it was not sent it, or answered it already. */
+  answered(lane: Lane, id: TaskId): boolean {
+    if (!lane.outstanding.has(id)) return false;
+    clearTimeout(lane.outstanding.get(id));
+    lane.outstanding.delete(id);
+    this.laneOf.delete(id);
+    return true;
+  }
+
+  stats(): { open: number; tasks: number } {
+    let open = 0;
+    for (const { lanes } of this.pages.values()) open += lanes.size;
+    return { open, tasks: this.tasks };
+  }
+
+  /** A lane closed: its tasks' timers end (the page hears of them: see PageGateway.laneClosed). */
+  closed(lane: Lane): void {
+    this.pages.get(lane.page)?.lanes.delete(lane);
+    for (const [id, timer] of lane.outstanding) {
+      clearTimeout(timer);
+      if (this.laneOf.get(id) === lane) this.laneOf.delete(id);
+    }
+  }
+
+  /** A lane of `page` serving `scope` that answered all it was sent and
+   * holds the task's bundle and its client's `shared` constants. */
+  idle(page: PageId, scope: ScopeId, bundle: string, shared: number): Lane | undefined {
+    const lanes = this.pages.get(page)?.lanes;
+    if (!lanes) return undefined;
+    for (const lane of lanes) if (lane.scope === scope && lane.outstanding.size === 0 && lane.shared === shared && lane.bundles.has(bundle)) return lane;
+    return undefined;
+  }
+
+  /** A page left: its keys end, and its lanes (returned, to be closed). */
+  pageGone(page: PageId): Lane[] {
+    const lanes = this.pages.get(page);
+    if (!lanes) return [];
+    this.pages.delete(page);
+    for (const key of lanes.keys.values()) this.keys.delete(key);
+    for (const lane of lanes.lanes) this.closed(lane);
+    return [...lanes.lanes];
+  }
+
+  /** A client left: its keys end, and its lanes on every page (returned, to be closed). */
+  unshare(scope: ScopeId): Lane[] {
+    const gone: Lane[] = [];
+    for (const lanes of this.pages.values()) {
+      const key = lanes.keys.get(scope);
+      if (key === undefined) continue;
+      lanes.keys.delete(scope);
+      this.keys.delete(key);
+      for (const lane of lanes.lanes) if (lane.scope === scope) gone.push(lane);
+    }
+    return gone;
+  }
+
+  private of(page: PageId): PageLanes {
+    let lanes = this.pages.get(page);
+    if (!lanes) this.pages.set(page, (lanes = { keys: new Map(), lanes: new Set() }));
+    return lanes;
+  }
+}
