@@ -131,6 +131,13 @@ test("a lane takes only its own client's lone tasks, answers only what it was se
     // A lane that closes with its task unanswered: the page hears of the task, then of the close, and answers itself.
     const lane2 = await RawLane.open(c, grant.key, 'n2');
     lane2.send({ t: 'ready', bundles: [bundle], shared: 0 });
+    // A lane that says a task it does not hold spawns is closed for it: the page would hear of another's task.
+    const spawner = await RawLane.open(c, grant.key, 'n3');
+    spawner.send({ t: 'spawning', id: other.id });
+    const [spawnCode, spawnReason] = (await once(spawner.ws, 'close')) as [number, Buffer];
+    assert.equal(spawnCode, CloseCode.PROTOCOL);
+    assert.match(spawnReason.toString(), /a lane said task \d+ spawns, which it was not sent/);
+    assert.equal(page.frames.filter((f) => f.t === 'laned').length, 0, 'the page heard of nothing');
     // The first lane answers a task it was never sent: it is closed for it.
     lane.send({ t: 'results', results: [{ id: other.id, ok: true, value: pack(666) }] });
     const [lyingCode, lyingReason] = (await once(lane.ws, 'close')) as [number, Buffer];
