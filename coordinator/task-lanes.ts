@@ -48,13 +48,17 @@ export class TaskLanes {
   }
 
   /** Opens a lane under `key`: the lane, or why it is refused. At most
-   * `max(page)` lanes per page (its workers, and replaced ones closing). */
+   * `max(page)` lanes per page and client (its workers, and replaced ones
+   * closing): a client's task code can read its key, and must not use up
+   * the lanes of the page's other clients. */
   open(ws: WebSocket, key: string, nonce: string, max: (page: PageId) => number): Lane | string {
     const granted = this.keys.get(key);
     if (!granted) return 'unknown lane key';
     const { lanes } = this.of(granted.page);
     const most = max(granted.page);
-    if (lanes.size >= most) return `this page has ${most} task lanes open already`;
+    let open = 0;
+    for (const lane of lanes) if (lane.scope === granted.scope) open++;
+    if (open >= most) return `this page has ${most} task lanes open for this client already`;
     for (const lane of lanes) if (lane.nonce === nonce) return 'a lane with this nonce is open already';
     const lane: Lane = { ws, ...granted, nonce, bundles: new Set(), shared: 0, outstanding: new Map() };
     lanes.add(lane);

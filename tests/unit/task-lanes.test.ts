@@ -14,7 +14,7 @@ const b = 'scope-b' as ScopeId;
 const socket = () => ({}) as WebSocket;
 const atMost = (n: number) => () => n;
 
-test('one key per page and client; a lane opens only with a key, under a fresh nonce, up to the page\'s limit', () => {
+test('one key per page and client; a lane opens only with a key, under a fresh nonce, up to its limit per page and client', () => {
   const lanes = new TaskLanes();
   const key = lanes.grant(page, a)!;
   assert.equal(typeof key, 'string');
@@ -26,8 +26,9 @@ test('one key per page and client; a lane opens only with a key, under a fresh n
   assert.deepEqual([lane.page, lane.scope], [page, a], 'it serves the page and client the key was granted for');
   assert.equal(lanes.open(socket(), key, 'n1', atMost(2)), 'a lane with this nonce is open already');
   assert.ok(typeof lanes.open(socket(), key, 'n2', atMost(2)) !== 'string');
-  assert.equal(lanes.open(socket(), key, 'n3', atMost(2)), 'this page has 2 task lanes open already');
-  assert.deepEqual(lanes.stats(), { open: 2, tasks: 0 });
+  assert.equal(lanes.open(socket(), key, 'n3', atMost(2)), 'this page has 2 task lanes open for this client already');
+  assert.ok(typeof lanes.open(socket(), lanes.grant(page, b)!, 'n4', atMost(2)) !== 'string', "one client's lanes do not use up another's");
+  assert.deepEqual(lanes.stats(), { open: 3, tasks: 0 });
 });
 
 test('a task goes to an idle lane of its own client that holds its bundle and every constant', () => {
