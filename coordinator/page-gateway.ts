@@ -481,20 +481,20 @@ export class PageGateway {
     const lane = this.taskLanes.idle(page.id, scope, task.bundle, this.clients.byScope(scope)?.shared.size ?? 0);
     if (!lane) return false;
     const id = task.id as TaskId;
-    this.taskLanes.sent(lane, id, () => this.notice(page, id));
+    this.taskLanes.sent(lane, task, () => this.notice(page, id));
     // Started from here: nothing takes it back from the page unstarted.
     scheduler.started(id, page.id);
     lane.ws.send(encodeFrame({ t: 'tasks', tasks } satisfies ToLane));
     return true;
   }
 
-  /** Tells a page of a lane task it has not heard of (see `laned`), if it is one:
-   * it is running for the client from here. */
+  /** Tells a page of a lane task it has not heard of (see `laned`), if it
+   * is one: it is running for the client from here (unless it was revoked:
+   * then the page stops it). */
   private notice(page: PageConn, id: TaskId): void {
-    const lane = this.taskLanes.takeNotice(id);
-    const spec = lane && this.lifecycle.store.get(id)?.spec;
-    if (!spec || this.pages.get(page.id) !== page) return;
-    page.ws.send(encodeFrame({ t: 'laned', nonce: lane.nonce, tasks: [{ ...spec, args: NO_ARGS }] } satisfies ToPage));
+    const untold = this.taskLanes.takeNotice(id);
+    if (!untold || this.pages.get(page.id) !== page) return;
+    page.ws.send(encodeFrame({ t: 'laned', nonce: untold.lane.nonce, tasks: [untold.spec] } satisfies ToPage));
     this.lifecycle.started(id, page.id);
     this.schedule();
   }
@@ -559,9 +559,6 @@ export class PageGateway {
     }
   }
 }
-
-/** What `laned` carries of a task's arguments: the page does not run it. */
-const NO_ARGS = new Uint8Array(0);
 
 function refusedOutcome(id: number, message: string, kind?: FailureKindRefused): TaskOutcome {
   return { id, ok: false, ...(kind && { kind }), error: { name: 'RefusedError', message: `the coordinator refused this subtask: ${message}` } };

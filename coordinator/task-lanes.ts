@@ -4,6 +4,7 @@
 // may take a task; page-gateway.ts sends over them and hears what they say.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { TaskSpec } from '../protocol/messages.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
 
 export interface Lane {
@@ -15,9 +16,9 @@ export interface Lane {
   /** What the worker says it holds (its latest `ready`). */
   bundles: ReadonlySet<string>;
   shared: number;
-  /** Tasks sent over it and not answered there, each with the timer of its
-   * page's notice until that is sent (see notice). */
-  outstanding: Map<TaskId, ReturnType<typeof setTimeout> | undefined>;
+  /** Tasks sent over it and not answered there, each as its page would
+   * hear of it, with the timer of that notice until it is sent (see sent). */
+  outstanding: Map<TaskId, { spec: TaskSpec; timer?: ReturnType<typeof setTimeout> }>;
 }
 
 /** How long a lane task may run before its page hears of it (see `laned`):
@@ -65,29 +66,33 @@ export class TaskLanes {
     return lane;
   }
 
-  /** A task goes over `lane` (it takes nothing else until that is
-   * answered); `notice` is called if it has not answered within LANE_NOTICE_MS. */
-  sent(lane: Lane, id: TaskId, notice: () => void): void {
-    lane.outstanding.set(id, setTimeout(notice, LANE_NOTICE_MS));
+  /** Task `spec` goes over `lane` (it takes nothing else until that is
+   * answered); `notice` is called if it has not answered within
+   * LANE_NOTICE_MS. The spec is kept as the page would hear of it (without
+   * its arguments): a task revoked meanwhile is gone from the task store. */
+  sent(lane: Lane, spec: TaskSpec, notice: () => void): void {
+    const id = spec.id as TaskId;
+    lane.outstanding.set(id, { spec: { ...spec, args: NO_ARGS }, timer: setTimeout(notice, LANE_NOTICE_MS) });
     this.laneOf.set(id, lane);
     this.tasks++;
   }
 
-  /** The lane of a lane task whose page has not heard of it yet, which it
-   * now must (its notice is taken: the next call says undefined). */
-  takeNotice(id: TaskId): Lane | undefined {
+  /** A lane task whose page has not heard of it yet, which it now must: its
+   * lane and spec (the notice is taken: the next call says undefined). */
+  takeNotice(id: TaskId): { lane: Lane; spec: TaskSpec } | undefined {
     const lane = this.laneOf.get(id);
-    const timer = lane?.outstanding.get(id);
-    if (!lane || timer === undefined) return undefined;
-    clearTimeout(timer);
-    lane.outstanding.set(id, undefined);
-    return lane;
+    const sent = lane?.outstanding.get(id);
+    if (!lane || sent?.timer === undefined) return undefined;
+    clearTimeout(sent.timer);
+    sent.timer = undefined;
+    return { lane, spec: sent.spec };
   }
 
   /** `lane` answered task `id`; false if it was not sent it, or answered it already. */
   answered(lane: Lane, id: TaskId): boolean {
-    if (!lane.outstanding.has(id)) return false;
-    clearTimeout(lane.outstanding.get(id));
+    const sent = lane.outstanding.get(id);
+    if (!sent) return false;
+    clearTimeout(sent.timer);
     lane.outstanding.delete(id);
     this.laneOf.delete(id);
     return true;
@@ -102,7 +107,7 @@ export class TaskLanes {
   /** A lane closed: its tasks' timers end (the page hears of them: see PageGateway.laneClosed). */
   closed(lane: Lane): void {
     this.pages.get(lane.page)?.lanes.delete(lane);
-    for (const [id, timer] of lane.outstanding) {
+    for (const [id, { timer }] of lane.outstanding) {
       clearTimeout(timer);
       if (this.laneOf.get(id) === lane) this.laneOf.delete(id);
     }
@@ -146,3 +151,6 @@ export class TaskLanes {
     return lanes;
   }
 }
+
+/** What a page hears of a lane task's arguments: it does not run it. */
+const NO_ARGS = new Uint8Array(0);

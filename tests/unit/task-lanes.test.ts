@@ -13,6 +13,7 @@ const b = 'scope-b' as ScopeId;
 // The registry only holds sockets for its caller: nothing is sent on these.
 const socket = () => ({}) as WebSocket;
 const atMost = (n: number) => () => n;
+const spec = (id: number) => ({ id, bundle: 'bundle-1', fn: 'f', args: new Uint8Array([1, 2]), scope: a });
 
 test('one key per page and client; a lane opens only with a key, under a fresh nonce, up to its limit per page and client', () => {
   const lanes = new TaskLanes();
@@ -43,7 +44,7 @@ test('a task goes to an idle lane of its own client that holds its bundle and ev
   assert.equal(lanes.idle(page, a, 'bundle-2', 1), undefined, 'a bundle it lacks');
   assert.equal(lanes.idle(page, b, 'bundle-1', 1), undefined, "another client's task");
   assert.equal(lanes.idle(other, a, 'bundle-1', 1), undefined, "another page's task");
-  lanes.sent(lane, 7 as TaskId, () => undefined);
+  lanes.sent(lane, spec(7), () => undefined);
   assert.equal(lanes.idle(page, a, 'bundle-1', 1), undefined, 'busy until it answers');
   assert.equal(lanes.answered(lane, 8 as TaskId), false, 'a task it was not sent');
   assert.equal(lanes.answered(lane, 7 as TaskId), true);
@@ -57,14 +58,14 @@ test("a lane task's page hears of it once: when it runs past LANE_NOTICE_MS, or 
   const lane = lanes.open(socket(), lanes.grant(page, a)!, 'n1', atMost(4));
   assert.ok(typeof lane !== 'string');
   const started = performance.now();
-  await new Promise<void>((resolve) => lanes.sent(lane, 1 as TaskId, resolve));
+  await new Promise<void>((resolve) => lanes.sent(lane, spec(1), resolve));
   assert.ok(performance.now() - started >= LANE_NOTICE_MS - 1, 'not before the notice delay');
 
   let fired = 0;
-  lanes.sent(lane, 2 as TaskId, () => fired++);
-  assert.equal(lanes.takeNotice(2 as TaskId), lane, 'asked for at once (a cancel, or a spawn)');
+  lanes.sent(lane, spec(2), () => fired++);
+  assert.deepEqual(lanes.takeNotice(2 as TaskId), { lane, spec: { ...spec(2), args: new Uint8Array(0) } }, 'asked for at once (a cancel, or a spawn), without its arguments');
   assert.equal(lanes.takeNotice(2 as TaskId), undefined, 'once');
-  lanes.sent(lane, 3 as TaskId, () => fired++);
+  lanes.sent(lane, spec(3), () => fired++);
   assert.equal(lanes.answered(lane, 3 as TaskId), true);
   assert.equal(lanes.takeNotice(3 as TaskId), undefined, 'answered: the page needs no word of it');
   await new Promise((r) => setTimeout(r, LANE_NOTICE_MS * 5));
