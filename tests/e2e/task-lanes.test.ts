@@ -38,7 +38,8 @@ test('lone tasks go over a Web Worker lane and come back right; a lane task spaw
     const before = (await lanesOf(g.coordinator)).tasks;
     const xs = Array.from({ length: 40 }, (_, i) => i);
     assert.deepEqual(await g.grid.map(tasks.square, xs, { chunkSize: 1 }), xs.map((x) => x * x));
-    assert.ok((await lanesOf(g.coordinator)).tasks - before <= 1, 'at most the first of a map may find the page idle');
+    const laned = (await lanesOf(g.coordinator)).tasks - before;
+    assert.ok(laned <= 2, `a map's tasks go to the page; only one that finds it idle (its first, its last) may take a lane (${laned} did)`);
 
     // A long one: the page hears of it, the client sees it run, and it stops with its client.
     const b = await connect({ url: g.coordinator.url, token: g.coordinator.token });
@@ -132,12 +133,14 @@ test("a lane takes only its own client's lone tasks, answers only what it was se
     const lane2 = await RawLane.open(c, grant.key, 'n2');
     lane2.send({ t: 'ready', bundles: [bundle], shared: 0 });
     // A lane that says a task it does not hold spawns is closed for it: the page would hear of another's task.
+    // (A lane task that took this raw lane over 2 ms to answer was told to the page: count from here.)
+    const told = page.frames.filter((f) => f.t === 'laned').length;
     const spawner = await RawLane.open(c, grant.key, 'n3');
     spawner.send({ t: 'spawning', id: other.id });
     const [spawnCode, spawnReason] = (await once(spawner.ws, 'close')) as [number, Buffer];
     assert.equal(spawnCode, CloseCode.PROTOCOL);
     assert.match(spawnReason.toString(), /a lane said task \d+ spawns, which it was not sent/);
-    assert.equal(page.frames.filter((f) => f.t === 'laned').length, 0, 'the page heard of nothing');
+    assert.equal(page.frames.filter((f) => f.t === 'laned').length, told, 'the page heard of nothing');
     // The first lane answers a task it was never sent: it is closed for it.
     lane.send({ t: 'results', results: [{ id: other.id, ok: true, value: pack(666) }] });
     const [lyingCode, lyingReason] = (await once(lane.ws, 'close')) as [number, Buffer];
@@ -148,7 +151,7 @@ test("a lane takes only its own client's lone tasks, answers only what it was se
     lane2.ws.close();
     const closedNote = await when(page.ws, () => page.frames.find((f) => f.t === 'laneClosed'), 'the page told of the closed lane');
     assert.deepEqual(closedNote, { t: 'laneClosed', nonce: 'n2', ids: [third.id] });
-    const laned = page.frames.find((f) => f.t === 'laned');
+    const laned = page.frames.find((f) => f.t === 'laned' && f.nonce === 'n2');
     assert.ok(laned?.t === 'laned' && laned.nonce === 'n2' && laned.tasks[0].id === third.id && laned.tasks[0].args.byteLength === 0, 'heard of first, without its arguments');
     page.report({ results: [{ id: third.id, ok: true, value: pack(9) }] });
     const r3 = await when(a.ws, () => resultsIn(aHeard).find((r) => r.id === 3), 'the third result, from the page');
