@@ -380,7 +380,6 @@ export class Runtime {
     if (grid !== undefined) this.report.spawned(grid);
   }
 
-
   /** The task of run `run`, as the coordinator can check this page runs
    * it: a grid task, or the one a tree of own subtasks or a peer's task
    * descends from. Undefined once withdrawn. */

@@ -389,7 +389,8 @@ export type FromWebWorker = {
   blocked: number;
   /** Its GPU device was lost: the page replaces it, and its running tasks run again. */
   gpuLost?: string;
-  /** Of `done`, the tasks whose outcomes its lane carried to the coordinator (their values left out here). */
+  /** Of `done`, the tasks whose outcomes its lane carried to the coordinator:
+   * the page sends those on only if the lane closed before they arrived. */
   laneSent?: number[];
 };
 
