@@ -33,9 +33,9 @@ export class TaskLane {
     private readonly blocked: () => number,
   ) {}
 
-  /** Each message from the page: it opens the lane, the bundles and
-   * constants it sends change which tasks the lane may take, and `laned`
-   * lets the subtasks held here go. */
+  /** Each message from the page: it opens and ends the lane, the bundles
+   * and constants it sends change which tasks the lane may take, and
+   * `laned` lets the subtasks held here go. */
   fromPage(msg: ToWebWorker): void {
     switch (msg.t) {
       case 'lane':
@@ -51,6 +51,9 @@ export class TaskLane {
         break;
       case 'laned':
         this.pageHeard(msg.ids);
+        break;
+      case 'laneEnd':
+        this.ws?.close(1000, 'its Web Worker retires');
         break;
     }
   }

@@ -149,7 +149,11 @@ export class WorkerPool {
       for (let i = 1; i < this.slots.length; i++) if (this.slots[i].tasks.size < this.slots[idle].tasks.size) idle = i;
       const [slot] = this.slots.splice(idle, 1);
       if (slot.tasks.size === 0) this.end(slot);
-      else this.draining.push(slot);
+      else {
+        this.draining.push(slot);
+        // No lone task may reach it over its lane while it finishes.
+        if (slot.nonce !== undefined) this.post(slot, { t: 'laneEnd' });
+      }
     }
   }
 

@@ -369,7 +369,9 @@ export type ToWebWorker =
   /** Open a task lane to `url` (see LaneHello); results over `limits` fail there. */
   | { t: 'lane'; url: string; key: string; nonce: string; limits: Limits }
   /** The page heard of these lane tasks (see `laned`): their subtasks may come. */
-  | { t: 'laned'; ids: number[] };
+  | { t: 'laned'; ids: number[] }
+  /** This worker retires (a lower thread setting): its lane closes, and what it still runs answers through the page. */
+  | { t: 'laneEnd' };
 export type FromWebWorker = {
   t: 'report';
   started: number[];

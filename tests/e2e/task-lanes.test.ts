@@ -11,7 +11,7 @@ import type { Coordinator } from '../../coordinator/coordinator.ts';
 import { connect } from '../../client-sdk/index.ts';
 import { pack, unpack } from '../../protocol/codec.ts';
 import { CloseCode, PROTOCOL_VERSION, decodeFrame, encodeFrame, parseToClient, parseToLane, type TaskSpec, type ToClient } from '../../protocol/messages.ts';
-import { fetchStats } from '../helpers/cli.ts';
+import { fetchStats, statsUntil } from '../helpers/cli.ts';
 import { until } from '../helpers/futures.ts';
 import { RawPage, rawClient, when } from '../helpers/raw-sockets.ts';
 import { fixture, startTestGrid, withCoordinator } from '../helpers/grid.ts';
@@ -57,6 +57,34 @@ test('lone tasks go over a Web Worker lane and come back right; a lane task spaw
     await g.workers.pages[0].waitForFunction(() => (globalThis as unknown as { ladle: { status: { running: number } } }).ladle.status.running === 0);
     assert.equal(await g.grid.submit(tasks.square, 9), 81);
   } finally {
+    await g.close();
+  }
+});
+
+test('a Web Worker retired by a lower thread setting closes its lane at once, and the task it still runs answers through the page', { timeout: 120_000 }, async () => {
+  const g = await startTestGrid({ pages: 1, threads: 2 });
+  const b = await connect({ url: g.coordinator.url, token: g.coordinator.token });
+  const admin = { url: g.coordinator.url, adminToken: g.coordinator.adminToken };
+  const page = g.workers.pages[0];
+  const running = (n: number) => page.waitForFunction((n) => (globalThis as unknown as { ladle: { status: { running: number } } }).ladle.status.running === n, n);
+  try {
+    const tasks = await g.grid.module<typeof Tasks>(fixture('tasks.ts'));
+    const bTasks = await b.module<typeof Tasks>(fixture('tasks.ts'));
+    // Each client's Web Worker opens its lane with its first task.
+    assert.equal(await g.grid.submit(tasks.square, 2), 4);
+    assert.equal(await b.submit(bTasks.square, 3), 9);
+    await statsUntil(admin, (s) => s.lanes.open === 2);
+    // Both workers busy for a while: the page retires one of them, busy.
+    const a1 = g.grid.submit(tasks.sleepThen, 4_000, 7);
+    await running(1);
+    const b1 = b.submit(bTasks.sleepThen, 4_000, 8);
+    await running(2);
+    await page.evaluate(() => (globalThis as unknown as { ladle: { setThreads(n: number): void } }).ladle.setThreads(1));
+    await statsUntil(admin, (s) => s.lanes.open === 1);
+    assert.ok(!a1.done() && !b1.done(), 'its lane closed while its task still ran, not when the worker ended');
+    assert.deepEqual(await Promise.all([a1, b1]), [7, 8]);
+  } finally {
+    await b.close();
     await g.close();
   }
 });
