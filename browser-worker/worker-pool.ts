@@ -12,6 +12,7 @@
 import type { FromWebWorker, TaskOutcome, TaskSpec, ToWebWorker } from '../protocol/messages.ts';
 import type { Limits } from '../protocol/limits.ts';
 import { TRANSFER_MIN_BYTES } from './executor.ts';
+import { newSecret } from './identity.ts';
 import type { SubtaskId } from './task-origin.ts';
 
 /** One Web Worker and what the page knows of it. */
@@ -301,8 +302,7 @@ export class WorkerPool {
     if (slot.nonce !== undefined || slot.scope === undefined) return;
     const grant = this.events.lane(slot.scope);
     if (!grant) return;
-    // Not crypto.randomUUID: a page on a plain-http LAN address is no secure context.
-    slot.nonce = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+    slot.nonce = newSecret();
     this.post(slot, { t: 'lane', ...grant, nonce: slot.nonce });
   }
 

@@ -34,7 +34,7 @@ import type { Dispatch } from './scheduler.ts';
 import { OffloadRecord } from './offload-record.ts';
 import { clientOwner, pageOwner } from './task-store.ts';
 import type { ClientId, PageId, ScopeId, TaskId } from './ids.ts';
-import type { PeerStats, WorkerStats } from './stats.ts';
+import type { LaneStats, PeerStats, WorkerStats } from './stats.ts';
 import { needsMet, type Capabilities } from '../protocol/needs.ts';
 import type { PageSeat } from './verifier.ts';
 import { publicId } from './page-identity.ts';
@@ -184,7 +184,7 @@ export class PageGateway {
     });
   }
 
-  laneStats(): { open: number; tasks: number } {
+  laneStats(): LaneStats {
     return this.taskLanes.stats();
   }
 

@@ -93,9 +93,14 @@ export interface Stats {
   peer: PeerStats;
   /** Result verification (handle.with({ verify }) and --verify). */
   verify: VerifyStats;
-  /** Task lanes (Web Workers' own sockets, for lone tasks: see LaneHello in
-   * protocol/messages.ts): open now, and tasks sent over them so far. */
-  lanes: { open: number; tasks: number };
+  lanes: LaneStats;
+}
+
+/** Task lanes (Web Workers' own sockets, for lone tasks: see LaneHello in
+ * protocol/messages.ts): open now, and tasks sent over them so far. */
+export interface LaneStats {
+  open: number;
+  tasks: number;
 }
 
 /** What anyone may see, without a token: totals the coordinator counted

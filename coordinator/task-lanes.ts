@@ -6,6 +6,15 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { TaskSpec } from '../protocol/messages.ts';
 import type { PageId, ScopeId, TaskId } from './ids.ts';
+import type { LaneStats } from './stats.ts';
+
+/** Arms a timer; what it returns disarms it. Tests pass their own clock. */
+export type Timer = (fire: () => void, ms: number) => () => void;
+
+const realTimer: Timer = (fire, ms) => {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+};
 
 export interface Lane {
   ws: WebSocket;
@@ -18,7 +27,7 @@ export interface Lane {
   shared: number;
   /** Tasks sent over it and not answered there, each as its page would
    * hear of it, with the timer of that notice until it is sent (see sent). */
-  outstanding: Map<TaskId, { spec: TaskSpec; timer?: ReturnType<typeof setTimeout> }>;
+  outstanding: Map<TaskId, { spec: TaskSpec; disarm?: () => void }>;
 }
 
 /** How long a lane task may run before its page hears of it (see `laned`):
@@ -37,6 +46,8 @@ export class TaskLanes {
   private readonly laneOf = new Map<TaskId, Lane>();
   /** Tasks sent over lanes so far (see sent). */
   private tasks = 0;
+
+  constructor(private readonly timer: Timer = realTimer) {}
 
   /** A key for `page`'s Web Workers serving `scope`; undefined when it has one already. */
   grant(page: PageId, scope: ScopeId): string | undefined {
@@ -72,7 +83,7 @@ export class TaskLanes {
    * its arguments): a task revoked meanwhile is gone from the task store. */
   sent(lane: Lane, spec: TaskSpec, notice: () => void): void {
     const id = spec.id as TaskId;
-    lane.outstanding.set(id, { spec: { ...spec, args: NO_ARGS }, timer: setTimeout(notice, LANE_NOTICE_MS) });
+    lane.outstanding.set(id, { spec: { ...spec, args: NO_ARGS }, disarm: this.timer(notice, LANE_NOTICE_MS) });
     this.laneOf.set(id, lane);
     this.tasks++;
   }
@@ -82,9 +93,9 @@ export class TaskLanes {
   takeNotice(id: TaskId): { lane: Lane; spec: TaskSpec } | undefined {
     const lane = this.laneOf.get(id);
     const sent = lane?.outstanding.get(id);
-    if (!lane || sent?.timer === undefined) return undefined;
-    clearTimeout(sent.timer);
-    sent.timer = undefined;
+    if (!lane || sent?.disarm === undefined) return undefined;
+    sent.disarm();
+    sent.disarm = undefined;
     return { lane, spec: sent.spec };
   }
 
@@ -92,13 +103,13 @@ export class TaskLanes {
   answered(lane: Lane, id: TaskId): boolean {
     const sent = lane.outstanding.get(id);
     if (!sent) return false;
-    clearTimeout(sent.timer);
+    sent.disarm?.();
     lane.outstanding.delete(id);
     this.laneOf.delete(id);
     return true;
   }
 
-  stats(): { open: number; tasks: number } {
+  stats(): LaneStats {
     let open = 0;
     for (const { lanes } of this.pages.values()) open += lanes.size;
     return { open, tasks: this.tasks };
@@ -107,8 +118,8 @@ export class TaskLanes {
   /** A lane closed: its tasks' timers end (the page hears of them: see PageGateway.laneClosed). */
   closed(lane: Lane): void {
     this.pages.get(lane.page)?.lanes.delete(lane);
-    for (const [id, { timer }] of lane.outstanding) {
-      clearTimeout(timer);
+    for (const [id, { disarm }] of lane.outstanding) {
+      disarm?.();
       if (this.laneOf.get(id) === lane) this.laneOf.delete(id);
     }
   }

@@ -53,23 +53,35 @@ test('a task goes to an idle lane of its own client that holds its bundle and ev
   assert.deepEqual(lanes.stats(), { open: 1, tasks: 1 });
 });
 
-test("a lane task's page hears of it once: when it runs past LANE_NOTICE_MS, or sooner when asked; never once answered", async () => {
-  const lanes = new TaskLanes();
+test("a lane task's page hears of it once: when it runs past LANE_NOTICE_MS, or sooner when asked; never once answered", () => {
+  // A clock of our own: the timers armed, and which are still armed.
+  const armed = new Map<number, { fire: () => void; ms: number }>();
+  let next = 0;
+  const lanes = new TaskLanes((fire, ms) => {
+    const n = next++;
+    armed.set(n, { fire: () => armed.delete(n) && fire(), ms });
+    return () => armed.delete(n);
+  });
   const lane = lanes.open(socket(), lanes.grant(page, a)!, 'n1', atMost(4));
   assert.ok(typeof lane !== 'string');
-  const started = performance.now();
-  await new Promise<void>((resolve) => lanes.sent(lane, spec(1), resolve));
-  assert.ok(performance.now() - started >= LANE_NOTICE_MS - 1, 'not before the notice delay');
-
   let fired = 0;
+  lanes.sent(lane, spec(1), () => fired++);
+  assert.deepEqual([...armed.values()].map((t) => t.ms), [LANE_NOTICE_MS]);
+  armed.get(0)!.fire();
+  assert.equal(fired, 1, 'the notice is due once the task has run LANE_NOTICE_MS');
+
   lanes.sent(lane, spec(2), () => fired++);
   assert.deepEqual(lanes.takeNotice(2 as TaskId), { lane, spec: { ...spec(2), args: new Uint8Array(0) } }, 'asked for at once (a cancel, or a spawn), without its arguments');
+  assert.equal(armed.has(1), false, 'its timer is disarmed');
   assert.equal(lanes.takeNotice(2 as TaskId), undefined, 'once');
   lanes.sent(lane, spec(3), () => fired++);
   assert.equal(lanes.answered(lane, 3 as TaskId), true);
+  assert.equal(armed.has(2), false, 'answered: its timer is disarmed');
   assert.equal(lanes.takeNotice(3 as TaskId), undefined, 'answered: the page needs no word of it');
-  await new Promise((r) => setTimeout(r, LANE_NOTICE_MS * 5));
-  assert.equal(fired, 0, 'no timer fired for a notice taken or a task answered');
+  lanes.sent(lane, spec(4), () => fired++);
+  lanes.closed(lane);
+  assert.equal(armed.size, 0, "a closed lane's timers are disarmed");
+  assert.equal(fired, 1);
 });
 
 test("a page's or a client's leaving ends its keys and hands back its lanes to close", () => {
