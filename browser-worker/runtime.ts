@@ -4,7 +4,7 @@
 // reports back in batches. A Web Worker serving a client may also open a
 // socket of its own, a task lane (task-lane.ts), over which the coordinator
 // sends a lone task straight to it; the page keeps the records of those it
-// must know of (see laned).
+// must know of (page-lanes.ts).
 //
 // Subtasks spawned here stay here (for locality) until the coordinator says
 // otherwise (see subtasks.ts). A task therefore comes from one of three
@@ -36,6 +36,7 @@ import { taskBytesError } from '../protocol/limits.ts';
 import { Placement, type PlacementHost } from './placement.ts';
 import { CoordinatorLink, type PageFrame } from './coordinator-link.ts';
 import { measureCapabilities } from './capabilities.ts';
+import { PageLanes } from './page-lanes.ts';
 import { loadIdentity, type PageIdentity, type Standing } from './identity.ts';
 import type { Capabilities } from '../protocol/needs.ts';
 
@@ -101,8 +102,7 @@ export class Runtime {
   private readonly placement: Placement;
   private readonly peers = new PeerOffload(this.offloadHost(), this.subtasks, this.shared, this.clock);
   private identity?: PageIdentity;
-  /** Task lane keys, by client (see LaneHello in protocol/messages.ts). */
-  private readonly laneKeys = new Map<string, string>();
+  private readonly lanes: PageLanes;
   readonly status: RuntimeStatus;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -117,11 +117,9 @@ export class Runtime {
         this.placement.pump();
         this.emit(true);
       },
-      lane: (scope) => {
-        const key = this.laneKeys.get(scope);
-        return key === undefined ? undefined : { url: this.link.url, key, limits: this.report.limits };
-      },
+      lane: (scope) => this.lanes.grant(scope),
     });
+    this.lanes = new PageLanes(this.pool, this.report, this.link.url);
     this.placement = new Placement(this.placementHost(), this.pool, this.durations, this.shared, this.subtasks, this.report, this.clock);
     this.status = {
       state: 'connecting',
@@ -250,9 +248,9 @@ export class Runtime {
       const task = slot.tasks.get(outcome.id);
       if (!task) {
         // A lane task's outcome: the page hears of most lane tasks only this
-        // way, and of a few from the coordinator too, maybe later (see laned).
+        // way, and of a few from the coordinator too, maybe later (page-lanes.ts).
         if (viaLane?.has(outcome.id)) {
-          remember(slot.laneAnswered, outcome.id, MAX_LANE_ANSWERED);
+          this.lanes.answeredUnheard(slot, outcome.id);
           this.answeredByLane(outcome);
         }
         return;
@@ -265,8 +263,7 @@ export class Runtime {
       const timer = slot.timers.get(outcome.id);
       if (timer !== undefined) this.clock.clearTimeout(timer);
       slot.timers.delete(outcome.id);
-      // Unless its lane closed first (see laneClosed), a lane's outcome is the coordinator's already.
-      if (!slot.laneUnanswered.delete(outcome.id) && viaLane?.has(outcome.id)) this.answeredByLane(outcome);
+      if (this.lanes.answered(slot, outcome.id, viaLane?.has(outcome.id) === true)) this.answeredByLane(outcome);
       else this.settle(outcome);
     });
     slot.blocked = msg.blocked;
@@ -308,42 +305,6 @@ export class Runtime {
     else this.status.tasksFailed++;
     const grid = gridTaskOf(outcome.id as RunId);
     if (grid !== undefined) this.report.answeredByLane(grid);
-  }
-
-  /** Tasks the coordinator sent a Web Worker over its lane and says the
-   * page must know of (see `laned`): it keeps their records as if it had
-   * placed them there (cancels, subtasks, the worker's load, losses), and
-   * the worker may now hand it their subtasks. It never takes a worker's
-   * word for a lane task: a task's code could claim another client's. */
-  private laned(nonce: string, tasks: TaskSpec[]): void {
-    const slot = this.pool.byNonce(nonce);
-    const heard: number[] = [];
-    for (const task of tasks) {
-      const grid = gridTaskOf(task.id as RunId);
-      if (grid === undefined) continue;
-      // Its worker was replaced meanwhile: the coordinator runs it again.
-      if (!slot) this.report.lost(grid);
-      else if (!slot.laneAnswered.delete(task.id)) {
-        slot.tasks.set(task.id, task);
-        slot.started.add(task.id);
-        heard.push(task.id);
-      }
-    }
-    if (slot && heard.length > 0) this.pool.tell(slot, { t: 'laned', ids: heard });
-    if (!slot) this.scheduleFlush();
-  }
-
-  /** A lane closed before answering these: an outcome still to come goes out
-   * from the page; a task no worker here runs is lost. */
-  private laneClosed(nonce: string, ids: number[]): void {
-    const slot = this.pool.byNonce(nonce);
-    for (const id of ids) {
-      const grid = gridTaskOf(id as RunId);
-      if (grid === undefined) continue;
-      if (slot?.tasks.has(id)) slot.laneUnanswered.add(id);
-      else this.report.lost(grid);
-    }
-    this.scheduleFlush();
   }
 
   /** Where a run here came from; undefined for one withdrawn. */
@@ -487,7 +448,7 @@ export class Runtime {
     this.peerQueue = [];
     this.report.clear();
     this.shared.clear();
-    this.laneKeys.clear();
+    this.lanes.forget();
     this.pool.reset();
     this.emit(true);
     if (code === CloseCode.PROTOCOL || code === CloseCode.INVALID_JOIN_TOKEN) console.error(`ladle: the coordinator refused this page: ${reason}`);
@@ -563,14 +524,14 @@ export class Runtime {
         this.peers.peerGone(msg.peer);
         break;
       case 'lane':
-        this.laneKeys.set(msg.scope, msg.key);
-        this.pool.openLanes(msg.scope);
+        this.lanes.granted(msg.scope, msg.key);
         break;
       case 'laned':
-        this.laned(msg.nonce, msg.tasks);
+        if (!this.lanes.laned(msg.nonce, msg.tasks)) this.scheduleFlush();
         break;
       case 'laneClosed':
-        this.laneClosed(msg.nonce, msg.ids);
+        this.lanes.closed(msg.nonce, msg.ids);
+        this.scheduleFlush();
         break;
     }
     this.emit();
@@ -582,7 +543,7 @@ export class Runtime {
    * (an endless loop, patched globals, nested workers). */
   private unshare(scope: string): void {
     this.shared.delete(scope);
-    this.laneKeys.delete(scope);
+    this.lanes.forget(scope);
     this.peers.unshare(scope);
     this.peerQueue = this.peerQueue.filter((t) => t.scope !== scope || !this.peerRuns.delete(t.id as RunId));
     for (const slot of this.pool.of(scope)) {
@@ -698,17 +659,6 @@ export class Runtime {
       for (const report of this.report.take(load, this.peers.flush(), this.peers.takeReport())) this.send(report);
     });
   }
-}
-
-/** Lane outcomes of a Web Worker remembered for the coordinator's word of
- * them that may follow (see laned): it comes within milliseconds, and a lane
- * carries one task at a time; a worker's forged reports cannot grow the set past this. */
-const MAX_LANE_ANSWERED = 64;
-
-/** Adds `x` to `set`, dropping the oldest entry past `max`. */
-function remember<T>(set: Set<T>, x: T, max: number): void {
-  set.add(x);
-  if (set.size > max) set.delete(set.values().next().value as T);
 }
 
 function partition<T>(xs: T[], pred: (x: T) => boolean): [T[], T[]] {
