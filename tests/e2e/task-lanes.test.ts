@@ -135,6 +135,12 @@ test("a lane takes only its own client's lone tasks, answers only what it was se
     const [code, reason] = (await once(stranger.ws, 'close')) as [number, Buffer];
     assert.deepEqual([code, reason.toString()], [CloseCode.PROTOCOL, 'unknown lane key']);
 
+    // A lane with the right key that sends what is no frame of the protocol is closed, as any socket is.
+    const garbled = await RawLane.open(c, grant.key, 'n-garbled');
+    garbled.ws.send(new Uint8Array([0xc1, 0xff, 0x00]));
+    const [garbledCode] = (await once(garbled.ws, 'close')) as [number, Buffer];
+    assert.equal(garbledCode, CloseCode.PROTOCOL);
+
     const lane = await RawLane.open(c, grant.key, 'n1');
     lane.send({ t: 'ready', bundles: [bundle], shared: 0 });
     page.report({ started: [first.id], results: [{ id: first.id, ok: true, value: pack(1) }] });
